@@ -1,0 +1,218 @@
+"""Side-by-side timings of `rungo run` and `go run` in one invocation: interleaved runs, min and median, ratios.
+
+Usage: python3 bench/run_bench.py [--runs N] [--cold-runs N] [--no-cold] [--update-readme]
+
+Scenarios (each on the same generated module, both tools warmed the same way):
+  unchanged   the same program run again (go caches its linked binary too)
+  one edit    one file of the main package changed before every run (new content every time)
+  cold        empty GOCACHE and empty rungo cache before every run (the standard library is rebuilt)
+
+rungo is measured through a console script in a fresh virtual environment whose only additions to
+sys.path are rungo's source and the host's site-packages as plain paths, so that .pth start-up hooks
+of the host interpreter (unrelated to rungo) are not counted. `go` is the go on PATH (or RUNGO_GO).
+Results go to bench/results/latest.json and bench/results/latest.md, and with --update-readme into
+README.md between the `bench:begin` / `bench:end` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+MODULE = {
+    "go.mod": "module example.com/benchapp\n\ngo 1.22\n",
+    "main.go": """package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"example.com/benchapp/internal/greet"
+)
+
+const edit = 0
+
+func main() {
+	fmt.Println(greet.Hello(strings.Join(os.Args[1:], " ")), edit)
+}
+""",
+    "internal/greet/greet.go": """package greet
+
+import "fmt"
+
+func Hello(name string) string { return fmt.Sprintf("hello, %s", name) }
+""",
+}
+
+
+def make_venv(dest: Path) -> Path:
+    """A bare venv that sees rungo's source and the host's packages without running the host's .pth hooks."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(dest)], check=True)
+    purelib = Path(sysconfig.get_paths(vars={"base": str(dest), "platbase": str(dest)})["purelib"])
+    host = sysconfig.get_paths()["purelib"]
+    (purelib / "rungo-bench.pth").write_text(f"{ROOT / 'server'}\n{host}\n")
+    script = dest / "bin" / "rungo"
+    script.write_text(
+        f"#!{dest / 'bin' / 'python'}\nimport sys\nfrom rungo.cli import main\nsys.exit(main())\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr.decode(errors='replace')}")
+    return dt * 1000.0
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    return {"min": min(samples), "median": statistics.median(samples), "n": len(samples)}
+
+
+def write_module(d: Path) -> None:
+    for rel, text in MODULE.items():
+        p = d / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+
+def edit(d: Path, n: int) -> None:
+    text = MODULE["main.go"].replace("const edit = 0", f"const edit = {n}")
+    (d / "main.go").write_text(text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--cold-runs", type=int, default=3)
+    ap.add_argument("--no-cold", action="store_true")
+    ap.add_argument("--update-readme", action="store_true")
+    opts = ap.parse_args()
+
+    go = os.environ.get("RUNGO_GO") or shutil.which("go")
+    if not go:
+        raise SystemExit("no go on PATH")
+    work = Path(tempfile.mkdtemp(prefix="rungo-bench"))
+    try:
+        rungo = make_venv(work / "venv")
+        mod = work / "app"
+        write_module(mod)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GOFLAGS", "RUNGO_CACHE"))}
+        env["GOCACHE"] = str(work / "gocache")
+        env["RUNGO_CACHE"] = str(work / "rungo-cache")
+        env["GOTOOLCHAIN"] = "local"
+        env["GOFLAGS"] = ""
+        go_cmd = [go, "run", ".", "bench"]
+        rungo_cmd = [str(rungo), "run", ".", "bench"]
+        version = subprocess.run([go, "version"], capture_output=True, text=True).stdout.strip()
+
+        results: dict[str, dict[str, dict[str, float]]] = {}
+
+        # cold: both start from empty caches each time.
+        if not opts.no_cold:
+            g: list[float] = []
+            r: list[float] = []
+            for _ in range(opts.cold_runs):
+                for name, cmd, acc in (("go", go_cmd, g), ("rungo", rungo_cmd, r)):
+                    shutil.rmtree(env["GOCACHE"], ignore_errors=True)
+                    shutil.rmtree(env["RUNGO_CACHE"], ignore_errors=True)
+                    acc.append(timed(cmd, mod, env))
+            results["cold"] = {"go run": summary(g), "rungo run": summary(r)}
+
+        # warm both once, then let the files age past rungo's one-second mtime window.
+        timed(go_cmd, mod, env)
+        timed(rungo_cmd, mod, env)
+        time.sleep(1.2)
+        timed(rungo_cmd, mod, env)
+
+        g, r = [], []
+        for _ in range(opts.runs):
+            g.append(timed(go_cmd, mod, env))
+            r.append(timed(rungo_cmd, mod, env))
+        results["unchanged"] = {"go run": summary(g), "rungo run": summary(r)}
+
+        g, r = [], []
+        n = 1
+        for _ in range(opts.runs):
+            edit(mod, n)
+            n += 1
+            g.append(timed(go_cmd, mod, env))
+            edit(mod, n)
+            n += 1
+            r.append(timed(rungo_cmd, mod, env))
+        results["one edit"] = {"go run": summary(g), "rungo run": summary(r)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    goals = {"unchanged": 0.5, "one edit": 0.85, "cold": 1.1}
+    rows = []
+    for scen in ("unchanged", "one edit", "cold"):
+        if scen not in results:
+            continue
+        gr, rr = results[scen]["go run"], results[scen]["rungo run"]
+        rows.append({
+            "scenario": scen,
+            "go_min": gr["min"], "go_median": gr["median"],
+            "rungo_min": rr["min"], "rungo_median": rr["median"],
+            "ratio_min": rr["min"] / gr["min"], "ratio_median": rr["median"] / gr["median"],
+            "runs": int(gr["n"]), "goal": goals[scen],
+        })
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "go": version,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "command": "python3 bench/run_bench.py " + " ".join(sys.argv[1:]),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    table = render(meta, rows)
+    (RESULTS / "latest.md").write_text(table)
+    print(table)
+    if opts.update_readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            _, tail = rest.split(end, 1)
+            readme.write_text(head + begin + "\n" + table + end + tail)
+    return 0
+
+
+def render(meta: dict[str, str], rows: list[dict[str, float | str | int]]) -> str:
+    out = [
+        f"Measured {meta['date']} with {meta['go']}, Python {meta['python']}, {meta['machine']}; "
+        f"`{meta['command']}`.\n",
+        "",
+        "| scenario | runs | `go run` min / median | `rungo run` min / median | ratio min / median | goal |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['scenario']} | {r['runs']} | {r['go_min']:.0f} / {r['go_median']:.0f} ms | "
+            f"{r['rungo_min']:.0f} / {r['rungo_median']:.0f} ms | "
+            f"{r['ratio_min']:.2f}x / {r['ratio_median']:.2f}x | ≤ {r['goal']}x |"
+        )
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

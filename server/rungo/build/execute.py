@@ -1,0 +1,286 @@
+"""Executing a plan: compiles in dependency order on up to -p workers, then the link, each skipped on a cache hit."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, TextIO
+
+from rungo.build.keys import compile_key, dep_identity, link_key, tool_id
+from rungo.build.plan import CompileStep, LinkStep, Plan
+from rungo.cache import Cache, CacheWriteError
+from rungo.load.model import ExternalPackage, RelPath
+from rungo.process import Runner
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    """One package's compile: where its archive is, or the compiler's report."""
+
+    import_path: str
+    archive: Path | None
+    output: str                  # compiler output (diagnostics), paths as shown to the user
+    cached: bool
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOutcome:
+    binary: Path | None
+    compiles: tuple[CompileResult, ...]
+    errors: str                  # everything to print on failure, go-style (`# pkg` headers)
+    linked: bool                 # a link ran (not a cache hit)
+    failed_stage: str | None     # "build" or "link"
+    temporary: bool = False      # the binary lives in the work dir (the cache refused it)
+
+
+class WorkDir:
+    """The build's scratch directory: created on first use, removed on close unless kept (-work)."""
+
+    def __init__(self, parent: str | None, keep: bool, announce: Callable[[str], None]) -> None:
+        self._parent = parent
+        self._keep = keep
+        self._announce = announce
+        self._path: Path | None = None
+        self._lock = threading.Lock()
+        self._n = 0
+
+    @property
+    def path(self) -> Path:
+        with self._lock:
+            if self._path is None:
+                self._path = Path(tempfile.mkdtemp(prefix="rungo-build", dir=self._parent))
+                if self._keep:
+                    self._announce(f"WORK={self._path}")
+            return self._path
+
+    @property
+    def created(self) -> Path | None:
+        return self._path
+
+    def action_dir(self) -> Path:
+        with self._lock:
+            self._n += 1
+            n = self._n
+        d = self.path / f"b{n:03d}"
+        d.mkdir()
+        return d
+
+    def close(self) -> None:
+        if self._path is not None and not self._keep:
+            shutil.rmtree(self._path, ignore_errors=True)
+            self._path = None
+
+
+@dataclass(slots=True)
+class Builder:
+    """Runs a Plan against the cache. Every subprocess goes through `runner` (so -x/-n stay honest)."""
+
+    runner: Runner
+    store: Cache
+    compile_tool: Path
+    link_tool: Path
+    tool_version: str
+    target_env: Mapping[str, str]
+    external: Mapping[str, ExternalPackage]
+    cwd: Path
+    work: WorkDir
+    parallel: int = 2
+    force: bool = False
+    verbose: TextIO | None = None
+    _rel: RelPath = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rel = RelPath(self.cwd)
+
+    # -- paths as the go command shows them ------------------------------------------
+
+    def shown(self, p: Path) -> str:
+        if p.parent == self.cwd:
+            return "./" + p.name
+        try:
+            return str(p.relative_to(self.cwd))
+        except ValueError:
+            rel = os.path.relpath(p, self.cwd)
+            return rel if len(rel) < len(str(p)) else str(p)
+
+    # -- compile ------------------------------------------------------------------
+
+    def _ext_archive(self, path: str) -> str | None:
+        ext = self.external.get(path)
+        if ext is None or not ext.export:
+            return None
+        return ext.export
+
+    def compile(self, step: CompileStep, local_archives: Mapping[str, Path]) -> CompileResult:
+        pkg = step.pkg
+        cfg: dict[str, str] = {}
+        problems: list[str] = []
+        wanted = list(step.ext_deps)
+        if pkg.is_main and "runtime" in self.external and "runtime" not in wanted:
+            wanted.append("runtime")
+        for imp in wanted:
+            if imp == "unsafe":
+                continue
+            a = self._ext_archive(imp)
+            if a is None:
+                ext = self.external.get(imp)
+                problems.append(ext.error if ext is not None and ext.error else f"could not import {imp}")
+                continue
+            cfg[imp] = a
+        for imp in step.local_deps:
+            cfg[imp] = str(local_archives[imp])
+        if problems:
+            return CompileResult(pkg.import_path, None, "\n".join(problems) + "\n", False, True)
+        key = compile_key(
+            compile_tool=tool_id(str(self.compile_tool), self.tool_version),
+            target_env=self.target_env,
+            args=step.args + (("trimpath", step.trimpath) if step.trimpath else ()),
+            import_path=pkg.import_path,
+            directory=str(pkg.dir),
+            files=[(str(f.path), f.digest) for f in pkg.files],
+            imports={k: dep_identity(v) for k, v in cfg.items()},
+            embeds=[(e.rel, e.digest) for e in pkg.embed_files],
+            embed_patterns=[(p, m) for p, m in pkg.embed_patterns],
+        )
+        if not self.force and not step.check_only:
+            hit = self.store.get_file(key)
+            if hit is not None:
+                return CompileResult(pkg.import_path, hit[1], "", True, False)
+        d = self.work.action_dir()
+        importcfg = d / "importcfg"
+        text = "# import config\n" + "".join(f"packagefile {k}={cfg[k]}\n" for k in sorted(cfg))
+        self._write(importcfg, text)
+        out = d / "_pkg_.a"
+        trim = f"{d}=>" + (";" + step.trimpath if step.trimpath else "")
+        argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
+                "-importcfg", str(importcfg)]
+        if pkg.embed_patterns:
+            embedcfg = d / "embedcfg"
+            self._write(embedcfg, json.dumps({
+                "Patterns": {p: list(m) for p, m in pkg.embed_patterns},
+                "Files": {e.rel: str(e.path) for e in pkg.embed_files},
+            }, indent="\t") + "\n")
+            argv += ["-embedcfg", str(embedcfg)]
+        argv += ["-pack", *[self.shown(f.path) for f in pkg.files]]
+        if self.verbose is not None:
+            self.verbose.write(pkg.import_path + "\n")
+            self.verbose.flush()
+        res = self.runner.run(argv, cwd=self.cwd)
+        output = (res.stdout + res.stderr).decode(errors="replace")
+        if self.runner.dry_run:
+            return CompileResult(pkg.import_path, out, "", False, False)
+        if res.returncode != 0 or not out.exists():
+            return CompileResult(pkg.import_path, None, output or f"compile exited with status {res.returncode}\n", False, True)
+        if step.check_only:
+            return CompileResult(pkg.import_path, out, output, False, False)
+        try:
+            self.store.put_file(key, out)
+            got = self.store.get_file(key)
+            archive = got[1] if got is not None else out
+        except CacheWriteError:
+            archive = out
+        return CompileResult(pkg.import_path, archive, output, False, False)
+
+    def _write(self, path: Path, text: str) -> None:
+        if self.runner.echo is not None:
+            self.runner.show(f"cat >{path} << 'EOF' # internal\n{text}EOF")
+        path.write_text(text)
+
+    # -- the whole plan ------------------------------------------------------------
+
+    def run(self, plan: Plan) -> BuildOutcome:
+        results: dict[str, CompileResult] = {}
+        archives: dict[str, Path] = {}
+        failed: set[str] = set()
+        pending = {s.pkg.import_path: s for s in plan.compiles}
+        order = [s.pkg.import_path for s in plan.compiles]
+        running: dict[Future[CompileResult], str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.parallel)) as pool:
+            while pending or running:
+                for path in list(order):
+                    step = pending.get(path)
+                    if step is None:
+                        continue
+                    if any(d in failed for d in step.local_deps):
+                        failed.add(path)
+                        del pending[path]
+                        continue
+                    if all(d in archives for d in step.local_deps) and len(running) < max(1, self.parallel):
+                        del pending[path]
+                        running[pool.submit(self.compile, step, dict(archives))] = path
+                if not running:
+                    break
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    path = running.pop(fut)
+                    r = fut.result()
+                    results[path] = r
+                    if r.failed or r.archive is None:
+                        failed.add(path)
+                    else:
+                        archives[path] = r.archive
+        ordered = tuple(results[p] for p in order if p in results)
+        errors = "".join(
+            f"# {r.import_path}\n{r.output}" for r in ordered if r.failed
+        )
+        if failed or plan.link is None:
+            return BuildOutcome(None, ordered, errors, False, "build" if failed else None)
+        return self.link(plan.link, archives, ordered)
+
+    def link(self, step: LinkStep, archives: Mapping[str, Path], compiles: tuple[CompileResult, ...]) -> BuildOutcome:
+        packages: dict[str, str] = {}
+        missing: list[str] = []
+        for p in step.local:
+            packages[p] = str(archives[p])
+        for p in step.external:
+            a = self._ext_archive(p)
+            if a is None:
+                ext = self.external.get(p)
+                missing.append(ext.error if ext is not None and ext.error else f"cannot find package {p}")
+                continue
+            packages[p] = a
+        if missing:
+            return BuildOutcome(None, compiles, "\n".join(missing) + "\n", False, "link")
+        key = link_key(
+            link_tool=tool_id(str(self.link_tool), self.tool_version),
+            target_env=self.target_env,
+            args=step.args,
+            packages={k: dep_identity(v) for k, v in packages.items()},
+            modinfo=step.modinfo,
+            main_package=step.main,
+            name=step.name,
+            goroot_env=dict(step.env).get("GOROOT", ""),
+        )
+        if not self.force and not self.runner.dry_run:
+            hit = self.store.get_executable(key, step.name)
+            if hit is not None:
+                return BuildOutcome(hit[1], compiles, "", False, None)
+        d = self.work.action_dir()
+        cfg = d / "importcfg.link"
+        order = [step.main] + [p for p in step.local if p != step.main] + list(step.external)
+        text = "".join(f"packagefile {p}={packages[p]}\n" for p in order)
+        if step.modinfo:
+            text += step.modinfo + "\n"
+        self._write(cfg, text)
+        exe_dir = d / "exe"
+        exe_dir.mkdir()
+        out = exe_dir / step.name
+        argv = [str(self.link_tool), "-o", str(out), "-importcfg", str(cfg), *step.args, packages[step.main]]
+        res = self.runner.run(argv, cwd=self.cwd, env_extra=dict(step.env))
+        if self.runner.dry_run:
+            return BuildOutcome(out, compiles, "", True, None)
+        if res.returncode != 0 or not out.exists():
+            output = (res.stdout + res.stderr).decode(errors="replace")
+            return BuildOutcome(None, compiles, f"# {step.main}\n{output}", True, "link")
+        try:
+            _, binary = self.store.put_executable(key, out, step.name)
+        except CacheWriteError:
+            return BuildOutcome(out, compiles, "", True, None, temporary=True)
+        return BuildOutcome(binary, compiles, "", True, None)

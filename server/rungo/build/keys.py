@@ -1,0 +1,97 @@
+"""Action IDs: the one place that lists what goes into the key of a compile or a link."""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Sequence
+
+from rungo.cache import ActionID, KeyHasher
+
+KEY_VERSION = "rungo-build-v1"
+
+# Toolchain settings that change what compile and link produce.
+TARGET_ENV = (
+    "GOOS", "GOARCH", "GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64",
+    "GOPPC64", "GORISCV64", "GOWASM", "GOEXPERIMENT", "CGO_ENABLED", "GOFIPS140",
+)
+
+
+def tool_id(path: str, version: str) -> str:
+    """A tool's identity: its version and the stat of its binary (a rebuilt tool changes it)."""
+    try:
+        st = os.stat(path)
+        return f"{version}:{path}:{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        return f"{version}:{path}:absent"
+
+
+def dep_identity(export_path: str) -> str:
+    """How a compiled dependency is named in a key. Files in a content-addressed store are named by
+    their content hash (GOCACHE's `<hex>-d`, rungo's own blobs); anything else by path and stat."""
+    base = os.path.basename(export_path)
+    if base.endswith("-d") and len(base) == 66:
+        return "content:" + base[:-2]
+    try:
+        st = os.stat(export_path)
+        return f"file:{export_path}:{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        return f"file:{export_path}:absent"
+
+
+# Any new influence on a compile's output must be added here.
+def compile_key(
+    *,
+    compile_tool: str,
+    target_env: Mapping[str, str],
+    args: Sequence[str],
+    import_path: str,
+    directory: str,
+    files: Sequence[tuple[str, bytes]],
+    imports: Mapping[str, str],
+    embeds: Sequence[tuple[str, bytes]],
+    embed_patterns: Sequence[tuple[str, Sequence[str]]],
+) -> ActionID:
+    h = KeyHasher("compile")
+    h.add("version", KEY_VERSION)
+    h.add("tool", compile_tool)
+    for k in TARGET_ENV:
+        h.add("env:" + k, target_env.get(k, ""))
+    h.add_many("args", args)
+    h.add("importpath", import_path)
+    h.add("dir", directory)
+    for name, digest in files:
+        h.add("file", name).add("digest", digest)
+    for path in sorted(imports):
+        h.add("import", path).add("dep", imports[path])
+    for pattern, matched in embed_patterns:
+        h.add("embed-pattern", pattern).add_many("embed-matched", matched)
+    for name, digest in embeds:
+        h.add("embed", name).add("digest", digest)
+    return h.digest()
+
+
+# Any new influence on a link's output must be added here.
+def link_key(
+    *,
+    link_tool: str,
+    target_env: Mapping[str, str],
+    args: Sequence[str],
+    packages: Mapping[str, str],
+    modinfo: str,
+    main_package: str,
+    name: str,
+    goroot_env: str,
+) -> ActionID:
+    h = KeyHasher("link")
+    h.add("version", KEY_VERSION)
+    h.add("tool", link_tool)
+    for k in TARGET_ENV:
+        h.add("env:" + k, target_env.get(k, ""))
+    h.add_many("args", args)
+    for path in sorted(packages):
+        h.add("package", path).add("dep", packages[path])
+    h.add("modinfo", modinfo)
+    h.add("main", main_package)
+    h.add("name", name)
+    h.add("goroot", goroot_env)
+    return h.digest()

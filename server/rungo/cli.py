@@ -1,0 +1,313 @@
+"""The `rungo` command line: argv in, messages and an exit status out. The only module that prints and exits.
+
+`rungo run` first tries the rerun shortcut (rungo.fastpath) with nothing else imported; everything else
+is imported only when a build may be needed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+USAGE = """usage: rungo <command> [arguments]
+
+commands:
+  run [build flags] [-exec xprog] package [arguments...]
+                      compile and run a Go program (as `go run`, with a build cache)
+  env [-json]         show the Go toolchain rungo uses and why
+  cache stats|trim|clean|path
+                      inspect or trim rungo's build cache
+  lsp [--tcp HOST:PORT]
+                      start the language server (stdio by default)
+  version             print rungo's version
+"""
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["run"]:
+        from rungo import fastpath
+
+        env = os.environ
+        try:
+            cwd = os.getcwd()
+        except OSError:
+            cwd = ""
+        if cwd:
+            hit = fastpath.lookup(args[1:], cwd, env, fastpath.cache_dir_from(env))
+            if hit is not None:
+                exec_argv, k = hit
+                full = exec_argv + args[1 + k:]
+                try:
+                    if len(exec_argv) > 1:
+                        os.execvp(full[0], full)
+                    else:
+                        os.execv(full[0], full)
+                except OSError:
+                    pass  # fall through: the full pipeline will report it properly
+        return _run(args[1:])
+    if not args or args[0] in ("help", "-h", "--help", "-help"):
+        sys.stdout.write(USAGE)
+        return 0 if args else 125
+    cmd, rest = args[0], args[1:]
+    if cmd == "version":
+        from rungo import __version__
+
+        print(f"rungo {__version__}")
+        return 0
+    if cmd == "env":
+        return _env(rest)
+    if cmd == "cache":
+        return _cache(rest)
+    if cmd == "lsp":
+        return _lsp(rest)
+    sys.stderr.write(f"rungo {cmd}: unknown command\nRun 'rungo help' for usage.\n")
+    return 125
+
+
+def _fail(message: str, status: int = 125) -> int:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    return status
+
+
+def _run(argv: list[str]) -> int:
+    """The full pipeline: toolchain, flags, load, build, then exec in place."""
+    from pathlib import Path
+
+    from rungo import fastpath
+    from rungo.build.execute import WorkDir
+    from rungo.cache import Cache
+    from rungo.config import make_config
+    from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args
+    from rungo.pipeline import RunError, Session, prepare
+    from rungo.process import Runner
+    from rungo.run.execute import EXIT_BUILD_FAILED, command_line, exec_in_place, run_child
+    from rungo.toolchain import ToolchainError, load_toolchain
+
+    env = dict(os.environ)
+    try:
+        cwd = Path(os.getcwd())
+    except OSError as e:
+        return _fail(f"go: cannot determine current directory: {e.strerror}")
+    config = make_config(env, cwd)
+    quiet = Runner(env=config.child_env())
+    try:
+        tc = load_toolchain(config, quiet)
+    except ToolchainError as e:
+        return _fail(f"rungo: {e}")
+    try:
+        inv = parse_run_args(argv, tc.env.get("GOFLAGS", ""))
+    except UsageError as e:
+        text = e.message
+        if e.show_usage:
+            text = f"{text}\n{USAGE_RUN}" if text else USAGE_RUN
+        return _fail(text)
+    flags = inv.flags
+    if flags.chdir:
+        try:
+            os.chdir(flags.chdir)
+            cwd = Path(os.getcwd())
+        except OSError as e:
+            return _fail(f"go: chdir {flags.chdir}: {e.strerror}")
+        config = make_config(env, cwd)
+
+    tmp_parent = env.get("GOTMPDIR") or None
+
+    def announce(line: str) -> None:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    work = WorkDir(tmp_parent, keep=flags.work, announce=announce)
+
+    def rewrite(line: str) -> str:
+        w = work.created
+        return line.replace(str(w), "$WORK") if w is not None else line
+
+    runner = Runner(env=config.child_env(), echo=sys.stderr if (flags.x or flags.n) else None,
+                    dry_run=flags.n, rewrite=rewrite)
+    if flags.work:
+        _ = work.path
+    session = Session(config=config, toolchain=tc, runner=runner, store=Cache(config.cache_dir), work=work,
+                      verbose=sys.stderr if flags.v else None)
+    try:
+        prepared = prepare(session, inv)
+    except RunError as e:
+        work.close()
+        return _fail(e.text, EXIT_BUILD_FAILED)
+    except KeyboardInterrupt:
+        work.close()
+        return 130
+    argv_run = command_line(prepared.binary, inv.args, prepared.exec_argv)
+    if flags.n:
+        runner.show(" ".join(argv_run))
+        work.close()
+        return 0
+    if flags.x:
+        runner.show(" ".join(argv_run))
+    if not (flags.x or flags.n or flags.a or flags.work or flags.v or prepared.temporary):
+        import time
+
+        k = len(argv) - len(inv.args)
+        fastpath.write_record(
+            str(config.cache_dir), list(argv[:k]), str(cwd if not flags.chdir else Path(os.getcwd())),
+            os.environ, [*prepared.exec_argv, str(prepared.binary)],
+            [(w.path, w.stamp) for w in prepared.watched], time.time_ns(),
+        )
+    _maybe_trim(config.cache_dir)
+    if prepared.temporary:
+        return run_child(argv_run, env, work.close)
+    work.close()
+    failure = exec_in_place(argv_run, env, via_exec=bool(prepared.exec_argv))
+    return _fail(failure.message, failure.status)
+
+
+def _maybe_trim(cache_dir: "os.PathLike[str] | str") -> None:
+    """Trim the cache at most once a day, as the go command does."""
+    import time
+    from pathlib import Path
+
+    marker = Path(cache_dir) / "trim.txt"
+    try:
+        if time.time() - marker.stat().st_mtime < 24 * 3600:
+            return
+    except OSError:
+        pass
+    from rungo.cache import Cache, CacheWriteError
+
+    try:
+        Cache(Path(cache_dir)).trim(max_age_seconds=5 * 24 * 3600, max_bytes=None)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"{int(time.time())}\n")
+    except (OSError, CacheWriteError):
+        pass
+
+
+def _env(argv: list[str]) -> int:
+    import json
+    from pathlib import Path
+
+    from rungo.config import make_config
+    from rungo.process import Runner
+    from rungo.toolchain import ToolchainError, load_toolchain
+
+    as_json = "-json" in argv or "--json" in argv
+    config = make_config(dict(os.environ), Path(os.getcwd()))
+    try:
+        tc = load_toolchain(config, Runner(env=config.child_env()))
+    except ToolchainError as e:
+        return _fail(f"rungo: {e}")
+    info = {
+        "RUNGO_GO": str(tc.go),
+        "RUNGO_GO_ORIGIN": tc.origin,
+        "RUNGO_GO_REASON": tc.reason,
+        "RUNGO_CACHE": str(config.cache_dir),
+        "GOVERSION": tc.version,
+        "GOROOT": str(tc.goroot),
+        "GOTOOLDIR": str(tc.tooldir),
+        "GOOS": tc.goos,
+        "GOARCH": tc.goarch,
+        "GOCACHE": tc.env.get("GOCACHE", ""),
+        "GOFLAGS": tc.env.get("GOFLAGS", ""),
+        "CGO_ENABLED": tc.env.get("CGO_ENABLED", ""),
+        "GOTOOLCHAIN": "local",
+    }
+    if as_json:
+        print(json.dumps(info, indent="\t"))
+    else:
+        for k, v in info.items():
+            print(f"{k}={json.dumps(v)}")
+    return 0
+
+
+def _parse_size(text: str) -> int:
+    units = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
+             "g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
+    t = text.strip().lower()
+    num = t.rstrip("kmgtb")
+    unit = t[len(num):]
+    try:
+        value = float(num)
+    except ValueError:
+        value = -1.0
+    if unit not in units or value < 0:
+        raise ValueError(f"invalid size {text!r} (use e.g. 500M or 10G)")
+    return int(value * units[unit])
+
+
+def _parse_age(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    t = text.strip().lower()
+    try:
+        value = float(t[:-1]) if t and t[-1] in units else -1.0
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ValueError(f"invalid age {text!r} (use e.g. 12h or 5d)")
+    return value * units[t[-1]]
+
+
+def _cache(argv: list[str]) -> int:
+    from pathlib import Path
+
+    from rungo.cache import Cache, CacheWriteError
+    from rungo.config import cache_dir_from
+
+    root = cache_dir_from(os.environ)
+    store = Cache(root)
+    sub = argv[0] if argv else ""
+    if sub == "path":
+        print(root)
+        return 0
+    if sub == "stats":
+        st = store.stats()
+        print(f"location: {root}")
+        print(f"entries:  {st.entries}")
+        print(f"blobs:    {st.blobs}")
+        print(f"size:     {st.total_bytes / (1 << 20):.1f} MiB ({st.total_bytes} bytes)")
+        return 0
+    if sub == "trim":
+        max_age = 5 * 86400.0
+        max_size: int | None = None
+        try:
+            for a in argv[1:]:
+                if a.startswith(("--max-age=", "-max-age=")):
+                    max_age = _parse_age(a.split("=", 1)[1])
+                elif a.startswith(("--max-size=", "-max-size=")):
+                    max_size = _parse_size(a.split("=", 1)[1])
+                else:
+                    return _fail(f"rungo cache trim: unknown argument {a}\nusage: rungo cache trim [--max-age=5d] [--max-size=10G]")
+        except ValueError as e:
+            return _fail(f"rungo cache trim: {e}")
+        try:
+            r = store.trim(max_age_seconds=max_age, max_bytes=max_size)
+        except (OSError, CacheWriteError) as e:
+            return _fail(f"rungo cache trim: {e}")
+        print(f"removed {r.removed_files} files ({r.removed_bytes} bytes); {r.kept_bytes} bytes kept")
+        return 0
+    if sub == "clean":
+        try:
+            r = store.clean()
+        except (OSError, CacheWriteError) as e:
+            return _fail(f"rungo cache clean: {e}")
+        fast = Path(root) / "fast"
+        if fast.is_dir():
+            import shutil
+
+            shutil.rmtree(fast, ignore_errors=True)
+        print(f"removed {r.removed_files} files ({r.removed_bytes} bytes)")
+        return 0
+    return _fail("usage: rungo cache stats|trim|clean|path")
+
+
+def _lsp(argv: list[str]) -> int:
+    try:
+        from rungo.lsp.server import serve  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return _fail("rungo lsp: the language server is not available in this build")
+    result: int = serve(argv)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""The rerun shortcut: a remembered run whose every input file still has the same stat goes straight to exec.
+
+This module is on the hot path of `rungo run`: it imports only os, sys and zlib, parses nothing it
+parsed before, and either execs the cached binary or returns so the full pipeline can run.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as _stat
+import zlib
+
+MAGIC = "rungo-fast-v1"
+SEP = "\0"
+
+# Environment that can change what a run builds; everything else is the program's business.
+ENV_PREFIXES = ("GO", "CGO_", "RUNGO_")
+ENV_NAMES = ("PATH", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "CC", "CXX", "AR", "PKG_CONFIG", "GCCGO")
+
+# A file changed this recently might change again within the same mtime tick: do not remember it.
+RACY_NS = 1_000_000_000
+
+
+def cache_dir_from(env: "dict[str, str] | os._Environ[str]") -> str:
+    """RUNGO_CACHE, else $XDG_CACHE_HOME/rungo, else ~/.cache/rungo."""
+    explicit = env.get("RUNGO_CACHE")
+    if explicit:
+        return explicit
+    xdg = env.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "rungo")
+    home = env.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, ".cache", "rungo")
+
+
+def stamp(path: str) -> str:
+    """Same format as rungo.load.stamps.stamp (kept here so the hot path imports nothing else)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "absent"
+    if _stat.S_ISDIR(st.st_mode):
+        return f"dir:{st.st_mtime_ns}:{st.st_ino}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def run_key(prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]") -> str:
+    """Everything that selects a remembered run: the build part of argv, cwd and the relevant environment."""
+    parts = [MAGIC, cwd, str(len(prefix)), *prefix]
+    for k in sorted(env):
+        if k.startswith(ENV_PREFIXES) or k in ENV_NAMES:
+            parts.append(k + "=" + env[k])
+    return "\x1f".join(parts)
+
+
+def record_path(cache_dir: str, key: str) -> str:
+    h = zlib.crc32(key.encode("utf-8", "surrogateescape"))
+    h2 = zlib.adler32(key.encode("utf-8", "surrogateescape"))
+    return os.path.join(cache_dir, "fast", f"{h:08x}{h2:08x}")
+
+
+def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]", cache_dir: str) -> "tuple[list[str], int] | None":
+    """(exec argv without the program arguments, number of build arguments) when a remembered run still holds."""
+    for k in range(min(len(argv), 64), 0, -1):
+        prefix = argv[:k]
+        key = run_key(prefix, cwd, env)
+        path = record_path(cache_dir, key)
+        try:
+            with open(path, "rb") as f:
+                data = f.read().decode("utf-8", "surrogateescape")
+        except OSError:
+            continue
+        fields = data.split(SEP)
+        try:
+            if fields[0] != MAGIC or fields[1] != key:
+                continue
+            n_exec = int(fields[2])
+            exec_argv = fields[3:3 + n_exec]
+            i = 3 + n_exec
+            n_watch = int(fields[i])
+            i += 1
+            for j in range(n_watch):
+                if stamp(fields[i + 2 * j]) != fields[i + 2 * j + 1]:
+                    return None
+        except (IndexError, ValueError):
+            return None
+        return exec_argv, k
+    return None
+
+
+def write_record(
+    cache_dir: str,
+    prefix: "list[str]",
+    cwd: str,
+    env: "dict[str, str] | os._Environ[str]",
+    exec_argv: "list[str]",
+    watched: "list[tuple[str, str]]",
+    now_ns: int,
+) -> bool:
+    """Remember a run. Refuses (False) when an input changed too recently to trust its mtime."""
+    for path, st in watched:
+        if st == "absent":
+            continue
+        try:
+            mtime = int(st.split(":")[1])
+        except (IndexError, ValueError):
+            return False
+        if now_ns - mtime < RACY_NS:
+            return False
+    key = run_key(prefix, cwd, env)
+    path = record_path(cache_dir, key)
+    fields = [MAGIC, key, str(len(exec_argv)), *exec_argv, str(len(watched))]
+    for p, st in watched:
+        fields.extend((p, st))
+    data = SEP.join(fields).encode("utf-8", "surrogateescape")
+    d = os.path.dirname(path)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(d, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
+    return True
+
+
+def forget(cache_dir: str, prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]") -> None:
+    try:
+        os.unlink(record_path(cache_dir, run_key(prefix, cwd, env)))
+    except OSError:
+        pass

@@ -1,0 +1,172 @@
+"""Packages outside the main module: one `go list -e -export -deps -json` call, remembered while its inputs hold."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from rungo.cache import Cache, CacheWriteError, KeyHasher
+from rungo.load.model import ExternalPackage, Watched
+from rungo.load.stamps import stamp, still_valid
+from rungo.process import Runner
+
+_FIELDS = "ImportPath,Name,Export,Standard,Imports,Dir,GoFiles,EmbedFiles,Module,Error,DepsErrors,Incomplete"
+_FORMAT = "rungo-golist-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The external packages of one build configuration and the files that must not change under it."""
+
+    packages: Mapping[str, ExternalPackage]
+    watched: tuple[Watched, ...]
+    from_cache: bool
+
+
+class ExternalLoadError(Exception):
+    """`go list` itself failed (not a package error): its message, ready to print."""
+
+
+def _pkg_from_json(d: Mapping[str, Any], mutable_roots: Sequence[str]) -> ExternalPackage:
+    mod = d.get("Module") or {}
+    rep = mod.get("Replace") or {}
+    err = d.get("Error") or None
+    err_text = None
+    if err:
+        err_text = str(err.get("Err", ""))
+        pos = err.get("Pos") or ""
+        if pos:
+            err_text = f"{pos}: {err_text}"
+    directory = str(d.get("Dir", ""))
+    watched: list[str] = []
+    if directory and not d.get("Standard") and not any(directory.startswith(r) for r in mutable_roots):
+        watched.append(directory)
+        for f in list(d.get("GoFiles") or []) + list(d.get("EmbedFiles") or []):
+            watched.append(os.path.join(directory, f))
+    return ExternalPackage(
+        import_path=str(d["ImportPath"]),
+        name=str(d.get("Name", "")),
+        export=str(d.get("Export", "")),
+        standard=bool(d.get("Standard", False)),
+        imports=tuple(str(i) for i in d.get("Imports") or ()),
+        dir=directory,
+        module_path=mod.get("Path"),
+        module_version=mod.get("Version"),
+        module_sum=mod.get("Sum"),
+        replace_path=rep.get("Path"),
+        replace_version=rep.get("Version"),
+        error=err_text,
+        watched=tuple(watched),
+    )
+
+
+def _encode(pkgs: Mapping[str, ExternalPackage], watched: Iterable[Watched]) -> bytes:
+    rows = []
+    for p in pkgs.values():
+        rows.append([p.import_path, p.name, p.export, p.standard, list(p.imports), p.dir,
+                     p.module_path, p.module_version, p.module_sum, p.replace_path,
+                     p.replace_version, p.error, list(p.watched)])
+    return json.dumps({"format": _FORMAT, "packages": rows,
+                       "watched": [[w.path, w.stamp] for w in watched]}).encode()
+
+
+def _decode(data: bytes) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...]] | None:
+    try:
+        obj = json.loads(data)
+        if obj.get("format") != _FORMAT:
+            return None
+        pkgs: dict[str, ExternalPackage] = {}
+        for r in obj["packages"]:
+            p = ExternalPackage(str(r[0]), str(r[1]), str(r[2]), bool(r[3]), tuple(r[4]), str(r[5]),
+                                r[6], r[7], r[8], r[9], r[10], r[11], tuple(r[12]))
+            pkgs[p.import_path] = p
+        watched = tuple(Watched(str(a), str(b)) for a, b in obj["watched"])
+        return pkgs, watched
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
+def snapshot_key(
+    go: str,
+    goenv: Mapping[str, str],
+    list_flags: Sequence[str],
+    module_dir: str | None,
+    inputs: Mapping[str, bytes],
+    imports: Iterable[str],
+) -> bytes:
+    """The key of one `go list` snapshot. Any new influence on go list's answer must be added here."""
+    h = KeyHasher("golist")
+    h.add("format", _FORMAT)
+    h.add("go", go)
+    for k in sorted(goenv):
+        h.add("goenv:" + k, goenv[k])
+    h.add_many("flags", list_flags)
+    h.add("moddir", module_dir or "")
+    for name in sorted(inputs):
+        h.add("input:" + name, inputs[name])
+    h.add_many("imports", sorted(set(imports)))
+    return h.digest()
+
+
+def load_external(
+    *,
+    runner: Runner,
+    store: Cache,
+    go: str,
+    goenv: Mapping[str, str],
+    list_flags: Sequence[str],
+    cwd: Path,
+    module_dir: Path | None,
+    inputs: Mapping[str, bytes],
+    imports: Iterable[str],
+    always: Sequence[str],
+    force: bool = False,
+) -> Snapshot:
+    """The snapshot for these imports (plus `always`, e.g. runtime), from the cache when still valid."""
+    wanted = sorted(set(imports) | set(always))
+    key = snapshot_key(go, goenv, list_flags, str(module_dir) if module_dir else None, inputs, wanted)
+    if not force:
+        data = store.get_bytes(key)
+        if data is not None:
+            decoded = _decode(data)
+            if decoded is not None:
+                pkgs, watched = decoded
+                if still_valid(watched) and all(
+                    (not p.export) or os.path.exists(p.export) for p in pkgs.values()
+                ):
+                    return Snapshot(pkgs, watched, True)
+    argv = [go, "list", "-e", "-export", "-deps", "-json=" + _FIELDS, *list_flags, "--", *wanted]
+    res = runner.run(argv, cwd=module_dir or cwd, quiet=not force)
+    if res.returncode != 0:
+        msg = res.stderr.decode(errors="replace").rstrip()
+        raise ExternalLoadError(msg or f"go list exited with status {res.returncode}")
+    mutable_roots = [r for r in (goenv.get("GOROOT", ""), goenv.get("GOMODCACHE", "")) if r]
+    pkgs = {}
+    try:
+        dec = json.JSONDecoder()
+        text = res.stdout.decode()
+        i = 0
+        while True:
+            while i < len(text) and text[i].isspace():
+                i += 1
+            if i >= len(text):
+                break
+            obj, i = dec.raw_decode(text, i)
+            p = _pkg_from_json(obj, mutable_roots)
+            pkgs[p.import_path] = p
+    except (ValueError, KeyError, UnicodeDecodeError) as e:
+        raise ExternalLoadError(f"go list printed output rungo cannot read: {e}") from None
+    watched_paths: list[str] = []
+    for p in pkgs.values():
+        watched_paths.extend(p.watched)
+    watched = tuple(Watched(w, stamp(w)) for w in sorted(set(watched_paths)))
+    complete = all(p.error is None for p in pkgs.values())
+    if complete and not force:
+        try:
+            store.put_bytes(key, _encode(pkgs, watched))
+        except CacheWriteError:
+            pass
+    return Snapshot(pkgs, watched, False)

@@ -1,0 +1,538 @@
+"""Loading a run target natively: the main module, its packages under build constraints, and their imports."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from rungo.load import embed as embedmod
+from rungo.load.constraints import BuildContext, file_included
+from rungo.load.model import (
+    EmbedFile,
+    LoadError,
+    LocalPackage,
+    Module,
+    RelPath,
+    SourceFile,
+    Watched,
+)
+from rungo.load.modfile import format_errors, lang_version, parse_mod
+from rungo.load.stamps import read_digest, watched
+from rungo.syntax import FileSummary, summarize
+
+CMDLINE_PATH = "command-line-arguments"
+
+# File kinds go/build sorts into a package besides .go files; rungo does not build them natively yet.
+_OTHER_EXTS = {
+    ".s", ".S", ".sx", ".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".hxx",
+    ".m", ".f", ".F", ".for", ".f90", ".swig", ".swigcxx", ".syso",
+}
+
+
+class LoadFailure(Exception):
+    """A load problem that stops the run; its text is exactly what to print."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the command line asked to run."""
+
+    files: tuple[str, ...]
+    package: str | None
+
+
+def find_module_root(start: Path) -> Path | None:
+    d = start
+    while True:
+        if (d / "go.mod").is_file():
+            return d
+        if d.parent == d:
+            return None
+        d = d.parent
+
+
+def find_go_work(start: Path) -> Path | None:
+    d = start
+    while True:
+        if (d / "go.work").is_file():
+            return d / "go.work"
+        if d.parent == d:
+            return None
+        d = d.parent
+
+
+_ALT_CONFIGS = (
+    "Gopkg.lock", "GLOCKFILE", "Godeps/Godeps.json", "dependencies.tsv", "glide.lock",
+    "vendor.conf", "vendor.yml", "vendor/manifest", "vendor/vendor.json", ".git/config",
+)
+
+
+def no_module_message(cwd: Path) -> str:
+    """go's message when there is no go.mod: it points at a likely module root when it sees one."""
+    d = cwd
+    while True:
+        for name in _ALT_CONFIGS:
+            if (d / name).is_file():
+                hint = "go mod init" if d == cwd else f"cd {os.path.relpath(d, cwd)} && go mod init"
+                return (f"go: cannot find main module, but found {name} in {d}\n"
+                        f"\tto create a module there, run:\n\t{hint}")
+        if d.parent == d:
+            break
+        d = d.parent
+    return "go: go.mod file not found in current directory or any parent directory; see 'go help modules'"
+
+
+def is_std_path(path: str) -> bool:
+    first = path.split("/", 1)[0]
+    return "." not in first
+
+
+class Loader:
+    """Loads the packages of one run. Watches every file it reads so results can be remembered."""
+
+    def __init__(
+        self,
+        cwd: Path,
+        ctx: BuildContext,
+        toolchain_minor: int,
+        env: Mapping[str, str],
+        modfile: str | None = None,
+        overlays: Mapping[Path, bytes] | None = None,
+    ) -> None:
+        self.cwd = cwd
+        self.ctx = ctx
+        self.toolchain_minor = toolchain_minor
+        self.env = env
+        self.modfile = modfile
+        self.overlays = dict(overlays or {})
+        self.rel = RelPath(cwd)
+        self.watch: dict[str, Watched] = {}
+        self._summaries: dict[bytes, FileSummary] = {}
+
+    # -- files -------------------------------------------------------------------
+
+    def _watch(self, p: Path) -> None:
+        key = str(p)
+        if key not in self.watch:
+            self.watch[key] = watched(p)
+
+    def read(self, p: Path) -> tuple[bytes, bytes]:
+        if p in self.overlays:
+            import hashlib
+
+            data = self.overlays[p]
+            return data, hashlib.sha256(data).digest()
+        self._watch(p)
+        return read_digest(p)
+
+    def summary(self, data: bytes, digest: bytes) -> FileSummary:
+        s = self._summaries.get(digest)
+        if s is None:
+            s = summarize(data)
+            self._summaries[digest] = s
+        return s
+
+    def listdir(self, d: Path) -> list[str]:
+        self._watch(d)
+        names = set(os.listdir(d))
+        for p in self.overlays:
+            if p.parent == d:
+                names.add(p.name)
+        return sorted(names)
+
+    # -- modules -----------------------------------------------------------------
+
+    def main_module(self) -> Module | None:
+        root = find_module_root(self.cwd)
+        # Remember the absence of go.mod/go.work above, so creating one invalidates a remembered load.
+        d = self.cwd
+        while True:
+            self._watch(d / "go.work")
+            if root is not None and d == root:
+                break
+            self._watch(d / "go.mod")
+            if d.parent == d:
+                break
+            d = d.parent
+        if self.env.get("GOWORK", "") != "off":
+            gowork = Path(self.env["GOWORK"]) if self.env.get("GOWORK") else find_go_work(self.cwd)
+            if gowork is not None:
+                raise LoadFailure(
+                    f"rungo: go.work workspaces are not supported yet ({gowork}); set GOWORK=off to run the module alone"
+                )
+        if self.env.get("GO111MODULE", "") == "off":
+            raise LoadFailure("rungo: GOPATH mode (GO111MODULE=off) is not supported yet")
+        if root is None:
+            return None
+        gomod = root / "go.mod"
+        modpath = Path(self.modfile) if self.modfile else gomod
+        if self.modfile and not modpath.is_absolute():
+            modpath = self.cwd / modpath
+        try:
+            data, digest = self.read(modpath)
+        except OSError as e:
+            raise LoadFailure(f"go: reading {modpath}: {e.strerror}") from None
+        mf = parse_mod(data, str(modpath))
+        if mf.errors:
+            raise LoadFailure("go: errors parsing " + self.rel(modpath) + ":\n"
+                              + format_errors(self.rel(modpath), mf.errors))
+        if not mf.module:
+            raise LoadFailure(f"go: error reading {self.rel(modpath)}: missing module declaration. To specify the module path:\n\tgo mod edit -module=example/mod")
+        for name in ("go.sum",):
+            self._watch(root / name)
+        self._watch(root / "vendor" / "modules.txt")
+        return Module(
+            path=mf.module,
+            dir=root,
+            gomod=modpath,
+            go_version=mf.go or "1.16",
+            godebug=tuple(mf.godebug),
+            gomod_digest=digest,
+        )
+
+    # -- packages ----------------------------------------------------------------
+
+    def _classify(self, d: Path, names: Iterable[str], named: bool) -> tuple[list[SourceFile], list[Path], list[Path], list[LoadError]]:
+        files: list[SourceFile] = []
+        excluded: list[Path] = []
+        other: list[Path] = []
+        errors: list[LoadError] = []
+        for name in names:
+            p = d / name
+            if name.startswith((".", "_")) and not named:
+                continue
+            ext = os.path.splitext(name)[1]
+            if ext == ".go":
+                if not named and not p.is_file() and p not in self.overlays:
+                    continue
+                try:
+                    data, digest = self.read(p)
+                except OSError as e:
+                    errors.append(LoadError(f"open {p}: {e.strerror}"))
+                    continue
+                if not named:
+                    if name.endswith("_test.go"):
+                        excluded.append(p)
+                        continue
+                    if not file_included(name, data, self.ctx):
+                        excluded.append(p)
+                        continue
+                summ = self.summary(data, digest)
+                if summ.imports_c and not self.ctx.cgo_enabled and not named:
+                    excluded.append(p)
+                    continue
+                files.append(SourceFile(p, digest, summ))
+            elif ext in _OTHER_EXTS and not named:
+                try:
+                    data = p.read_bytes() if ext != ".syso" else b""
+                except OSError:
+                    continue
+                self._watch(p)
+                if ext == ".syso" or file_included(name, data, self.ctx):
+                    other.append(p)
+        return files, excluded, other, errors
+
+    def load_dir(self, d: Path, import_path: str, module: Module | None, cmdline: bool,
+                 names: list[str] | None = None) -> LocalPackage:
+        named = names is not None
+        if names is None:
+            try:
+                names = self.listdir(d)
+            except OSError:
+                raise LoadFailure(f"stat {d}: directory not found") from None
+        files, excluded, other, errors = self._classify(d, names, named)
+        if not files:
+            if not excluded and not other:
+                msg = f"no Go files in {d}"
+            else:
+                msg = f"package {import_path}: build constraints exclude all Go files in {d}"
+            return LocalPackage(import_path, "", d, (), tuple(excluded), tuple(other), (), (), (), (),
+                                module, cmdline, (LoadError(msg),))
+        pkgname = ""
+        first = ""
+        for f in files:
+            name = f.summary.package
+            if not name:
+                if f.summary.syntax_errors:
+                    e = f.summary.syntax_errors[0]
+                    errors.append(LoadError(e.message, f.path, e.position.line, e.position.column))
+                else:
+                    errors.append(LoadError("expected 'package', found 'EOF'", f.path, 1, 1))
+                continue
+            if not pkgname:
+                pkgname, first = name, f.name
+            elif name != pkgname:
+                errors.append(LoadError(
+                    f"found packages {pkgname} ({first}) and {name} ({f.name}) in {d}"))
+                break
+        imports: set[str] = set()
+        uses_cgo = False
+        go_debug = []
+        for f in files:
+            for spec in f.summary.imports:
+                if spec.path == "C":
+                    uses_cgo = True
+                    continue
+                imports.add(spec.path)
+            go_debug.extend(f.summary.go_debug)
+        patterns: list[tuple[str, tuple[str, ...]]] = []
+        efiles: dict[str, EmbedFile] = {}
+        for f in files:
+            for ed in f.summary.embeds:
+                for pat in ed.patterns:
+                    if any(p == pat for p, _ in patterns):
+                        continue
+                    matched, err = embedmod.resolve(d, pat)
+                    if err:
+                        errors.append(LoadError(err, f.path, ed.position.line, ed.position.column + len("//go:embed ")))
+                        continue
+                    patterns.append((pat, matched))
+                    for rel in matched:
+                        if rel not in efiles:
+                            ep = d / rel
+                            try:
+                                _, digest = self.read(ep)
+                            except OSError as e:
+                                errors.append(LoadError(f"pattern {pat}: {e.strerror}", f.path, ed.position.line))
+                                continue
+                            efiles[rel] = EmbedFile(rel, ep, digest)
+                            self._watch(ep.parent)
+        return LocalPackage(
+            import_path=import_path,
+            name=pkgname,
+            dir=d,
+            files=tuple(files),
+            excluded=tuple(excluded),
+            other_files=tuple(other),
+            imports=tuple(sorted(imports)),
+            embed_patterns=tuple(patterns),
+            embed_files=tuple(efiles[k] for k in sorted(efiles)),
+            go_debug=tuple(go_debug),
+            module=module,
+            cmdline=cmdline,
+            errors=tuple(errors),
+            uses_cgo=uses_cgo,
+        )
+
+    # -- the target ----------------------------------------------------------------
+
+    def resolve_target(self, target: Target, module: Module | None) -> LocalPackage:
+        if target.files:
+            return self._files_target(target.files, module)
+        pkg = target.package or "."
+        if "@" in pkg:
+            raise LoadFailure(f"rungo: running a package at a version ({pkg}) is not supported yet")
+        if pkg.startswith(("./", "../", "/")) or pkg in (".", ".."):
+            d = (self.cwd / pkg).resolve() if not os.path.isabs(pkg) else Path(pkg)
+            if "..." in pkg:
+                return self._pattern_target(pkg, module)
+            if module is None:
+                raise LoadFailure(no_module_message(self.cwd))
+            if not d.is_dir():
+                raise LoadFailure(f"stat {d}: directory not found")
+            try:
+                rel = d.relative_to(module.dir)
+            except ValueError:
+                raise LoadFailure(f"directory {self.rel(d)} outside main module or its selected dependencies") from None
+            ip = module.path if str(rel) == "." else f"{module.path}/{rel.as_posix()}"
+            return self.load_dir(d, ip, module, True)
+        if "..." in pkg:
+            return self._pattern_target(pkg, module)
+        if module is None:
+            if is_std_path(pkg):
+                raise LoadFailure(f"package {pkg} is not a main package")
+            raise LoadFailure(no_module_message(self.cwd))
+        local = self.local_dir(pkg, module)
+        if local is not None:
+            if not local.is_dir():
+                raise LoadFailure(f"no required module provides package {pkg}; to add it:\n\tgo get {pkg}")
+            return self.load_dir(local, pkg, module, True)
+        if is_std_path(pkg):
+            raise LoadFailure(f"package {pkg} is not a main package")
+        raise LoadFailure(f"rungo: running a main package of another module ({pkg}) is not supported yet")
+
+    def local_dir(self, import_path: str, module: Module) -> Path | None:
+        if import_path == module.path:
+            return module.dir
+        if import_path.startswith(module.path + "/"):
+            return module.dir / import_path[len(module.path) + 1:]
+        return None
+
+    def _files_target(self, files: tuple[str, ...], module: Module | None) -> LocalPackage:
+        for f in files:
+            if f.endswith("_test.go"):
+                raise LoadFailure(f"go: cannot run *_test.go files ({f})")
+        dirs: list[str] = []
+        for f in files:
+            dname = os.path.dirname(f) or "."
+            if dname not in dirs:
+                dirs.append(dname)
+        if len(dirs) > 1:
+            raise LoadFailure(f"named files must all be in one directory; have {dirs[0]} and {dirs[1]}")
+        d = (self.cwd / dirs[0]).resolve()
+        names: list[str] = []
+        for f in files:
+            p = d / os.path.basename(f)
+            if not p.exists() and p not in self.overlays:
+                raise LoadFailure(f"stat {f}: no such file or directory")
+            if p.is_dir():
+                raise LoadFailure(f"{f} is a directory, should be a Go file")
+            names.append(os.path.basename(f))
+        if module is not None:
+            try:
+                d.relative_to(module.dir)
+            except ValueError:
+                module = None
+        return self.load_dir(d, CMDLINE_PATH, module, True, names=names)
+
+    def _pattern_target(self, pattern: str, module: Module | None) -> LocalPackage:
+        if module is None:
+            raise LoadFailure(no_module_message(self.cwd))
+        if pattern.startswith((".", "/")):
+            prefix = pattern.split("...", 1)[0]
+            root = (self.cwd / prefix).resolve() if prefix not in ("", "./") else self.cwd
+            if prefix.endswith("/") or prefix in (".", "./"):
+                base = self.cwd / prefix
+                if not base.exists():
+                    raise LoadFailure(f"pattern {pattern}: lstat {prefix}: no such file or directory")
+            dirs = self._walk(root if root.is_dir() else root.parent, module)
+            matched: list[tuple[Path, str]] = []
+            import fnmatch as _fn
+            abs_pat = str((self.cwd / pattern).resolve()) if not pattern.endswith("...") else None
+            for d in dirs:
+                rel = d.relative_to(module.dir)
+                ip = module.path if str(rel) == "." else f"{module.path}/{rel.as_posix()}"
+                dstr = str(d)
+                pstr = str(self.cwd / pattern.replace("...", "\x00"))
+                pstr = os.path.normpath(pstr).replace("\x00", "*")
+                if _fn.fnmatchcase(dstr, pstr) or (pstr.endswith("/*") and dstr == pstr[:-2]):
+                    matched.append((d, ip))
+            del abs_pat
+        else:
+            import fnmatch as _fn
+            dirs = self._walk(module.dir, module)
+            matched = []
+            for d in dirs:
+                rel = d.relative_to(module.dir)
+                ip = module.path if str(rel) == "." else f"{module.path}/{rel.as_posix()}"
+                pat = pattern.replace("...", "*")
+                if _fn.fnmatchcase(ip, pat) or (pat.endswith("/*") and ip == pat[:-2]):
+                    matched.append((d, ip))
+        pkgs = []
+        for d, ip in matched:
+            p = self.load_dir(d, ip, module, True)
+            if p.files or (p.errors and "build constraints" not in p.errors[0].message and "no Go files" not in p.errors[0].message):
+                pkgs.append(p)
+        if not pkgs:
+            raise LoadFailure(f'go: warning: "{pattern}" matched no packages\nno packages loaded from {pattern}')
+        if len(pkgs) > 1:
+            lines = "".join(f"\n\t{p.import_path}" for p in pkgs)
+            raise LoadFailure(f"go: pattern {pattern} matches multiple packages:{lines}")
+        return pkgs[0]
+
+    def _walk(self, root: Path, module: Module) -> list[Path]:
+        out: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dp = Path(dirpath)
+            keep = []
+            for dn in sorted(dirnames):
+                if dn.startswith((".", "_")) or dn in ("testdata", "vendor"):
+                    continue
+                if (dp / dn / "go.mod").is_file():
+                    continue
+                keep.append(dn)
+            dirnames[:] = keep
+            if any(f.endswith(".go") for f in filenames):
+                out.append(dp)
+        return sorted(out)
+
+    # -- the package graph -----------------------------------------------------------
+
+    def load_graph(self, main: LocalPackage, module: Module | None) -> tuple[list[LocalPackage], set[str], list[LoadError]]:
+        """Every main-module package the target needs (dependency order) and the external imports."""
+        order: list[LocalPackage] = []
+        external: set[str] = set()
+        errors: list[LoadError] = []
+        state: dict[str, int] = {}
+        loaded: dict[str, LocalPackage] = {main.import_path: main}
+
+        def import_pos(pkg: LocalPackage, path: str) -> tuple[Path | None, int, int]:
+            for f in pkg.files:
+                for spec in f.summary.imports:
+                    if spec.path == path:
+                        return f.path, spec.position.line, spec.position.column
+            return None, 0, 0
+
+        def visit(pkg: LocalPackage, stack: list[str]) -> None:
+            state[pkg.import_path] = 1
+            for imp in pkg.imports:
+                if not internal_ok(pkg.import_path, imp):
+                    f, line, col = import_pos(pkg, imp)
+                    errors.append(LoadError(f"use of internal package {imp} not allowed", f, line, col,
+                                            package=pkg.import_path))
+                    continue
+                d = self.local_dir(imp, module) if module is not None else None
+                if d is None:
+                    external.add(imp)
+                    continue
+                if state.get(imp) == 1:
+                    chain = stack + [pkg.import_path, imp]
+                    start = chain.index(imp)
+                    cyc = chain[start:]
+                    msg = "package " + cyc[0] + "".join(f"\n\timports {c}" for c in cyc[1:]) + ": import cycle not allowed"
+                    errors.append(LoadError(msg))
+                    continue
+                if state.get(imp) == 2:
+                    continue
+                dep = loaded.get(imp)
+                if dep is None:
+                    if not d.is_dir():
+                        f, line, col = import_pos(pkg, imp)
+                        assert module is not None
+                        errors.append(LoadError(
+                            f"no required module provides package {imp}; to add it:\n\tgo get {imp}", f, line, col))
+                        continue
+                    dep = self.load_dir(d, imp, module, False)
+                    loaded[imp] = dep
+                if dep.errors and not dep.files:
+                    f, line, col = import_pos(pkg, imp)
+                    for e in dep.errors:
+                        errors.append(LoadError(e.message, f, line, col))
+                    continue
+                if dep.name == "main":
+                    f, line, col = import_pos(pkg, imp)
+                    errors.append(LoadError(f"import \"{imp}\" is a program, not an importable package", f, line, col))
+                    continue
+                visit(dep, stack + [pkg.import_path])
+            state[pkg.import_path] = 2
+            order.append(pkg)
+
+        def internal_ok(importer: str, imported: str) -> bool:
+            parts = imported.split("/")
+            for i, part in enumerate(parts):
+                if part != "internal":
+                    continue
+                parent = "/".join(parts[:i])
+                if parent == "":
+                    return False  # std internal packages, from user code
+                if importer == parent or importer.startswith(parent + "/"):
+                    continue
+                if importer == CMDLINE_PATH and module is not None and parent == module.path:
+                    continue
+                return False
+            return True
+
+        visit(main, [])
+        return order, external, errors
+
+
+def lang_for(module: Module | None, toolchain_minor: int) -> str:
+    if module is None:
+        return f"go1.{toolchain_minor}"
+    return lang_version(module.go_version)
+
+
+def rel_path_func(cwd: Path) -> Callable[[Path], str]:
+    return RelPath(cwd)

@@ -1,0 +1,148 @@
+"""The values the load stage hands to the build stage: modules, packages, files and load errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rungo.syntax import FileSummary, GoDebugDirective
+
+
+@dataclass(frozen=True, slots=True)
+class LoadError:
+    """A load problem in the go command's wording, with a position when it has one."""
+
+    message: str
+    file: Path | None = None
+    line: int = 0
+    column: int = 0
+    package: str | None = None      # import path, for the `package P` header some errors carry
+
+    def render(self, rel: "RelPath") -> str:
+        if self.file is None:
+            return self.message
+        pos = rel(self.file)
+        if self.line:
+            pos += f":{self.line}"
+            if self.column:
+                pos += f":{self.column}"
+        return f"{pos}: {self.message}"
+
+
+class RelPath:
+    """Shows paths the way the go command does: relative to the working directory when below it."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+
+    def __call__(self, p: Path) -> str:
+        try:
+            rel = p.relative_to(self.cwd)
+        except ValueError:
+            return str(p)
+        return str(rel) if str(rel) != "." else "."
+
+    def dotted(self, p: Path) -> str:
+        """`./x/y.go` form used on compile command lines (absolute when outside cwd)."""
+        try:
+            rel = p.relative_to(self.cwd)
+        except ValueError:
+            return str(p)
+        return "./" + str(rel) if str(rel) != "." else "."
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """A main module: where it lives and what its go.mod says."""
+
+    path: str
+    dir: Path
+    gomod: Path
+    go_version: str                  # from the `go` line ("1.16" when absent)
+    godebug: tuple[tuple[str, str], ...] = ()
+    gomod_digest: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A Go file of a package, with its content digest and parsed summary."""
+
+    path: Path
+    digest: bytes
+    summary: FileSummary
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedFile:
+    rel: str          # relative to the package directory, slash-separated
+    path: Path
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPackage:
+    """A package of a main module (or the files named on the command line), loaded natively."""
+
+    import_path: str                 # "command-line-arguments" for named files
+    name: str
+    dir: Path
+    files: tuple[SourceFile, ...]
+    excluded: tuple[Path, ...]       # Go files left out by build constraints or _test.go
+    other_files: tuple[Path, ...]    # .s, .c, .syso, ... (not built natively yet)
+    imports: tuple[str, ...]         # direct imports, sorted, as resolved import paths
+    embed_patterns: tuple[tuple[str, tuple[str, ...]], ...]
+    embed_files: tuple[EmbedFile, ...]
+    go_debug: tuple[GoDebugDirective, ...]
+    module: Module | None
+    cmdline: bool
+    errors: tuple[LoadError, ...] = ()
+    uses_cgo: bool = False
+
+    @property
+    def is_main(self) -> bool:
+        return self.name == "main"
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalPackage:
+    """A package outside the main module(s), described by `go list -export -deps`."""
+
+    import_path: str
+    name: str
+    export: str                        # compiled package file (usable to compile against and to link)
+    standard: bool
+    imports: tuple[str, ...]           # resolved import paths
+    dir: str
+    module_path: str | None = None
+    module_version: str | None = None
+    module_sum: str | None = None
+    replace_path: str | None = None
+    replace_version: str | None = None
+    error: str | None = None
+    watched: tuple[str, ...] = ()      # files of mutable (replace => dir) packages
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A file or directory whose stat decides whether a remembered result still holds."""
+
+    path: str
+    stamp: str                        # "size:mtime_ns:ino", "dir:mtime_ns:ino" or "absent"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """Everything the build needs: the packages to compile and the external ones to link against."""
+
+    main: LocalPackage
+    local: tuple[LocalPackage, ...]              # dependency order, main last
+    external: dict[str, ExternalPackage] = field(default_factory=dict)
+    modules: tuple[Module, ...] = ()
+    errors: tuple[LoadError, ...] = ()
+    watched: tuple[Watched, ...] = ()
+    lang: str = ""                                # -lang for the main module
+    default_godebug: str = ""

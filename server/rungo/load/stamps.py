@@ -1,0 +1,35 @@
+"""Stat stamps: a cheap fingerprint of a file or directory, to tell whether remembered results still hold."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat as statmod
+from pathlib import Path
+
+from rungo.load.model import Watched
+
+
+def stamp(path: str | Path) -> str:
+    """"size:mtime_ns:ino" for files, "dir:mtime_ns:ino" for directories, "absent" when missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "absent"
+    if statmod.S_ISDIR(st.st_mode):
+        return f"dir:{st.st_mtime_ns}:{st.st_ino}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def watched(path: str | Path) -> Watched:
+    return Watched(str(path), stamp(path))
+
+
+def still_valid(items: tuple[Watched, ...] | list[Watched]) -> bool:
+    return all(stamp(w.path) == w.stamp for w in items)
+
+
+def read_digest(path: Path) -> tuple[bytes, bytes]:
+    """The file's bytes and their sha256."""
+    data = path.read_bytes()
+    return data, hashlib.sha256(data).digest()

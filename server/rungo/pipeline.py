@@ -1,0 +1,396 @@
+"""`go run`'s orchestration: load, plan the compiles and the link, execute them against the cache.
+
+The command line and the language server both call `prepare`; neither prints from here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from rungo.build.buildinfo import ModuleInfo, build_info_text, default_godebug, modinfo_line
+from rungo.build.execute import BuildOutcome, Builder, WorkDir
+from rungo.build.keys import TARGET_ENV
+from rungo.build.plan import external_closure, plan_build
+from rungo.cache import Cache
+from rungo.config import Config
+from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
+from rungo.load.constraints import BuildContext
+from rungo.load.external import ExternalLoadError, load_external
+from rungo.load.loader import CMDLINE_PATH, Loader, LoadFailure, Target, lang_for
+from rungo.load.model import ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
+from rungo.load.stamps import stamp
+from rungo.process import Runner
+from rungo.toolchain import Toolchain, ToolchainError, check_go_version, goenv_file
+
+
+class RunError(Exception):
+    """The run cannot go ahead; the text is what to print (go's wording), the stage says where."""
+
+    def __init__(self, text: str, stage: str = "load") -> None:
+        super().__init__(text)
+        self.text = text
+        self.stage = stage
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A built program, ready to execute."""
+
+    binary: Path
+    exec_argv: tuple[str, ...]         # the argv prefix (with -exec) before the program's arguments
+    temporary: bool                    # the binary is inside the work dir
+    watched: tuple[Watched, ...]       # inputs whose stats decide whether this build still holds
+    outcome: BuildOutcome
+    main: LocalPackage
+
+
+@dataclass(slots=True)
+class Session:
+    """One run's context: configuration, toolchain, runner, cache and work directory."""
+
+    config: Config
+    toolchain: Toolchain
+    runner: Runner
+    store: Cache
+    work: WorkDir
+    verbose: TextIO | None = None
+    overlays: dict[Path, bytes] = field(default_factory=dict)
+
+
+def parallelism(flags: BuildFlags) -> int:
+    return flags.p if flags.p else (os.cpu_count() or 1)
+
+
+def build_context(tc: Toolchain, flags: BuildFlags, env_cgo: str | None) -> BuildContext:
+    tags = set(flags.tags)
+    tool_tags = set(tc.tool_tags)
+    if flags.race:
+        tool_tags.add("race")
+    if flags.msan:
+        tool_tags.add("msan")
+    if flags.asan:
+        tool_tags.add("asan")
+    cgo = (env_cgo if env_cgo is not None else tc.env.get("CGO_ENABLED", "0")) == "1"
+    minor = tc.release[1]
+    if tc.release_tags:
+        last = tc.release_tags[-1]
+        try:
+            minor = int(last.split(".")[1])
+        except (IndexError, ValueError):
+            pass
+    return BuildContext(
+        goos=tc.goos,
+        goarch=tc.goarch,
+        tags=frozenset(tags | {t for t in tool_tags if not t.startswith("goexperiment.") and "." not in t}),
+        cgo_enabled=cgo,
+        go_minor=minor,
+        goarch_features=frozenset(t for t in tool_tags if "." in t and not t.startswith("goexperiment.")),
+        experiments=frozenset(t for t in tool_tags if t.startswith("goexperiment.")),
+    )
+
+
+def list_flags(flags: BuildFlags) -> list[str]:
+    """The build flags that change what `go list -export` builds for the external packages."""
+    out: list[str] = []
+    if flags.a:
+        out.append("-a")
+    if flags.tags:
+        out.append("-tags=" + ",".join(flags.tags))
+    if flags.race:
+        out.append("-race")
+    if flags.trimpath:
+        out.append("-trimpath")
+    if flags.mod:
+        out.append("-mod=" + flags.mod)
+    if flags.modfile:
+        out.append("-modfile=" + flags.modfile)
+    for f in flags.gcflags:
+        out.append("-gcflags=" + _flag_text(f))
+    if flags.p:
+        out.append(f"-p={flags.p}")
+    return out
+
+
+def _flag_text(f: PerPackageFlag) -> str:
+    args = " ".join(_quote_arg(a) for a in f.args)
+    return f"{f.pattern}={args}" if f.pattern is not None else args
+
+
+def _quote_arg(a: str) -> str:
+    if a == "" or any(c in a for c in " \t\n'\""):
+        return "'" + a.replace("'", "'\\''") + "'" if "'" not in a else '"' + a + '"'
+    return a
+
+
+def _go_sum(module: Module | None) -> dict[tuple[str, str], str]:
+    if module is None:
+        return {}
+    sums: dict[tuple[str, str], str] = {}
+    try:
+        text = (module.dir / "go.sum").read_text(errors="replace")
+    except OSError:
+        return sums
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and not parts[1].endswith("/go.mod"):
+            sums[(parts[0], parts[1])] = parts[2]
+    return sums
+
+
+def _settings(tc: Toolchain, config: Config, flags: BuildFlags, cgo: bool, godebug: str) -> list[tuple[str, str]]:
+    s: list[tuple[str, str]] = [("-buildmode", "exe"), ("-compiler", "gc")]
+    if flags.gcflags:
+        s.append(("-gcflags", _flag_text(flags.gcflags[-1])))
+    if flags.ldflags and not flags.trimpath:
+        s.append(("-ldflags", _flag_text(flags.ldflags[-1])))
+    if flags.race:
+        s.append(("-race", "true"))
+    if flags.tags:
+        s.append(("-tags", ",".join(flags.tags)))
+    if flags.trimpath:
+        s.append(("-trimpath", "true"))
+    if godebug:
+        s.append(("DefaultGODEBUG", godebug))
+    s.append(("CGO_ENABLED", "1" if cgo else "0"))
+    if cgo and not flags.trimpath:
+        for name in ("CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS"):
+            s.append((name, config.env.get(name, "")))
+    s.append(("GOARCH", tc.goarch))
+    if config.env.get("GOEXPERIMENT"):
+        s.append(("GOEXPERIMENT", config.env["GOEXPERIMENT"]))
+    s.append(("GOOS", tc.goos))
+    arch_env = {"amd64": "GOAMD64", "arm": "GOARM", "arm64": "GOARM64", "386": "GO386",
+                "mips": "GOMIPS", "mipsle": "GOMIPS", "mips64": "GOMIPS64", "mips64le": "GOMIPS64",
+                "ppc64": "GOPPC64", "ppc64le": "GOPPC64", "riscv64": "GORISCV64", "wasm": "GOWASM"}
+    key = arch_env.get(tc.goarch)
+    if key and tc.env.get(key):
+        s.append((key, tc.env[key]))
+    return s
+
+
+def _render_errors(errors: list[LoadError], rel: RelPath) -> str:
+    lines: list[str] = []
+    for e in errors:
+        text = e.render(rel)
+        if e.package and "use of internal package" in e.message:
+            text = f"package {e.package}\n\t{text}"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared:
+    """Load, compile and link the program `inv` names. Raises RunError with go's wording on failure."""
+    tc, config, flags = session.toolchain, session.config, inv.flags
+    bad = unsupported(flags)
+    if bad:
+        raise RunError(f"rungo: flag -{bad[0]} is not supported yet", "usage")
+    env_cgo = config.env.get("CGO_ENABLED") or None
+    ctx = build_context(tc, flags, env_cgo)
+    if flags.race and not ctx.cgo_enabled:
+        raise RunError("go: -race requires cgo; enable cgo by setting CGO_ENABLED=1", "usage")
+    loader = Loader(config.cwd, ctx, ctx.go_minor, config.env, modfile=flags.modfile, overlays=session.overlays)
+    rel = RelPath(config.cwd)
+    try:
+        module = loader.main_module()
+        if module is not None:
+            msg = check_go_version(tc, module.go_version, "go.mod")
+            if msg:
+                raise RunError(msg)
+        if not inv.files and inv.package is None:
+            raise RunError("go: no go files listed", "usage")
+        main = loader.resolve_target(Target(inv.files, inv.package), module)
+    except LoadFailure as e:
+        raise RunError(str(e)) from None
+    if main.errors and not main.files:
+        raise RunError(_render_errors(list(main.errors), rel))
+    if main.name != "main":
+        raise RunError(f"package {main.import_path} is not a main package")
+    if main.errors:
+        raise RunError(_render_errors(list(main.errors), rel))
+    local, ext_imports, errors = loader.load_graph(main, module)
+    for p in local:
+        if p.errors and p is not main:
+            errors.extend(p.errors)
+        if p.other_files or p.uses_cgo:
+            what = "cgo" if p.uses_cgo else "non-Go files (" + ", ".join(f.name for f in p.other_files) + ")"
+            raise RunError(f"rungo: package {p.import_path} uses {what}, which rungo does not build yet", "build")
+    if errors:
+        raise RunError(_render_errors(errors, rel))
+
+    link_roots = ["runtime"]
+    if flags.race:
+        link_roots.append("runtime/race")
+    inputs: dict[str, bytes] = {}
+    if module is not None:
+        for name in ("go.mod", "go.sum"):
+            try:
+                inputs[name] = (module.dir / name).read_bytes()
+            except OSError:
+                inputs[name] = b"<absent>"
+        if flags.modfile:
+            inputs["modfile"] = module.gomod_digest
+        try:
+            inputs["vendor/modules.txt"] = (module.dir / "vendor" / "modules.txt").read_bytes()
+        except OSError:
+            pass
+    try:
+        snap = load_external(
+            runner=session.runner,
+            store=session.store,
+            go=str(tc.go),
+            goenv=tc.env,
+            list_flags=list_flags(flags),
+            cwd=config.cwd,
+            module_dir=module.dir if module is not None else None,
+            inputs=inputs,
+            imports=ext_imports,
+            always=link_roots,
+            force=flags.a,
+        )
+    except ExternalLoadError as e:
+        raise RunError(e.args[0]) from None
+    external = snap.packages
+    ext_errors: list[LoadError] = []
+    for p in local:
+        for imp in p.imports:
+            ep = external.get(imp)
+            if ep is not None and ep.error and imp in ext_imports:
+                pos = _import_position(p, imp)
+                ext_errors.append(LoadError(ep.error, *pos))
+    if ext_errors:
+        raise RunError(_render_errors(ext_errors, rel))
+
+    lang = lang_for(module, ctx.go_minor)
+    directives = [f"{d.key}={d.value}" for d in main.go_debug]
+    godebug = default_godebug(
+        tc.goroot,
+        module.go_version if module is not None else f"1.{ctx.go_minor}",
+        module.godebug if module is not None else (),
+        directives,
+    )
+    sums = _go_sum(module)
+    dep_modules: dict[tuple[str, str], ModuleInfo] = {}
+    for path in external_closure([i for p in local for i in p.imports if i not in {q.import_path for q in local}], external):
+        ep = external[path]
+        if ep.standard or not ep.module_path or (module is not None and ep.module_path == module.path):
+            continue
+        version = ep.module_version or "(devel)"
+        rep = None
+        if ep.replace_path:
+            rv = ep.replace_version or "(devel)"
+            rep = ModuleInfo(ep.replace_path, rv, sums.get((ep.replace_path, rv), "") if ep.replace_version else "")
+        dep_modules[(ep.module_path, version)] = ModuleInfo(
+            ep.module_path, version, "" if rep else sums.get((ep.module_path, version), ""), rep)
+    info = build_info_text(
+        CMDLINE_PATH if main.import_path == CMDLINE_PATH else main.import_path,
+        ModuleInfo(module.path, "(devel)") if module is not None else None,
+        [dep_modules[k] for k in sorted(dep_modules)],
+        _settings(tc, config, flags, ctx.cgo_enabled, godebug),
+    )
+
+    main_paths = (module.path,) if module is not None else ()
+
+    def compile_args(pkg: LocalPackage) -> tuple[str, ...]:
+        args = ["-p", "main" if pkg.is_main else pkg.import_path]
+        pkg_lang = lang if pkg.module is not None or module is None else f"go1.{ctx.go_minor}"
+        args.append("-lang=" + pkg_lang)
+        args.append("-complete")
+        if flags.race:
+            args += ["-installsuffix", "race"]
+        if pkg is main:
+            args.append("-dwarf=false")
+        if flags.race:
+            args.append("-race")
+        args += flags_for(flags.gcflags, pkg.import_path, pkg.cmdline, dir_of_pkg=str(pkg.dir),
+                          cwd=str(config.cwd), main_module_paths=main_paths,
+                          module_path=pkg.module.path if pkg.module else None)
+        args.append("-e")
+        return tuple(args)
+
+    def trimpath(pkg: LocalPackage) -> str:
+        if not flags.trimpath:
+            return ""
+        if pkg.module is not None:
+            return f"{pkg.module.dir}=>{pkg.module.path}"
+        return f"{pkg.dir}=>"
+
+    link_args: list[str] = []
+    if flags.race:
+        link_args += ["-installsuffix", "race"]
+    link_args += ["-s", "-w"]
+    if godebug:
+        link_args.append("-X=runtime.godebugDefault=" + godebug)
+    link_args.append("-buildmode=exe")
+    if flags.race:
+        link_args.append("-race")
+    if ctx.cgo_enabled:
+        link_args.append("-extld=" + (tc.env.get("CC") or "gcc"))
+    link_args += flags_for(flags.ldflags, main.import_path, True, dir_of_pkg=str(main.dir),
+                           cwd=str(config.cwd), main_module_paths=main_paths,
+                           module_path=main.module.path if main.module else None)
+    plan = plan_build(
+        local=local,
+        main=main,
+        external=external,
+        compile_args=compile_args,
+        trimpath=trimpath,
+        link_args=tuple(link_args),
+        link_env=(("GOROOT", "" if flags.trimpath else str(tc.goroot)),),
+        modinfo=modinfo_line(info),
+        link_roots=link_roots,
+        link=link,
+    )
+    builder = Builder(
+        runner=session.runner,
+        store=session.store,
+        compile_tool=tc.tool("compile"),
+        link_tool=tc.tool("link"),
+        tool_version=tc.version,
+        target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
+        external=external,
+        cwd=config.cwd,
+        work=session.work,
+        parallel=parallelism(flags),
+        force=flags.a,
+        verbose=session.verbose,
+    )
+    outcome = builder.run(plan)
+    if outcome.failed_stage is not None:
+        raise RunError(outcome.errors.rstrip("\n"), outcome.failed_stage)
+    if outcome.binary is None:
+        raise RunError("rungo: the build produced no binary", "link")
+    watched = dict((w.path, w) for w in loader.watch.values())
+    for w in snap.watched:
+        watched[w.path] = w
+    for tool in (tc.go, tc.tool("compile"), tc.tool("link")):
+        watched[str(tool)] = Watched(str(tool), stamp(tool))
+    cfg_file = goenv_file(config.env)
+    if cfg_file is not None:
+        watched[str(cfg_file)] = Watched(str(cfg_file), stamp(cfg_file))
+    watched[str(outcome.binary)] = Watched(str(outcome.binary), stamp(outcome.binary))
+    return Prepared(
+        binary=outcome.binary,
+        exec_argv=tuple(flags.exec_cmd),
+        temporary=outcome.temporary,
+        watched=tuple(watched.values()),
+        outcome=outcome,
+        main=main,
+    )
+
+
+def _import_position(pkg: LocalPackage, path: str) -> tuple[Path | None, int, int]:
+    for f in pkg.files:
+        for spec in f.summary.imports:
+            if spec.path == path:
+                return f.path, spec.position.line, spec.position.column
+    return None, 0, 0
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+

@@ -1,0 +1,99 @@
+"""The one runner through which rungo starts every subprocess, echoing it under -x / -n."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence, TextIO
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """What a finished subprocess left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def shell_quote(argv: Sequence[str]) -> str:
+    """A command line as a POSIX shell would need it typed, the way -x prints it."""
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+@dataclass(slots=True)
+class Runner:
+    """Starts subprocesses; when `echo` is set, prints each command first (-x), or only prints it (-n).
+
+    `env` is the complete environment every child gets; callers add to it per call.
+    `rewrite` turns absolute paths in echoed commands into readable ones ($WORK, ...).
+    """
+
+    env: Mapping[str, str]
+    echo: TextIO | None = None
+    dry_run: bool = False
+    rewrite: Callable[[str], str] = field(default=lambda s: s)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_dir: str | None = None
+
+    def show(self, line: str) -> None:
+        """Prints one -x/-n line (already formatted) if echoing."""
+        if self.echo is not None:
+            with self._lock:
+                self.echo.write(self.rewrite(line) + "\n")
+                self.echo.flush()
+
+    def _announce(self, argv: Sequence[str], cwd: Path | None, env_extra: Mapping[str, str] | None) -> None:
+        if self.echo is None:
+            return
+        prefix = ""
+        if env_extra:
+            prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env_extra.items()) + " "
+        with self._lock:
+            if cwd is not None and str(cwd) != self._last_dir:
+                self.echo.write(self.rewrite("cd " + shlex.quote(str(cwd))) + "\n")
+                self._last_dir = str(cwd)
+            self.echo.write(self.rewrite(prefix + shell_quote(argv)) + "\n")
+            self.echo.flush()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        env_extra: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        quiet: bool = False,
+    ) -> Completed:
+        """Runs argv to completion and captures its output. `quiet` keeps it out of -x (internal queries)."""
+        if not quiet:
+            self._announce(argv, cwd, env_extra)
+        if self.dry_run and not quiet:
+            return Completed(tuple(argv), 0, b"", b"")
+        env = dict(self.env)
+        if env_extra:
+            env.update(env_extra)
+        try:
+            proc = subprocess.run(
+                list(argv),
+                cwd=str(cwd) if cwd is not None else None,
+                env=env,
+                input=stdin,
+                stdin=subprocess.DEVNULL if stdin is None else None,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+        except OSError as e:
+            return Completed(tuple(argv), 127, b"", f"{argv[0]}: {e.strerror}\n".encode())
+        return Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+
+
+def stderr_runner(env: Mapping[str, str], *, x: bool, n: bool) -> Runner:
+    """The runner the command line uses: echoes to stderr under -x or -n."""
+    return Runner(env=env, echo=sys.stderr if (x or n) else None, dry_run=n)

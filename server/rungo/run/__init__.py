@@ -1,0 +1,1 @@
+"""Executing a built program: exec in place (command line) or as a child that rungo outlives (fallback)."""

@@ -1,0 +1,88 @@
+"""Turning a built binary into the running program, with rungo's exit-status contract."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+EXIT_BUILD_FAILED = 125
+EXIT_CANNOT_EXECUTE = 126
+EXIT_NOT_FOUND = 127
+
+
+@dataclass(frozen=True, slots=True)
+class ExecFailure:
+    """Why the program could not be started, and the status rungo exits with."""
+
+    message: str
+    status: int
+
+
+def command_line(binary: Path, args: Sequence[str], exec_cmd: Sequence[str]) -> list[str]:
+    """The argv that runs the program: `xprog binary args...` with -exec, else `binary args...`."""
+    return [*exec_cmd, str(binary), *args] if exec_cmd else [str(binary), *args]
+
+
+def resolve_program(argv0: str, path_var: str) -> str | None:
+    if os.sep in argv0:
+        return argv0
+    return shutil.which(argv0, path=path_var)
+
+
+def exec_in_place(argv: Sequence[str], env: Mapping[str, str], via_exec: bool) -> ExecFailure:
+    """Replaces this process with the program. Returns only when that was impossible."""
+    prog = resolve_program(argv[0], env.get("PATH", os.defpath))
+    if prog is None:
+        return ExecFailure(f"go: exec {argv[0]}: executable file not found in $PATH"
+                           if via_exec else f"fork/exec {argv[0]}: no such file or directory",
+                           EXIT_NOT_FOUND if via_exec else EXIT_CANNOT_EXECUTE)
+    try:
+        os.execve(prog, list(argv), dict(env))
+    except FileNotFoundError:
+        return ExecFailure(f"fork/exec {prog}: no such file or directory",
+                           EXIT_NOT_FOUND if via_exec else EXIT_CANNOT_EXECUTE)
+    except OSError as e:
+        return ExecFailure(f"fork/exec {prog}: {e.strerror.lower() if e.strerror else e}", EXIT_CANNOT_EXECUTE)
+    raise AssertionError("unreachable")
+
+
+def run_child(argv: Sequence[str], env: Mapping[str, str], cleanup: Callable[[], None]) -> int:
+    """Runs the program as a child (when exec in place is impossible): relays every catchable signal,
+    returns its status (a signal death is re-raised on rungo itself), and always runs cleanup."""
+    relayed = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+               signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT, signal.SIGTSTP]
+    old: dict[int, object] = {}
+    try:
+        proc = subprocess.Popen(list(argv), env=dict(env))
+    except OSError as e:
+        cleanup()
+        return EXIT_NOT_FOUND if isinstance(e, FileNotFoundError) else EXIT_CANNOT_EXECUTE
+
+    def relay(signum: int, _frame: object) -> None:
+        try:
+            proc.send_signal(signum)
+        except OSError:
+            pass
+
+    for s in relayed:
+        try:
+            old[s] = signal.signal(s, relay)
+        except (OSError, ValueError):
+            pass
+    try:
+        status = proc.wait()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)  # type: ignore[arg-type]
+        cleanup()
+    if status < 0:
+        sig = -status
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        return 128 + sig
+    return status
