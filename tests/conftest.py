@@ -85,10 +85,11 @@ def toolchains() -> Toolchains:
 
 
 @pytest.fixture(scope="session")
-def go_exe(toolchains: Toolchains) -> str:
-    """The real go used for side-by-side comparisons (the one rungo picks from PATH)."""
-    if toolchains.path_go:
-        return toolchains.path_go
+def go_exe(toolchains: Toolchains, base_env: dict[str, str]) -> str:
+    """The real go used for side-by-side comparisons under base_env: the one rungo picks, the first on PATH."""
+    found = shutil.which("go", path=base_env.get("PATH", ""))
+    if found:
+        return found
     assert toolchains.go_bin, "no Go toolchain at all"
     return toolchains.go_bin
 

@@ -205,12 +205,10 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared
         main = loader.resolve_target(Target(inv.files, inv.package), module)
     except LoadFailure as e:
         raise RunError(str(e)) from None
-    if main.errors and not main.files:
+    if main.errors:
         raise RunError(_render_errors(list(main.errors), rel))
     if main.name != "main":
         raise RunError(f"package {main.import_path} is not a main package")
-    if main.errors:
-        raise RunError(_render_errors(list(main.errors), rel))
     local, ext_imports, errors = loader.load_graph(main, module)
     for p in local:
         if p.errors and p is not main:
@@ -223,7 +221,9 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared
 
     link_roots = ["runtime"]
     if flags.race:
-        link_roots.append("runtime/race")
+        if not ctx.cgo_enabled:
+            raise RunError("go: -race requires cgo; enable cgo by setting CGO_ENABLED=1")
+        link_roots += ["runtime/cgo", "runtime/race"]
     inputs: dict[str, bytes] = {}
     if module is not None:
         for name in ("go.mod", "go.sum"):
@@ -386,7 +386,7 @@ def _import_position(pkg: LocalPackage, path: str) -> tuple[Path | None, int, in
     for f in pkg.files:
         for spec in f.summary.imports:
             if spec.path == path:
-                return f.path, spec.position.line, spec.position.column
+                return f.path, spec.spec_position.line, spec.spec_position.column
     return None, 0, 0
 
 

@@ -167,7 +167,6 @@ def test_stdin_is_the_programs(programs: Path, base_env: dict[str, str]) -> None
 
 
 def test_sigterm_reaches_the_program(programs: Path, base_env: dict[str, str]) -> None:
-    rungo(["run", "./trap"], programs, base_env, stdin="")  # build once (it waits for a signal: see below)
     for sig, name in ((signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupt")):
         p = subprocess.Popen([*RUNGO, "run", "./trap"], cwd=programs, env=base_env, stdout=subprocess.PIPE, text=True)
         assert p.stdout is not None

@@ -83,12 +83,12 @@ def test_single_and_grouped_imports_with_names_and_positions() -> None:
         'import f2 "fmt"\n'
         'func main() {}\n'))
     assert s.imports == (
-        ImportSpec("fmt", None, Position(2, 8)),
-        ImportSpec("strings", "str", Position(4, 6)),
-        ImportSpec("embed", "_", Position(5, 4)),
-        ImportSpec("math", ".", Position(6, 4)),
-        ImportSpec("os", None, Position(8, 2)),
-        ImportSpec("fmt", "f2", Position(10, 11)),
+        ImportSpec("fmt", None, Position(2, 8), Position(2, 8)),
+        ImportSpec("strings", "str", Position(4, 6), Position(4, 2)),
+        ImportSpec("embed", "_", Position(5, 4), Position(5, 2)),
+        ImportSpec("math", ".", Position(6, 4), Position(6, 2)),
+        ImportSpec("os", None, Position(8, 2), Position(8, 2)),
+        ImportSpec("fmt", "f2", Position(10, 11), Position(10, 8)),
     )
     assert not s.imports_c
     assert s.syntax_errors == ()
@@ -103,8 +103,8 @@ def test_semicolon_separated_header() -> None:
 
 def test_raw_string_and_escaped_import_paths() -> None:
     s = summarize(src('package main\nimport (\n\t`example.com/raw`\n\tx "\\x66m\\u0074"\n)\n'))
-    assert s.imports == (ImportSpec("example.com/raw", None, Position(3, 2)),
-                         ImportSpec("fmt", "x", Position(4, 4)))
+    assert s.imports == (ImportSpec("example.com/raw", None, Position(3, 2), Position(3, 2)),
+                         ImportSpec("fmt", "x", Position(4, 4), Position(4, 2)))
 
 
 def test_import_c_with_preamble() -> None:
@@ -115,7 +115,8 @@ def test_import_c_with_preamble() -> None:
         'import "fmt"\n\n'
         'func main() { C.hello(); fmt.Println() }\n'))
     assert s.imports_c
-    assert s.imports == (ImportSpec("C", None, Position(7, 8)), ImportSpec("fmt", None, Position(9, 8)))
+    assert s.imports == (ImportSpec("C", None, Position(7, 8), Position(7, 8)),
+                         ImportSpec("fmt", None, Position(9, 8), Position(9, 8)))
     assert s.syntax_errors == ()
 
 

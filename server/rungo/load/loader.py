@@ -20,7 +20,7 @@ from rungo.load.model import (
 )
 from rungo.load.modfile import format_errors, lang_version, parse_mod
 from rungo.load.stamps import read_digest, watched
-from rungo.syntax import FileSummary, summarize
+from rungo.syntax import FileSummary, GoDebugDirective, summarize
 
 CMDLINE_PATH = "command-line-arguments"
 
@@ -269,7 +269,7 @@ class Loader:
                 break
         imports: set[str] = set()
         uses_cgo = False
-        go_debug = []
+        go_debug: list[GoDebugDirective] = []
         for f in files:
             for spec in f.summary.imports:
                 if spec.path == "C":
@@ -462,7 +462,7 @@ class Loader:
             for f in pkg.files:
                 for spec in f.summary.imports:
                     if spec.path == path:
-                        return f.path, spec.position.line, spec.position.column
+                        return f.path, spec.spec_position.line, spec.spec_position.column
             return None, 0, 0
 
         def visit(pkg: LocalPackage, stack: list[str]) -> None:

@@ -69,20 +69,20 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], cleanup: Callable[[],
         except OSError:
             pass
 
-    for s in relayed:
+    for relayed_sig in relayed:
         try:
-            old[s] = signal.signal(s, relay)
+            old[relayed_sig] = signal.signal(relayed_sig, relay)
         except (OSError, ValueError):
             pass
     try:
         status = proc.wait()
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)  # type: ignore[arg-type]
+        for num, handler in old.items():
+            signal.signal(num, handler)  # type: ignore[arg-type]
         cleanup()
     if status < 0:
-        sig = -status
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
-        return 128 + sig
+        signum = -status
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return 128 + signum
     return status

@@ -28,6 +28,7 @@ class ImportSpec:
     path: str           # unquoted import path
     name: str | None    # explicit name ("_", ".", "alias"), None when absent
     position: Position  # of the path string literal
+    spec_position: Position  # of the spec: the name when present, else the path (go/build's ImportPos)
 
 
 @dataclass(frozen=True, slots=True)

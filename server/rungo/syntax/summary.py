@@ -228,9 +228,11 @@ def _add_import(header: _Header, spec: Node, source: bytes) -> None:
         return
     name_node = spec.child_by_field_name("name")
     name = None
+    spec_position = position
     if name_node is not None and not name_node.is_missing and name_node.start_byte < name_node.end_byte:
         name = node_text(name_node, source)
-    header.imports.append(ImportSpec(path, name, position))
+        spec_position = node_position(name_node)
+    header.imports.append(ImportSpec(path, name, position, spec_position))
 
 
 def _expected_package(node: Node | None, source: bytes) -> SyntaxProblem:
