@@ -114,7 +114,10 @@ def main() -> int:
         rungo = make_venv(work / "venv")
         mod = work / "app"
         write_module(mod)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GOFLAGS", "RUNGO_CACHE"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("GOFLAGS", "RUNGO_CACHE", "PYTHONDONTWRITEBYTECODE"))}
+        # An installed rungo has its bytecode compiled; keep it out of the source tree here.
+        env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         env["GOCACHE"] = str(work / "gocache")
         env["RUNGO_CACHE"] = str(work / "rungo-cache")
         env["GOTOOLCHAIN"] = "local"
