@@ -138,6 +138,9 @@ def _run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         work.close()
         return 130
+    if prepared.binary is None:
+        work.close()
+        return _fail("rungo: the build produced no binary", EXIT_BUILD_FAILED)
     argv_run = command_line(prepared.binary, inv.args, prepared.exec_argv)
     if flags.n:
         runner.show(" ".join(argv_run))

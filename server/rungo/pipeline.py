@@ -28,19 +28,26 @@ from rungo.toolchain import Toolchain, ToolchainError, check_go_version, goenv_f
 
 
 class RunError(Exception):
-    """The run cannot go ahead; the text is what to print (go's wording), the stage says where."""
+    """The run cannot go ahead; the text is what to print (go's wording), the stage says where.
 
-    def __init__(self, text: str, stage: str = "load") -> None:
+    `errors` holds the load errors with their positions and `outcome` the failed build, when known.
+    """
+
+    def __init__(self, text: str, stage: str = "load", *, errors: tuple[LoadError, ...] = (),
+                 outcome: BuildOutcome | None = None, package: LocalPackage | None = None) -> None:
         super().__init__(text)
         self.text = text
         self.stage = stage
+        self.errors = errors
+        self.outcome = outcome
+        self.package = package
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A built program, ready to execute."""
 
-    binary: Path
+    binary: Path | None                # None when nothing was linked (a check, or not package main)
     exec_argv: tuple[str, ...]         # the argv prefix (with -exec) before the program's arguments
     temporary: bool                    # the binary is inside the work dir
     watched: tuple[Watched, ...]       # inputs whose stats decide whether this build still holds
@@ -58,7 +65,7 @@ class Session:
     store: Cache
     work: WorkDir
     verbose: TextIO | None = None
-    overlays: dict[Path, bytes] = field(default_factory=dict)
+    overlays: dict[Path, bytes] = field(default_factory=dict)   # unsaved contents by file
 
 
 def parallelism(flags: BuildFlags) -> int:
@@ -182,7 +189,7 @@ def _render_errors(errors: list[LoadError], rel: RelPath) -> str:
     return "\n".join(lines)
 
 
-def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared:
+def prepare(session: Session, inv: Invocation, *, link: bool = True, require_main: bool = True) -> Prepared:
     """Load, compile and link the program `inv` names. Raises RunError with go's wording on failure."""
     tc, config, flags = session.toolchain, session.config, inv.flags
     bad = unsupported(flags)
@@ -206,9 +213,10 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared
     except LoadFailure as e:
         raise RunError(str(e)) from None
     if main.errors:
-        raise RunError(_render_errors(list(main.errors), rel))
-    if main.name != "main":
-        raise RunError(f"package {main.import_path} is not a main package")
+        raise RunError(_render_errors(list(main.errors), rel), errors=main.errors, package=main)
+    if main.name != "main" and require_main:
+        raise RunError(f"package {main.import_path} is not a main package", package=main)
+    link = link and main.name == "main"
     local, ext_imports, errors = loader.load_graph(main, module)
     for p in local:
         if p.errors and p is not main:
@@ -217,7 +225,7 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared
             what = "cgo" if p.uses_cgo else "non-Go files (" + ", ".join(f.name for f in p.other_files) + ")"
             raise RunError(f"rungo: package {p.import_path} uses {what}, which rungo does not build yet", "build")
     if errors:
-        raise RunError(_render_errors(errors, rel))
+        raise RunError(_render_errors(errors, rel), errors=tuple(errors), package=main)
 
     link_roots = ["runtime"]
     if flags.race:
@@ -262,7 +270,7 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared
                 pos = _import_position(p, imp)
                 ext_errors.append(LoadError(ep.error, *pos))
     if ext_errors:
-        raise RunError(_render_errors(ext_errors, rel))
+        raise RunError(_render_errors(ext_errors, rel), errors=tuple(ext_errors), package=main)
 
     lang = lang_for(module, ctx.go_minor)
     directives = [f"{d.key}={d.value}" for d in main.go_debug]
@@ -357,12 +365,13 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared
         parallel=parallelism(flags),
         force=flags.a,
         verbose=session.verbose,
+        sources=_overlay_sources(session, local),
     )
     outcome = builder.run(plan)
     if outcome.failed_stage is not None:
-        raise RunError(outcome.errors.rstrip("\n"), outcome.failed_stage)
-    if outcome.binary is None:
-        raise RunError("rungo: the build produced no binary", "link")
+        raise RunError(outcome.errors.rstrip("\n"), outcome.failed_stage, outcome=outcome, package=main)
+    if outcome.binary is None and link:
+        raise RunError("rungo: the build produced no binary", "link", outcome=outcome, package=main)
     watched = dict((w.path, w) for w in loader.watch.values())
     for w in snap.watched:
         watched[w.path] = w
@@ -371,7 +380,8 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared
     cfg_file = goenv_file(config.env)
     if cfg_file is not None:
         watched[str(cfg_file)] = Watched(str(cfg_file), stamp(cfg_file))
-    watched[str(outcome.binary)] = Watched(str(outcome.binary), stamp(outcome.binary))
+    if outcome.binary is not None:
+        watched[str(outcome.binary)] = Watched(str(outcome.binary), stamp(outcome.binary))
     return Prepared(
         binary=outcome.binary,
         exec_argv=tuple(flags.exec_cmd),
@@ -380,6 +390,21 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True) -> Prepared
         outcome=outcome,
         main=main,
     )
+
+
+def _overlay_sources(session: Session, local: list[LocalPackage]) -> dict[Path, Path]:
+    """Writes the unsaved content of the packages' files into the work dir, for the compiler to read."""
+    sources: dict[Path, Path] = {}
+    for pkg in local:
+        for f in pkg.files:
+            data = session.overlays.get(f.path)
+            if data is None:
+                continue
+            alt = session.work.path / "overlay" / str(len(sources)) / f.path.name
+            alt.parent.mkdir(parents=True)
+            alt.write_bytes(data)
+            sources[f.path] = alt
+    return sources
 
 
 def _import_position(pkg: LocalPackage, path: str) -> tuple[Path | None, int, int]:
@@ -394,3 +419,34 @@ def now_ns() -> int:
     return time.time_ns()
 
 
+
+
+@dataclass(frozen=True, slots=True)
+class PackageCheck:
+    """The type check of one package (and the local packages it imports) as the compiler sees it.
+
+    `load_errors` carry positions where the go command gives one; `compile_outputs` are the
+    compiler's reports per failed package, with paths relative to `cwd`; `message` is any
+    other failure (a toolchain problem, a malformed go.mod...).
+    """
+
+    package: LocalPackage | None
+    cwd: Path
+    load_errors: tuple[LoadError, ...]
+    compile_outputs: tuple[tuple[str, str], ...]   # (import path, compiler output)
+    message: str
+
+
+def check_package(session: Session, inv: Invocation) -> PackageCheck:
+    """Loads and compiles the package `inv` names (any package, main or not), linking nothing."""
+    cwd = session.config.cwd
+    try:
+        prepared = prepare(session, inv, link=False, require_main=False)
+    except RunError as e:
+        if e.outcome is not None:
+            outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed)
+            return PackageCheck(e.package, cwd, (), outputs, "" if outputs else e.text)
+        if e.errors:
+            return PackageCheck(e.package, cwd, e.errors, (), "")
+        return PackageCheck(e.package, cwd, (), (), e.text)
+    return PackageCheck(prepared.main, cwd, (), (), "")

@@ -94,6 +94,7 @@ class Builder:
     parallel: int = 2
     force: bool = False
     verbose: TextIO | None = None
+    sources: Mapping[Path, Path] = field(default_factory=dict)   # real file -> file holding its unsaved content
     _rel: RelPath = field(init=False)
 
     def __post_init__(self) -> None:
@@ -159,6 +160,9 @@ class Builder:
         self._write(importcfg, text)
         out = d / "_pkg_.a"
         trim = f"{d}=>" + (";" + step.trimpath if step.trimpath else "")
+        substituted = {f.path: self.sources[f.path] for f in pkg.files if f.path in self.sources}
+        for real, alt in substituted.items():
+            trim = f"{alt}=>{real};" + trim
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
                 "-importcfg", str(importcfg)]
         if pkg.embed_patterns:
@@ -168,12 +172,15 @@ class Builder:
                 "Files": {e.rel: str(e.path) for e in pkg.embed_files},
             }, indent="\t") + "\n")
             argv += ["-embedcfg", str(embedcfg)]
-        argv += ["-pack", *[self.shown(f.path) for f in pkg.files]]
+        argv += ["-pack", *[str(substituted[f.path]) if f.path in substituted else self.shown(f.path)
+                            for f in pkg.files]]
         if self.verbose is not None:
             self.verbose.write(pkg.import_path + "\n")
             self.verbose.flush()
         res = self.runner.run(argv, cwd=self.cwd)
         output = (res.stdout + res.stderr).decode(errors="replace")
+        for real, alt in substituted.items():
+            output = output.replace(str(alt), self.shown(real))
         if self.runner.dry_run:
             return CompileResult(pkg.import_path, out, "", False, False)
         if res.returncode != 0 or not out.exists():

@@ -1,0 +1,126 @@
+"""Pure conversions from rungo's values (file summaries, package checks) to LSP diagnostics and lenses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from lsprotocol import types as lsp
+
+from rungo.build.diagnostics import CompilerMessage, parse_compiler_output
+from rungo.pipeline import PackageCheck
+from rungo.syntax import FileSummary
+from rungo.syntax.utf16 import LineIndex
+
+SOURCE = "rungo"
+
+Reader = Callable[[Path], bytes | None]
+
+
+def _range(index: LineIndex, line1: int, col1: int) -> lsp.Range:
+    """A zero-width-safe range at a compiler position (1-based line, 1-based byte column; 0 = no column)."""
+    if line1 <= 0:
+        return lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
+    if col1 <= 0:
+        line0, _ = index.position(line1, 1)
+        return lsp.Range(lsp.Position(line0, 0), lsp.Position(line0 + 1, 0))
+    line0, char = index.position(line1, col1)
+    return lsp.Range(lsp.Position(line0, char), lsp.Position(line0, char + 1))
+
+
+def syntax_diagnostics(data: bytes, summary: FileSummary) -> list[lsp.Diagnostic]:
+    index = LineIndex(data)
+    return [
+        lsp.Diagnostic(
+            range=_range(index, p.position.line, p.position.column),
+            message=p.message,
+            severity=lsp.DiagnosticSeverity.Error,
+            source=SOURCE,
+        )
+        for p in summary.syntax_errors
+    ]
+
+
+class _Indexes:
+    def __init__(self, read: Reader) -> None:
+        self.read = read
+        self.cache: dict[Path, LineIndex] = {}
+
+    def __call__(self, p: Path) -> LineIndex:
+        idx = self.cache.get(p)
+        if idx is None:
+            idx = LineIndex(self.read(p) or b"")
+            self.cache[p] = idx
+        return idx
+
+
+def check_diagnostics(check: PackageCheck, read: Reader) -> tuple[dict[Path, list[lsp.Diagnostic]], list[str]]:
+    """Diagnostics per file from a package check, and the messages no file position could hold."""
+    out: dict[Path, list[lsp.Diagnostic]] = {}
+    loose: list[str] = []
+    indexes = _Indexes(read)
+    for e in check.load_errors:
+        if e.file is None:
+            loose.append(e.message)
+            continue
+        path = Path(e.file) if Path(e.file).is_absolute() else check.cwd / e.file
+        out.setdefault(path, []).append(lsp.Diagnostic(
+            range=_range(indexes(path), e.line, e.column),
+            message=e.message,
+            severity=lsp.DiagnosticSeverity.Error,
+            source=SOURCE,
+        ))
+    for _, text in check.compile_outputs:
+        messages, unattributed = parse_compiler_output(text, base_dir=str(check.cwd))
+        loose.extend(u for u in unattributed if u.strip())
+        for m in messages:
+            path = Path(m.path)
+            out.setdefault(path, []).append(_compiler_diagnostic(m, indexes))
+    if check.message:
+        loose.append(check.message)
+    return out, loose
+
+
+def _compiler_diagnostic(m: CompilerMessage, indexes: _Indexes) -> lsp.Diagnostic:
+    related = []
+    for r in m.related:
+        rp = Path(r.path)
+        related.append(lsp.DiagnosticRelatedInformation(
+            location=lsp.Location(uri=rp.as_uri(), range=_range(indexes(rp), r.line, r.column)),
+            message=r.message,
+        ))
+    message = m.message
+    if m.continuation:
+        message += "\n" + "\n".join(c.strip() for c in m.continuation)
+    return lsp.Diagnostic(
+        range=_range(indexes(Path(m.path)), m.line, m.column),
+        message=message,
+        severity=lsp.DiagnosticSeverity.Error,
+        source=SOURCE,
+        related_information=related or None,
+    )
+
+
+def main_lenses(uri: str, data: bytes, summary: FileSummary, result: str | None) -> list[lsp.CodeLens]:
+    """`▶ Run` and `Run with arguments…` above func main of package main, and the last result."""
+    if summary.package != "main" or summary.main_func is None:
+        return []
+    index = LineIndex(data)
+    line0, _ = index.position(summary.main_func.line, 1)
+    rng = lsp.Range(lsp.Position(line0, 0), lsp.Position(line0, 0))
+    arg = {"uri": uri}
+    lenses = [
+        lsp.CodeLens(range=rng, command=lsp.Command(title="▶ Run", command="rungo.run", arguments=[arg])),
+        lsp.CodeLens(range=rng, command=lsp.Command(title="Run with arguments…", command="rungo.runWithArguments", arguments=[arg])),
+    ]
+    if result:
+        lenses.append(lsp.CodeLens(range=rng, command=lsp.Command(title=result, command="rungo.run", arguments=[arg])))
+    return lenses
+
+
+def format_result(exit_code: int | None, signal_name: str | None, duration_ms: int, stage: str) -> str:
+    if stage != "run":
+        return f"{stage} failed"
+    if signal_name:
+        return f"{signal_name} · {duration_ms} ms"
+    return f"exit {exit_code} · {duration_ms} ms"
