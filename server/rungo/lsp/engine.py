@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from rungo.build.execute import WorkDir
 from rungo.cache import Cache
 from rungo.config import make_config
+from rungo.load.model import Watched
+from rungo.load.stamps import still_valid
 from rungo.invocation import Invocation, UsageError, parse_run_args
 from rungo.pipeline import PackageCheck, Prepared, RunError, Session, check_package, prepare
 from rungo.process import Runner
@@ -30,11 +33,21 @@ class BuildResult:
     check: PackageCheck | None    # the failed compile as a check, for diagnostics
 
 
+def _settled(items: Sequence[Watched], now_ns: int) -> bool:
+    """No input changed within the last second (a later edit could keep size and mtime tick)."""
+    for w in items:
+        parts = w.stamp.split(":")
+        if len(parts) == 3 and parts[1].isdigit() and now_ns - int(parts[1]) < 1_000_000_000:
+            return False
+    return True
+
+
 class Engine:
     def __init__(self, base_env: Mapping[str, str]) -> None:
         self.base_env = dict(base_env)
         self._lock = threading.Lock()
         self._toolchains: dict[tuple[str, tuple[tuple[str, str], ...]], Toolchain] = {}
+        self._built: dict[tuple[Any, ...], Prepared] = {}
 
     def env_for(self, extra: Mapping[str, str], *, check: bool) -> dict[str, str]:
         env = dict(self.base_env)
@@ -83,6 +96,11 @@ class Engine:
               go_path: str, work: WorkDir) -> BuildResult:
         """Builds the main package in pkg_dir from the files on disk, as `rungo run` would."""
         env = self.env_for(env_extra, check=False)
+        memo_key = (str(pkg_dir), tuple(flags), go_path, tuple(sorted(env.items())))
+        with self._lock:
+            known = self._built.get(memo_key)
+        if known is not None and still_valid(known.watched):
+            return BuildResult(known, "", "", None)
         try:
             tc = self.toolchain(env, pkg_dir, go_path)
             inv = self._invocation(flags, str(pkg_dir), tc)
@@ -101,6 +119,9 @@ class Engine:
                 outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed) if e.outcome else ()
                 check = PackageCheck(e.package, pkg_dir, e.errors, outputs, "")
             return BuildResult(None, e.stage, e.text, check)
+        if not prepared.temporary and _settled(prepared.watched, time.time_ns()):
+            with self._lock:
+                self._built[memo_key] = prepared
         return BuildResult(prepared, "", "", None)
 
     def program_env(self, env_extra: Mapping[str, str]) -> dict[str, str]:

@@ -1,0 +1,299 @@
+"""Editor latencies of `rungo lsp`, beside the go command measured in the same invocation.
+
+Usage: python3 bench/lsp_bench.py [--runs N] [--update-readme]
+
+  diagnostics  last keystroke (a didChange that introduces a type error) -> the publishDiagnostics that
+               carries it, with the default 100 ms debounce included; beside `go vet` and `go build` of
+               the same package with the error saved to disk. A small package and a 2,000-line one.
+  run click    workspace/executeCommand rungo.run -> the first rungo/output byte, for an unchanged
+               program and after saving one edit; beside `go run` -> its first stdout byte.
+
+Results go to bench/results/lsp.json and lsp.md, and with --update-readme into README.md between the
+`lsp-bench:begin` / `lsp-bench:end` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_bench import make_venv  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+SMALL = {
+    "go.mod": "module example.com/lspbench\n\ngo 1.22\n",
+    "small/main.go": 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("hello", value())\n}\n',
+    "small/value.go": "package main\n\nfunc value() int { return 1 }\n",
+}
+
+
+def big_package() -> dict[str, str]:
+    lines = ["package main", "", 'import "fmt"', "", "func main() {", '\tfmt.Println("big", f0(1))', "}", ""]
+    i = 0
+    while len(lines) < 2000:
+        lines += [f"func f{i}(x int) int {{", f"\ty := x * {i + 1}", "\tif y > 100 {", "\t\treturn y - 1",
+                  "\t}", f"\treturn y + f{i + 1}(0)*0" if len(lines) < 1980 else "\treturn y", "}", ""]
+        i += 1
+    return {"big/main.go": "\n".join(lines) + "\n"}
+
+
+class Client:
+    def __init__(self, cmd: list[str], env: dict[str, str], root: Path) -> None:
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  env=env)
+        assert self.p.stdin is not None and self.p.stdout is not None
+        self.w: IO[bytes] = self.p.stdin
+        self.r: IO[bytes] = self.p.stdout
+        self.next_id = 0
+        self.request("initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {},
+                                    "workspaceFolders": [{"uri": root.as_uri(), "name": "b"}],
+                                    "initializationOptions": {"rungoOutput": True}})
+        self.notify("initialized", {})
+
+    def send(self, msg: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **msg}).encode()
+        self.w.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.w.flush()
+
+    def receive(self) -> dict[str, Any]:
+        length = 0
+        while True:
+            line = self.r.readline()
+            if not line:
+                raise EOFError("server exited")
+            if line in (b"\r\n", b"\n"):
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        msg: dict[str, Any] = json.loads(self.r.read(length))
+        if "id" in msg and "method" in msg:  # a request from the server: answer null
+            self.send({"id": msg["id"], "result": None})
+        return msg
+
+    def notify(self, method: str, params: dict[str, Any]) -> None:
+        self.send({"method": method, "params": params})
+
+    def request(self, method: str, params: dict[str, Any]) -> Any:
+        self.next_id += 1
+        rid = self.next_id
+        self.send({"id": rid, "method": method, "params": params})
+        while True:
+            msg = self.receive()
+            if msg.get("id") == rid and "method" not in msg:
+                return msg.get("result")
+
+    def wait_for(self, pred: Any, timeout: float = 120) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self.receive()
+            if pred(msg):
+                return msg
+        raise TimeoutError
+
+    def close(self) -> None:
+        try:
+            self.request("shutdown", {})
+            self.notify("exit", {})
+            self.p.wait(timeout=10)
+        except Exception:
+            self.p.kill()
+
+
+def ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    return {"min": min(samples), "median": statistics.median(samples), "n": len(samples)}
+
+
+def first_byte(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert p.stdout is not None
+    select.select([p.stdout], [], [], 120)
+    p.stdout.read(1)
+    dt = ms(t0)
+    p.stdout.read()
+    p.wait()
+    return dt
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return ms(t0)
+
+
+def bench_diagnostics(c: Client, root: Path, rel: str, runs: int, go: str, env: dict[str, str]) -> dict[str, Any]:
+    path = root / rel
+    uri = path.as_uri()
+    good = path.read_text()
+    bad = good.replace("func main() {", "func main() {\n\tvar broken string = 1", 1)
+    version = 1
+    c.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": good}})
+    c.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+               and m["params"]["uri"] == uri and m["params"].get("version") == 1 and not m["params"]["diagnostics"]
+               and True)
+    samples: list[float] = []
+    for i in range(runs + 1):
+        version += 1
+        t0 = time.perf_counter()
+        c.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+                                            "contentChanges": [{"text": bad}]})
+        want = version
+        c.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+                   and m["params"].get("version") == want
+                   and any("cannot use" in d["message"] for d in m["params"]["diagnostics"]))
+        if i:
+            samples.append(ms(t0))
+        version += 1
+        want = version
+        c.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+                                            "contentChanges": [{"text": good}]})
+        c.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+                   and m["params"].get("version") == want and not any(
+                       "cannot use" in d["message"] for d in m["params"]["diagnostics"]))
+    c.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    vet: list[float] = []
+    build: list[float] = []
+    out = Path(tempfile.mkdtemp(prefix="rungo-lspbench-out"))
+    try:
+        for i in range(runs):
+            path.write_text(bad.replace("= 1", f"= {i + 2}"))
+            vet.append(timed([go, "vet", "."], path.parent, env))
+            build.append(timed([go, "build", "-o", str(out / "x"), "."], path.parent, env))
+    finally:
+        path.write_text(good)
+        shutil.rmtree(out, ignore_errors=True)
+    return {"rungo lsp": summary(samples), "go vet": summary(vet), "go build": summary(build)}
+
+
+def bench_run(c: Client, root: Path, rel: str, runs: int, go: str, env: dict[str, str]) -> dict[str, Any]:
+    path = root / rel
+    uri = path.as_uri()
+    good = path.read_text()
+
+    def click() -> float:
+        t0 = time.perf_counter()
+        res = c.request("workspace/executeCommand", {"command": "rungo.run", "arguments": [{"uri": uri}]})
+        rid = res["runId"]
+        c.wait_for(lambda m: m.get("method") == "rungo/output" and m["params"]["runId"] == rid)
+        dt = ms(t0)
+        c.wait_for(lambda m: m.get("method") == "rungo/runExited" and m["params"]["runId"] == rid)
+        return dt
+
+    click()
+    unchanged = [click() for _ in range(runs)]
+    go_unchanged = [first_byte([go, "run", "."], path.parent, env) for _ in range(runs)]
+    edited: list[float] = []
+    go_edited: list[float] = []
+    n = 0
+    try:
+        for _ in range(runs):
+            n += 1
+            path.write_text(good.replace('"hello"', f'"hello {n}"'))
+            edited.append(click())
+            n += 1
+            path.write_text(good.replace('"hello"', f'"hello {n}"'))
+            go_edited.append(first_byte([go, "run", "."], path.parent, env))
+    finally:
+        path.write_text(good)
+    return {"unchanged": {"rungo lsp": summary(unchanged), "go run": summary(go_unchanged)},
+            "one edit": {"rungo lsp": summary(edited), "go run": summary(go_edited)}}
+
+
+def render(meta: dict[str, str], res: dict[str, Any]) -> str:
+    out = [f"Measured {meta['date']} with {meta['go']}, Python {meta['python']}, {meta['machine']}; "
+           f"`{meta['command']}`.", "",
+           "| measurement | rungo lsp min / median | go min / median (same invocation) | goal |",
+           "| --- | ---: | ---: | --- |"]
+
+    def cell(s: dict[str, float]) -> str:
+        return f"{s['min']:.0f} / {s['median']:.0f} ms"
+
+    for name in ("small", "2,000 lines"):
+        d = res["diagnostics"][name]
+        goal = "≤ 150 ms" if name == "small" else "—"
+        out.append(f"| keystroke → type error, {name} package | {cell(d['rungo lsp'])} | "
+                   f"`go vet` {cell(d['go vet'])}; `go build` {cell(d['go build'])} | {goal} |")
+    r = res["run"]
+    out.append(f"| Run click → first byte, unchanged | {cell(r['unchanged']['rungo lsp'])} | "
+               f"`go run` {cell(r['unchanged']['go run'])} | ≤ 15 ms |")
+    ratio = r["one edit"]["rungo lsp"]["median"] / r["one edit"]["go run"]["median"]
+    out.append(f"| Run click → first byte, after one edit | {cell(r['one edit']['rungo lsp'])} | "
+               f"`go run` {cell(r['one edit']['go run'])} (ratio {ratio:.2f}x median) | ≤ 0.75x of `go run` |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--update-readme", action="store_true")
+    opts = ap.parse_args()
+    go = os.environ.get("RUNGO_GO") or shutil.which("go")
+    if not go:
+        raise SystemExit("no go on PATH")
+    work = Path(tempfile.mkdtemp(prefix="rungo-lspbench"))
+    try:
+        rungo = make_venv(work / "venv")
+        root = work / "ws"
+        for rel, text in {**SMALL, **big_package()}.items():
+            p = root / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("GOFLAGS", "RUNGO_CACHE", "PYTHONDONTWRITEBYTECODE"))}
+        env.update({"GOCACHE": str(work / "gocache"), "RUNGO_CACHE": str(work / "rungo-cache"),
+                    "GOTOOLCHAIN": "local", "GOFLAGS": "", "PYTHONPYCACHEPREFIX": str(work / "pycache")})
+        subprocess.run([go, "build", "-o", str(work / "warm"), "./small"], cwd=root, env=env, check=True)
+        subprocess.run([go, "vet", "./small"], cwd=root, env=env, check=True)
+        c = Client([str(rungo), "lsp"], env, root)
+        try:
+            res = {
+                "diagnostics": {
+                    "small": bench_diagnostics(c, root, "small/main.go", opts.runs, go, env),
+                    "2,000 lines": bench_diagnostics(c, root, "big/main.go", opts.runs, go, env),
+                },
+                "run": bench_run(c, root, "small/main.go", opts.runs, go, env),
+            }
+        finally:
+            c.close()
+        version = subprocess.run([go, "version"], capture_output=True, text=True).stdout.strip()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    meta = {"date": time.strftime("%Y-%m-%d"), "go": version, "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "command": "python3 bench/lsp_bench.py " + " ".join(sys.argv[1:])}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "lsp.json").write_text(json.dumps({"meta": meta, "results": res}, indent=2) + "\n")
+    table = render(meta, res)
+    (RESULTS / "lsp.md").write_text(table)
+    print(table)
+    if opts.update_readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        begin, end = "<!-- lsp-bench:begin -->", "<!-- lsp-bench:end -->"
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            _, tail = rest.split(end, 1)
+            readme.write_text(head + begin + "\n" + table + end + tail)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
