@@ -295,3 +295,26 @@ async def test_server_survives_bad_input(session_factory: Any, tmp_path: Path) -
         changes=[lsp.FileEvent(uri=s.uri("greet.go"), type=lsp.FileChangeType.Deleted)]))
     s.change(uri, OK_MAIN)
     await s.diagnostics(uri, lambda d: any("greeting" in m for m in messages(d)), "greet.go gone")
+
+
+async def test_settings_change_and_invalid_values(session_factory: Any) -> None:
+    s: Session = await session_factory(MODULE, {"diagnostics": {"delayMs": "soon"}})
+    await s.rec.until(lambda: any("delayMs" in m.message for m in s.client.messages), 30, "a settings warning")
+    uri = s.open("main.go")
+    s.change(uri, OK_MAIN.replace("greeting()", "nope()"))
+    await s.diagnostics(uri, lambda d: any("undefined: nope" in m for m in messages(d)), "the error")
+    s.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"rungo": {"diagnostics": {"enabled": False}}}))
+    await s.rec.until(lambda: (p := s.rec.last(uri)) is not None and not p.diagnostics, 30, "cleared")
+    s.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"rungo": {"buildFlags": ["-tags", "extra"], "diagnostics": {"enabled": True}}}))
+    await s.diagnostics(uri, lambda d: any("undefined: nope" in m for m in messages(d)), "back on")
+
+
+async def test_plain_client_gets_log_and_show_messages(session_factory: Any) -> None:
+    s: Session = await session_factory(PROGRAMS, {"rungoOutput": False})
+    await run(s, "both/main.go")
+    await s.rec.until(lambda: any("exit 4" in m.message for m in s.client.messages), 120, "showMessage result")
+    logged = "".join(m.message for m in s.client.log_messages)
+    assert "out 1" in logged and "out 3" in logged
+    assert not s.rec.output

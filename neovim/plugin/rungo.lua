@@ -1,0 +1,25 @@
+if vim.g.loaded_rungo then
+  return
+end
+vim.g.loaded_rungo = true
+
+local function rungo()
+  return require("rungo")
+end
+
+vim.api.nvim_create_user_command("RungoRun", function(cmd)
+  local args = cmd.fargs
+  rungo().run({ args = (#args > 0) and args or nil })
+end, { nargs = "*", desc = "rungo: run the package of the current buffer" })
+
+vim.api.nvim_create_user_command("RungoRunLens", function()
+  rungo().run_lens()
+end, { desc = "rungo: run the ▶ Run lens nearest the cursor" })
+
+vim.api.nvim_create_user_command("RungoStop", function()
+  rungo().stop()
+end, { desc = "rungo: stop the running program" })
+
+vim.api.nvim_create_user_command("RungoRerun", function()
+  rungo().rerun()
+end, { desc = "rungo: run the last program again" })
