@@ -128,6 +128,7 @@ local function on_started(_, result)
   local run = { buf = buf, pkg = result.package, name = result.name, started = uv.hrtime() }
   run.chan = vim.api.nvim_open_term(buf, {
     on_input = function(_, _, _, data)
+      M.state.inputs = (M.state.inputs or 0) + 1
       if data == "\3" then
         send_command("rungo.stop", { runId = result.runId })
       else
@@ -182,7 +183,7 @@ local function on_exited(_, result)
   M.runs[result.runId] = nil
   M.finished = M.finished or {}
   M.finished[result.runId] = run
-  pcall(vim.lsp.codelens.refresh)
+  M.refresh_lenses()
 end
 
 M.handlers = {
@@ -190,6 +191,21 @@ M.handlers = {
   ["rungo/output"] = on_output,
   ["rungo/runExited"] = on_exited,
 }
+
+-- Code lenses: only ask an initialized server (Neovim 0.7 stops refreshing a buffer for good
+-- after a refresh that no server could answer).
+function M.refresh_lenses(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local client = M.get_client(bufnr)
+  if not client or client.initialized == false or client.is_stopped and client.is_stopped() then
+    return
+  end
+  if has("0.10") then
+    pcall(vim.lsp.codelens.refresh, { bufnr = bufnr })
+  elseif bufnr == vim.api.nvim_get_current_buf() then
+    pcall(vim.lsp.codelens.refresh)
+  end
+end
 
 -- Commands ---------------------------------------------------------------------------------
 
@@ -278,6 +294,9 @@ function M.lsp_config()
     handlers = M.handlers,
     on_init = function()
       M.state.started = M.state.started + 1
+      vim.schedule(function()
+        M.refresh_lenses()
+      end)
     end,
     on_exit = function(code, signal)
       if code ~= 0 then
@@ -329,8 +348,8 @@ function M.setup(opts)
       end
     end
   end
-  local refresh = function()
-    pcall(vim.lsp.codelens.refresh)
+  local refresh = function(ev)
+    M.refresh_lenses(ev and ev.buf or nil)
   end
   if vim.fn.exists("##LspAttach") == 1 then
     vim.api.nvim_create_autocmd("LspAttach", { group = group, callback = refresh })

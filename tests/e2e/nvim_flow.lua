@@ -1,0 +1,182 @@
+-- Headless end-to-end flow of the rungo Neovim plugin against the real `rungo lsp`.
+-- Env: RUNGO_PLUGIN (the plugin dir), RUNGO_PYTHON, RUNGO_TEST_ROOT (a Go module), RUNGO_RESULT (file).
+local plugin = os.getenv("RUNGO_PLUGIN")
+local root = os.getenv("RUNGO_TEST_ROOT")
+local result_file = os.getenv("RUNGO_RESULT")
+vim.opt.runtimepath:prepend(plugin)
+vim.cmd("runtime plugin/rungo.lua")
+vim.cmd("filetype on")
+
+local results = {}
+local notes = {}
+local function record(name, ok, detail)
+  table.insert(results, { name = name, ok = ok and true or false, detail = detail or "" })
+end
+local function finish()
+  local f = io.open(result_file, "w")
+  f:write(vim.fn.json_encode({ results = results, notes = notes, version = tostring(vim.version()) }))
+  f:close()
+  vim.cmd("qall!")
+end
+
+vim.notify = function(msg, level)
+  table.insert(notes, msg)
+end
+
+local rungo = require("rungo")
+rungo.setup({
+  python = os.getenv("RUNGO_PYTHON"),
+  settings = { diagnostics = { delayMs = 50 } },
+  split = "botright 20split",
+})
+
+local function wait(ms, pred)
+  return vim.wait(ms, pred, 20)
+end
+
+local function term_text(buf)
+  if not buf or not vim.api.nvim_buf_is_valid(buf) then
+    return ""
+  end
+  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+end
+
+local function latest_run_buf(name)
+  for _, run in pairs(rungo.runs) do
+    if run.name == name then
+      return run.buf
+    end
+  end
+  for _, run in pairs(rungo.finished or {}) do
+    if run.name == name then
+      return run.buf
+    end
+  end
+  return nil
+end
+
+local function has_diag(buf, text)
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    if d.message:find(text, 1, true) then
+      return true
+    end
+  end
+  return false
+end
+
+local stop_phase
+
+local function step(fn)
+  local ok, nxt = pcall(fn)
+  if not ok then
+    record("script error", false, tostring(nxt))
+    finish()
+  elseif type(nxt) == "function" then
+    vim.defer_fn(function() step(nxt) end, 300)
+  else
+    finish()
+  end
+end
+
+local function main_phase()
+  vim.cmd("edit " .. root .. "/hello/main.go")
+  local buf = vim.api.nvim_get_current_buf()
+  record("client attached", wait(60000, function()
+    local c = rungo.get_client(buf)
+    return c ~= nil and c.initialized ~= false
+  end))
+
+  -- diagnostics appear and clear
+  local original = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  vim.api.nvim_buf_set_lines(buf, 5, 6, false, { "\tfmt.Println(undefinedThing)" })
+  record("type error appears", wait(60000, function() return has_diag(buf, "undefined: undefinedThing") end),
+    vim.inspect(vim.diagnostic.get(buf)))
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, original)
+  record("type error clears", wait(60000, function() return #vim.diagnostic.get(buf) == 0 end),
+    vim.inspect(vim.diagnostic.get(buf)))
+
+  -- the lens above func main
+  local function run_lens()
+    for _, lens in ipairs(vim.lsp.codelens.get(buf) or {}) do
+      if lens.command and lens.command.title == "▶ Run" then
+        return lens
+      end
+    end
+  end
+  wait(30000, function()
+    rungo.refresh_lenses(buf)
+    return wait(300, function() return run_lens() ~= nil end)
+  end)
+  local lens = run_lens()
+  record("run lens above func main", lens ~= nil and lens.range.start.line == 4, vim.inspect(lens))
+
+  -- running it: output and exit status in the terminal buffer
+  vim.api.nvim_win_set_cursor(0, { 5, 0 })
+  rungo.run_lens(buf)
+  record("run finished", wait(120000, function()
+    local b = latest_run_buf("hello")
+    return b and term_text(b):find("%[exit 3 · %d+ ms%]") ~= nil
+  end), term_text(latest_run_buf("hello")))
+  local text = term_text(latest_run_buf("hello"))
+  record("program output in terminal", text:find("hello from rungo", 1, true) ~= nil, text)
+  record("exit status notified", vim.tbl_contains(vim.tbl_map(function(n) return n:match("exit 3") ~= nil end, notes), true),
+    vim.inspect(notes))
+
+  -- input typed into the terminal reaches the program
+  vim.cmd("edit " .. root .. "/echo/main.go")
+  vim.cmd("RungoRun")
+  record("echo started", wait(120000, function()
+    return term_text(latest_run_buf("echo")):find("ready", 1, true) ~= nil
+  end), term_text(latest_run_buf("echo")))
+  local ebuf = latest_run_buf("echo")
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_buf(win) == ebuf then
+      vim.api.nvim_set_current_win(win)
+    end
+  end
+  -- Typed keys are handled by the main loop: queue them and continue from a timer.
+  vim.api.nvim_feedkeys("iping\r", "t", false)
+  return function()
+    record("input reaches the program", wait(30000, function()
+      return term_text(ebuf):find("echo: ping", 1, true) ~= nil
+    end), term_text(ebuf) .. "\ninputs=" .. tostring(rungo.state.inputs) .. " mode=" .. vim.api.nvim_get_mode().mode
+      .. " curbuf=" .. vim.api.nvim_get_current_buf() .. " ebuf=" .. tostring(ebuf) .. " wins=" .. vim.inspect(vim.tbl_map(function(w) return vim.api.nvim_win_get_buf(w) end, vim.api.nvim_list_wins())))
+    vim.cmd("stopinsert")
+    return function()
+      vim.cmd("wincmd p")
+      return stop_phase()
+    end
+  end
+end
+
+stop_phase = function()
+  -- :RungoStop ends a long-running program
+  vim.cmd("edit " .. root .. "/forever/main.go")
+  vim.cmd("RungoRun")
+  record("long program running", wait(120000, function()
+    return term_text(latest_run_buf("forever")):find("running", 1, true) ~= nil
+  end), term_text(latest_run_buf("forever")))
+  local t0 = vim.loop.hrtime()
+  vim.cmd("RungoStop")
+  local stopped = wait(10000, function()
+    return term_text(latest_run_buf("forever")):find("%[SIGINT") ~= nil
+  end)
+  record("RungoStop ends it", stopped and (vim.loop.hrtime() - t0) < 2e9, term_text(latest_run_buf("forever")))
+
+  -- :RungoRerun runs the last program again
+  vim.cmd("RungoRerun")
+  record("RungoRerun", wait(120000, function()
+    local b = latest_run_buf("forever")
+    return b and term_text(b):find("running", 1, true) ~= nil and rungo.runs ~= nil and next(rungo.runs) ~= nil
+  end), term_text(latest_run_buf("forever")))
+  vim.cmd("RungoStop")
+  wait(10000, function() return next(rungo.runs) == nil end)
+end
+
+-- Start once Neovim has finished starting up (it arranges windows after sourcing -u).
+vim.api.nvim_create_autocmd("VimEnter", {
+  once = true,
+  callback = function()
+    vim.defer_fn(function() step(main_phase) end, 10)
+  end,
+})
