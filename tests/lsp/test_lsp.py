@@ -318,3 +318,20 @@ async def test_plain_client_gets_log_and_show_messages(session_factory: Any) -> 
     logged = "".join(m.message for m in s.client.log_messages)
     assert "out 1" in logged and "out 3" in logged
     assert not s.rec.output
+
+
+async def test_restricted_mode_runs_nothing(session_factory: Any) -> None:
+    s: Session = await session_factory(PROGRAMS, {"allowRuns": False})
+    uri = s.open("both/main.go")
+    lenses = await s.client.text_document_code_lens_async(
+        lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    assert lenses and [lens.command.title for lens in lenses if lens.command] == [
+        "▶ Run is off in Restricted Mode: trust the workspace to run programs"]
+    try:
+        await run(s, "both/main.go")
+    except Exception as e:
+        assert "Restricted Mode" in str(e)
+    else:
+        raise AssertionError("rungo.run ran in Restricted Mode")
+    await asyncio.sleep(0.5)
+    assert not s.rec.started and not s.rec.output

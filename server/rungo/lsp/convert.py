@@ -101,7 +101,11 @@ def _compiler_diagnostic(m: CompilerMessage, indexes: _Indexes) -> lsp.Diagnosti
     )
 
 
-def main_lenses(uri: str, data: bytes, summary: FileSummary, result: str | None) -> list[lsp.CodeLens]:
+RESTRICTED = "▶ Run is off in Restricted Mode: trust the workspace to run programs"
+
+
+def main_lenses(uri: str, data: bytes, summary: FileSummary, result: str | None,
+                runs_allowed: bool = True) -> list[lsp.CodeLens]:
     """`▶ Run` and `Run with arguments…` above func main of package main, and the last result."""
     if summary.package != "main" or summary.main_func is None:
         return []
@@ -109,6 +113,9 @@ def main_lenses(uri: str, data: bytes, summary: FileSummary, result: str | None)
     line0, _ = index.position(summary.main_func.line, 1)
     rng = lsp.Range(lsp.Position(line0, 0), lsp.Position(line0, 0))
     arg = {"uri": uri}
+    if not runs_allowed:
+        return [lsp.CodeLens(range=rng, command=lsp.Command(title=RESTRICTED, command="rungo.showRestricted",
+                                                            arguments=[arg]))]
     lenses = [
         lsp.CodeLens(range=rng, command=lsp.Command(title="▶ Run", command="rungo.run", arguments=[arg])),
         lsp.CodeLens(range=rng, command=lsp.Command(title="Run with arguments…", command="rungo.runWithArguments", arguments=[arg])),

@@ -43,6 +43,7 @@ class RungoServer(LanguageServer):
         self.engine = Engine(base_env)
         self.settings = Settings()
         self.output_support = False
+        self.runs_allowed = True                       # False in an untrusted (Restricted Mode) workspace
         self.roots: list[Path] = []
         self.checks: dict[Path, asyncio.Task[None]] = {}
         self.published: dict[Path, set[str]] = {}     # package dir -> uris it published to
@@ -314,6 +315,7 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
         ls.output_support = bool(
             (isinstance(opts, dict) and opts.get("rungoOutput") is True)
             or (isinstance(exp, dict) and exp.get("rungoOutput") is True))
+        ls.runs_allowed = not (isinstance(opts, dict) and opts.get("allowRuns") is False)
         roots: list[Path] = []
         for folder in params.workspace_folders or []:
             p = uri_to_path(folder.uri)
@@ -329,7 +331,8 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
 
     @server.feature(lsp.INITIALIZED)
     def initialized(ls: RungoServer, params: lsp.InitializedParams) -> None:
-        ls.warm = asyncio.ensure_future(_warm_start(ls))
+        if ls.runs_allowed:
+            ls.warm = asyncio.ensure_future(_warm_start(ls))
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: RungoServer, params: lsp.DidOpenTextDocumentParams) -> None:
@@ -396,10 +399,12 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
         data = ls.read(p)
         if data is None:
             return []
-        return convert.main_lenses(uri, data, ls.summary(uri, data), ls.lens_result(p.parent))
+        return convert.main_lenses(uri, data, ls.summary(uri, data), ls.lens_result(p.parent), ls.runs_allowed)
 
     @server.command("rungo.run")
     def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
+        if not ls.runs_allowed:
+            raise ValueError("rungo runs no workspace code in Restricted Mode: trust the workspace first")
         opts = _first_arg(args)
         target = opts.get("uri") or opts.get("dir") or opts.get("package")
         if not isinstance(target, str) or not target:

@@ -1,0 +1,111 @@
+"""The VS Code extension: its unit tests, and a real VS Code (code-server + Chromium) clicking through it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, write_tree
+
+EXT = ROOT / "vscode-extension"
+E2E = Path(__file__).with_name("vscode")
+CODE_SERVER = E2E / "node_modules" / ".bin" / "code-server"
+SHOTS = ROOT / "bench" / "results" / "e2e"
+
+WORKSPACE = {
+    "go.mod": "module example.com/vs\n\ngo 1.22\n",
+    "hello/main.go": """
+        package main
+
+        import (
+        	"fmt"
+        	"os"
+        )
+
+        func main() {
+        	fmt.Println("hello from rungo")
+        	os.Exit(3)
+        }
+        """,
+    "echo/main.go": """
+        package main
+
+        import (
+        	"bufio"
+        	"fmt"
+        	"os"
+        )
+
+        func main() {
+        	fmt.Println("ready")
+        	sc := bufio.NewScanner(os.Stdin)
+        	for sc.Scan() {
+        		fmt.Println("echo: " + sc.Text())
+        	}
+        }
+        """,
+    "forever/main.go": """
+        package main
+
+        import (
+        	"fmt"
+        	"time"
+        )
+
+        func main() {
+        	fmt.Println("running")
+        	for {
+        		time.Sleep(time.Second)
+        	}
+        }
+        """,
+}
+
+
+def test_extension_unit_tests() -> None:
+    if shutil.which("npm") is None or not (EXT / "node_modules").is_dir():
+        pytest.fail("the extension's npm dependencies are missing: run python3 tools/setup_test_tools.py")
+    p = subprocess.run(["npm", "test"], cwd=EXT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "# fail 0" in p.stdout and "# pass " in p.stdout
+
+
+def run_e2e(mode: str, tmp_path: Path, base_env: dict[str, str]) -> dict[str, list[dict[str, object]]]:
+    if not CODE_SERVER.exists() or not Path("/usr/bin/chromium").exists():
+        pytest.fail("code-server or Chromium is missing: run python3 tools/setup_test_tools.py")
+    vsix = EXT / "rungo.vsix"
+    assert vsix.is_file(), "the .vsix is missing: npm run package in vscode-extension"
+    ws = write_tree(tmp_path / "ws", WORKSPACE)
+    out = SHOTS / mode
+    shutil.rmtree(out, ignore_errors=True)
+    env = dict(base_env)
+    env.update({"RUNGO_VSIX": str(vsix), "RUNGO_PYTHON": sys.executable, "RUNGO_WS": str(ws),
+                "RUNGO_OUT": str(out), "RUNGO_MODE": mode, "RUNGO_EXT_DIR": str(EXT),
+                "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"), "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+                "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")})
+    p = subprocess.run(["node", str(E2E / "e2e.js")], cwd=E2E, env=env, capture_output=True, text=True,
+                       timeout=900)
+    print(p.stdout)
+    result_file = out / "result.json"
+    assert result_file.is_file(), f"e2e.js exited {p.returncode}\n{p.stdout}\n{p.stderr}"
+    data: dict[str, list[dict[str, object]]] = json.loads(result_file.read_text())
+    shutil.rmtree(out / "user-data", ignore_errors=True)
+    shutil.rmtree(out / "extensions", ignore_errors=True)
+    return data
+
+
+def test_vscode_ui(tmp_path: Path, base_env: dict[str, str]) -> None:
+    data = run_e2e("ui", tmp_path, base_env)
+    failed = [r for r in data["results"] if not r["ok"]]
+    assert not failed, "\n".join(f"- {r['name']}: {r['detail']}" for r in failed)
+    names = {str(r["name"]) for r in data["results"]}
+    for want in ("type error squiggle", "problems entry", "fix clears squiggle and problem",
+                 "run lens above func main", "output and exit status in terminal",
+                 "typed line reaches the program", "Stop ends the program"):
+        assert want in names, names
+    assert data["shots"], "no screenshots"

@@ -1,0 +1,31 @@
+// Starting and restarting the language client for `python -m rungo lsp`.
+import * as vscode from 'vscode';
+import { LanguageClient, LanguageClientOptions, ServerOptions, State } from 'vscode-languageclient/node';
+import { serverSettings } from './format';
+
+export function initializationOptions(trusted: boolean): Record<string, unknown> {
+  const cfg = vscode.workspace.getConfiguration('rungo');
+  return { ...serverSettings((k, d) => cfg.get(k, d)), rungoOutput: true, allowRuns: trusted };
+}
+
+export function createClient(python: string, output: vscode.OutputChannel, trusted: boolean): LanguageClient {
+  const serverOptions: ServerOptions = {
+    command: python,
+    args: ['-m', 'rungo', 'lsp'],
+    options: { env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: 'file', language: 'go' }],
+    outputChannel: output,
+    initializationOptions: initializationOptions(trusted),
+    synchronize: {
+      configurationSection: 'rungo',
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/{*.go,go.mod,go.sum,go.work}'),
+    },
+  };
+  return new LanguageClient('rungo', 'rungo', serverOptions, clientOptions);
+}
+
+export function isRunning(client: LanguageClient | undefined): boolean {
+  return client !== undefined && client.state === State.Running;
+}
