@@ -109,3 +109,13 @@ def test_vscode_ui(tmp_path: Path, base_env: dict[str, str]) -> None:
                  "typed line reaches the program", "Stop ends the program"):
         assert want in names, names
     assert data["shots"], "no screenshots"
+
+
+def test_vscode_extension_host(tmp_path: Path, base_env: dict[str, str]) -> None:
+    data = run_e2e("host", tmp_path, base_env)
+    failed = [r for r in data["results"] if not r["ok"]]
+    assert not failed, "\n".join(f"- {r['name']}: {r['detail']}" for r in failed)
+    names = {str(r["name"]) for r in data["results"]}
+    for want in ("host: diagnostic appears", "host: diagnostic clears", "host: run through the lens",
+                 "host: input reaches the program", "host: stop ends a long-running program"):
+        assert want in names, names

@@ -16,6 +16,7 @@ export class RunTerminal implements vscode.Pseudoterminal {
   private pending: string[] = [];
   exited: RunExit | undefined;
   terminal: vscode.Terminal | undefined;
+  text = ''; // the last 64 KiB written, for the status and for tests
 
   constructor(readonly runId: string, readonly name: string, readonly dir: string, private readonly control: RunControl) {}
 
@@ -54,6 +55,7 @@ export class RunTerminal implements vscode.Pseudoterminal {
   }
 
   write(data: string): void {
+    this.text = (this.text + data).slice(-65536);
     if (this.opened) {
       this.writeEmitter.fire(data);
     } else {

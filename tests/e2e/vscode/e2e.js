@@ -165,19 +165,22 @@ async function host(page, port) {
   let done;
   const finished = new Promise((r) => (done = r));
   await page.exposeFunction('codeAutomationExit', (code) => done(code));
-  page.on('console', (m) => {
-    const t = m.text();
-    if (t.startsWith('rungo-host:')) {
-      const [name, status, ...rest] = t.slice('rungo-host:'.length).split('|');
-      record(`host: ${name}`, status === 'ok', rest.join('|'));
-    }
-  });
+  const logged = path.join(out, 'host-results.jsonl');
+  fs.rmSync(logged, { force: true });
   const payload = JSON.stringify([
     ['extensionDevelopmentPath', `vscode-remote://127.0.0.1:${port}${ext}`],
     ['extensionTestsPath', `vscode-remote://127.0.0.1:${port}${tests}`],
   ]);
   await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}&payload=${encodeURIComponent(payload)}`);
-  const code = await Promise.race([finished, sleep(240000).then(() => 'timeout')]);
+  const allDone = waitFor(() => fs.existsSync(logged) && /"name":"all steps"/.test(fs.readFileSync(logged, 'utf8')),
+    300000, 'the host tests').then(() => 0, () => 'timeout');
+  const code = await Promise.race([finished, allDone]);
+  if (fs.existsSync(logged)) {
+    for (const line of fs.readFileSync(logged, 'utf8').split('\n').filter(Boolean)) {
+      const r = JSON.parse(line);
+      record(`host: ${r.name}`, r.ok, r.detail);
+    }
+  }
   record('host tests exit code', code === 0, `exit ${code}`);
 }
 

@@ -1,0 +1,116 @@
+// Extension-host tests: the same flow as the UI test, through the vscode API.
+'use strict';
+const vscode = require('vscode');
+
+const fs = require('fs');
+const path = require('path');
+
+function log(name, ok, detail) {
+  console.log(`rungo-host:${name}|${ok ? 'ok' : 'fail'}|${detail || ''}`);
+  if (process.env.RUNGO_OUT) {
+    fs.appendFileSync(path.join(process.env.RUNGO_OUT, 'host-results.jsonl'),
+      JSON.stringify({ name, ok, detail: String(detail || '').slice(0, 2000) }) + '\n');
+  }
+}
+
+async function waitFor(fn, timeout, what) {
+  const end = Date.now() + timeout;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function nextExit(api) {
+  return new Promise((resolve) => {
+    const d = api.registry.onExit.event((e) => {
+      d.dispose();
+      resolve(e);
+    });
+  });
+}
+
+async function step(name, fn) {
+  try {
+    const detail = await fn();
+    log(name, true, detail);
+  } catch (e) {
+    log(name, false, e && e.stack ? e.stack : e);
+    throw e;
+  }
+}
+
+exports.run = async function run() {
+  const ws = vscode.workspace.workspaceFolders[0].uri;
+  const ext = vscode.extensions.getExtension('rungo.rungo');
+  const api = await ext.activate();
+  const main = vscode.Uri.joinPath(ws, 'hello', 'main.go');
+  const doc = await vscode.workspace.openTextDocument(main);
+  const editor = await vscode.window.showTextDocument(doc);
+  const original = doc.getText();
+
+  await step('diagnostic appears', async () => {
+    await editor.edit((b) => b.insert(new vscode.Position(doc.lineCount, 0), '\nvar broken int = "text"\n'));
+    const d = await waitFor(() => vscode.languages.getDiagnostics(main).find((x) => x.message.includes('cannot use')),
+      180000, 'the type error');
+    return `${d.range.start.line}:${d.range.start.character} ${d.message}`;
+  });
+  await step('diagnostic clears', async () => {
+    const all = new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length));
+    await editor.edit((b) => b.replace(all, original));
+    await doc.save();
+    await waitFor(() => vscode.languages.getDiagnostics(main).length === 0, 60000, 'no diagnostics');
+  });
+  let lens;
+  await step('run lens', async () => {
+    lens = await waitFor(async () => {
+      const lenses = await vscode.commands.executeCommand('vscode.executeCodeLensProvider', main);
+      return (lenses || []).find((l) => l.command && l.command.title === '▶ Run');
+    }, 60000, 'the ▶ Run lens');
+    return `line ${lens.range.start.line}`;
+  });
+  await step('run through the lens', async () => {
+    const exited = nextExit(api);
+    await vscode.commands.executeCommand(lens.command.command, ...(lens.command.arguments || []));
+    const { run, exit } = await exited;
+    if (exit.exitCode !== 3 || !run.text.includes('hello from rungo') || !/\[exit 3 · \d+ ms\]/.test(run.text)) {
+      throw new Error(`unexpected run: ${JSON.stringify(exit)} ${JSON.stringify(run.text)}`);
+    }
+    if (run.terminal.name !== 'rungo: hello') throw new Error(`terminal named ${run.terminal.name}`);
+    return run.text.trim();
+  });
+  await step('input reaches the program', async () => {
+    const echo = vscode.Uri.joinPath(ws, 'echo', 'main.go');
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(echo));
+    const exited = nextExit(api);
+    await vscode.commands.executeCommand('rungo.runCurrent', { uri: echo.toString() });
+    const run = await waitFor(() => api.registry.running().find((r) => r.text.includes('ready')), 120000, 'ready');
+    run.handleInput('ping\r');
+    await waitFor(() => run.text.includes('echo: ping'), 30000, 'the echo');
+    run.handleInput('\x04');
+    run.handleInput('\x03');
+    await exited;
+  });
+  await step('stop ends a long-running program', async () => {
+    const forever = vscode.Uri.joinPath(ws, 'forever', 'main.go');
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(forever));
+    const exited = nextExit(api);
+    await vscode.commands.executeCommand('rungo.runCurrent', { uri: forever.toString() });
+    await waitFor(() => api.registry.running().find((r) => r.text.includes('running')), 120000, 'running');
+    const t0 = Date.now();
+    await vscode.commands.executeCommand('rungo.stopRun');
+    const { exit } = await exited;
+    if (!exit.signal || Date.now() - t0 > 3000) throw new Error(`stop: ${JSON.stringify(exit)}`);
+    return `${exit.signal} after ${Date.now() - t0} ms`;
+  });
+  await step('rerun last', async () => {
+    const exited = nextExit(api);
+    await vscode.commands.executeCommand('rungo.rerunLast');
+    await waitFor(() => api.registry.running().find((r) => r.text.includes('running')), 120000, 'running again');
+    await vscode.commands.executeCommand('rungo.stopRun');
+    await exited;
+  });
+  log('all steps', true, '');
+};
