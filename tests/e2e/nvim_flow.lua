@@ -171,6 +171,12 @@ stop_phase = function()
   end), term_text(latest_run_buf("forever")))
   vim.cmd("RungoStop")
   wait(10000, function() return next(rungo.runs) == nil end)
+
+  -- :checkhealth rungo
+  vim.cmd("checkhealth rungo")
+  local health = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  record("checkhealth", health:find("rungo 0.", 1, true) ~= nil and health:find("GOVERSION", 1, true) ~= nil
+    and health:find("server running", 1, true) ~= nil, health)
 end
 
 -- Start once Neovim has finished starting up (it arranges windows after sourcing -u).

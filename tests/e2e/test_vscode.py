@@ -75,7 +75,8 @@ def test_extension_unit_tests() -> None:
     assert "# fail 0" in p.stdout and "# pass " in p.stdout
 
 
-def run_e2e(mode: str, tmp_path: Path, base_env: dict[str, str]) -> dict[str, list[dict[str, object]]]:
+def run_e2e(mode: str, tmp_path: Path, base_env: dict[str, str],
+            capsys: pytest.CaptureFixture[str] | None = None) -> dict[str, list[dict[str, object]]]:
     if not CODE_SERVER.exists() or not Path("/usr/bin/chromium").exists():
         pytest.fail("code-server or Chromium is missing: run python3 tools/setup_test_tools.py")
     vsix = EXT / "rungo.vsix"
@@ -90,7 +91,10 @@ def run_e2e(mode: str, tmp_path: Path, base_env: dict[str, str]) -> dict[str, li
                 "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")})
     p = subprocess.run(["node", str(E2E / "e2e.js")], cwd=E2E, env=env, capture_output=True, text=True,
                        timeout=900)
-    print(p.stdout)
+    shots = [line for line in p.stdout.splitlines() if line.startswith("screenshot: ")]
+    if capsys is not None:
+        with capsys.disabled():
+            print("\n" + "\n".join(shots))
     result_file = out / "result.json"
     assert result_file.is_file(), f"e2e.js exited {p.returncode}\n{p.stdout}\n{p.stderr}"
     data: dict[str, list[dict[str, object]]] = json.loads(result_file.read_text())
@@ -99,8 +103,8 @@ def run_e2e(mode: str, tmp_path: Path, base_env: dict[str, str]) -> dict[str, li
     return data
 
 
-def test_vscode_ui(tmp_path: Path, base_env: dict[str, str]) -> None:
-    data = run_e2e("ui", tmp_path, base_env)
+def test_vscode_ui(tmp_path: Path, base_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_e2e("ui", tmp_path, base_env, capsys)
     failed = [r for r in data["results"] if not r["ok"]]
     assert not failed, "\n".join(f"- {r['name']}: {r['detail']}" for r in failed)
     names = {str(r["name"]) for r in data["results"]}
