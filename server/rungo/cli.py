@@ -37,13 +37,17 @@ def main(argv: list[str] | None = None) -> int:
         if cwd:
             hit = fastpath.lookup(args[1:], cwd, env, fastpath.cache_dir_from(env))
             if hit is not None:
-                exec_argv, k = hit
+                exec_argv, k, goroot_bin = hit
                 full = exec_argv + args[1 + k:]
+                prog = full[0]
+                if len(exec_argv) > 1 and os.sep not in prog:
+                    for d in os.get_exec_path(env):
+                        cand = os.path.join(d, prog)
+                        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+                            prog = cand
+                            break
                 try:
-                    if len(exec_argv) > 1:
-                        os.execvp(full[0], full)
-                    else:
-                        os.execv(full[0], full)
+                    os.execve(prog, full, fastpath.program_env(env, goroot_bin))
                 except OSError:
                     pass  # fall through: the full pipeline will report it properly
         return _run(args[1:])
@@ -66,6 +70,24 @@ def main(argv: list[str] | None = None) -> int:
     return 125
 
 
+def _go_build_args(tokens: list[str], n_targets: int) -> list[str]:
+    """The build flags of a `run` command line as `go build` takes them: without the targets, -exec
+    (rungo runs the program) and -C (rungo already changed directory)."""
+    flags = tokens[: len(tokens) - n_targets]
+    out: list[str] = []
+    skip = False
+    for t in flags:
+        if skip:
+            skip = False
+            continue
+        name = t.lstrip("-").split("=", 1)[0]
+        if t.startswith("-") and name in ("exec", "C"):
+            skip = "=" not in t
+            continue
+        out.append(t)
+    return out
+
+
 def _fail(message: str, status: int = 125) -> int:
     sys.stderr.write(message.rstrip("\n") + "\n")
     return status
@@ -80,7 +102,7 @@ def _run(argv: list[str]) -> int:
     from rungo.cache import Cache
     from rungo.config import make_config
     from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args
-    from rungo.pipeline import RunError, Session, prepare
+    from rungo.pipeline import NeedsGoBuild, RunError, Session, build_with_go, prepare
     from rungo.process import Runner
     from rungo.run.execute import EXIT_BUILD_FAILED, command_line, exec_in_place, run_child
     from rungo.toolchain import ToolchainError, load_toolchain
@@ -131,7 +153,12 @@ def _run(argv: list[str]) -> int:
     session = Session(config=config, toolchain=tc, runner=runner, store=Cache(config.cache_dir), work=work,
                       verbose=sys.stderr if flags.v else None)
     try:
-        prepared = prepare(session, inv)
+        try:
+            prepared = prepare(session, inv)
+        except NeedsGoBuild:
+            prepared = build_with_go(session, inv, _go_build_args(argv[: len(argv) - len(inv.args)], len(inv.files) or 1))
+            if prepared.messages:
+                sys.stderr.write(prepared.messages)
     except RunError as e:
         work.close()
         return _fail(e.text, EXIT_BUILD_FAILED)
@@ -148,20 +175,23 @@ def _run(argv: list[str]) -> int:
         return 0
     if flags.x:
         runner.show(" ".join(argv_run))
+    goroot_bin = str(tc.goroot / "bin")
     if not (flags.x or flags.n or flags.a or flags.work or flags.v or prepared.temporary):
         import time
 
         k = len(argv) - len(inv.args)
         fastpath.write_record(
             str(config.cache_dir), list(argv[:k]), str(cwd if not flags.chdir else Path(os.getcwd())),
-            os.environ, [*prepared.exec_argv, str(prepared.binary)],
+            os.environ, [*prepared.exec_argv, str(prepared.binary)], goroot_bin,
             [(w.path, w.stamp) for w in prepared.watched], time.time_ns(),
         )
     _maybe_trim(config.cache_dir)
+    prog_env = fastpath.program_env(env, goroot_bin)
     if prepared.temporary:
-        return run_child(argv_run, env, work.close)
+        return run_child(argv_run, prog_env, work.close, search_path=env.get("PATH", os.defpath))
     work.close()
-    failure = exec_in_place(argv_run, env, via_exec=bool(prepared.exec_argv))
+    failure = exec_in_place(argv_run, prog_env, via_exec=bool(prepared.exec_argv),
+                            search_path=env.get("PATH", os.defpath))
     return _fail(failure.message, failure.status)
 
 

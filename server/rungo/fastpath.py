@@ -10,7 +10,7 @@ import os
 import stat as _stat
 import zlib
 
-MAGIC = "rungo-fast-v1"
+MAGIC = "rungo-fast-v2"
 SEP = "\0"
 
 # Environment that can change what a run builds; everything else is the program's business.
@@ -59,8 +59,18 @@ def record_path(cache_dir: str, key: str) -> str:
     return os.path.join(cache_dir, "fast", f"{h:08x}{h2:08x}")
 
 
-def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]", cache_dir: str) -> "tuple[list[str], int] | None":
-    """(exec argv without the program arguments, number of build arguments) when a remembered run still holds."""
+def program_env(env: "dict[str, str] | os._Environ[str]", goroot_bin: str) -> "dict[str, str]":
+    """The program's environment: rungo's own, with the toolchain's bin directory first on PATH (as go run does)."""
+    out = dict(env)
+    if goroot_bin:
+        path = out.get("PATH", "")
+        out["PATH"] = goroot_bin + os.pathsep + path if path else goroot_bin
+    return out
+
+
+def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]", cache_dir: str) -> "tuple[list[str], int, str] | None":
+    """(exec argv without the program arguments, number of build arguments, the toolchain's bin directory)
+    when a remembered run still holds."""
     for k in range(min(len(argv), 64), 0, -1):
         prefix = argv[:k]
         key = run_key(prefix, cwd, env)
@@ -76,7 +86,8 @@ def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]"
                 continue
             n_exec = int(fields[2])
             exec_argv = fields[3:3 + n_exec]
-            i = 3 + n_exec
+            goroot_bin = fields[3 + n_exec]
+            i = 4 + n_exec
             n_watch = int(fields[i])
             i += 1
             for j in range(n_watch):
@@ -84,7 +95,7 @@ def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]"
                     return None
         except (IndexError, ValueError):
             return None
-        return exec_argv, k
+        return exec_argv, k, goroot_bin
     return None
 
 
@@ -94,6 +105,7 @@ def write_record(
     cwd: str,
     env: "dict[str, str] | os._Environ[str]",
     exec_argv: "list[str]",
+    goroot_bin: str,
     watched: "list[tuple[str, str]]",
     now_ns: int,
 ) -> bool:
@@ -109,7 +121,7 @@ def write_record(
             return False
     key = run_key(prefix, cwd, env)
     path = record_path(cache_dir, key)
-    fields = [MAGIC, key, str(len(exec_argv)), *exec_argv, str(len(watched))]
+    fields = [MAGIC, key, str(len(exec_argv)), *exec_argv, goroot_bin, str(len(watched))]
     for p, st in watched:
         fields.extend((p, st))
     data = SEP.join(fields).encode("utf-8", "surrogateescape")

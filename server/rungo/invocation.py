@@ -163,7 +163,7 @@ RUN_FLAGS: Final[tuple[str, ...]] = (
 
 SUPPORTED: Final[frozenset[str]] = frozenset(
     {"a", "n", "x", "v", "work", "p", "tags", "ldflags", "gcflags", "trimpath", "race",
-     "mod", "modfile", "modcacherw", "exec", "C"}
+     "mod", "modfile", "modcacherw", "exec", "C", "overlay", "asmflags"}
 )
 
 _TEST_BINARY_FLAGS: Final = (

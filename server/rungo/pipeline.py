@@ -6,24 +6,26 @@ The command line and the language server both call `prepare`; neither prints fro
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Sequence, TextIO
 
 from rungo.build.buildinfo import ModuleInfo, build_info_text, default_godebug, modinfo_line
 from rungo.build.execute import BuildOutcome, Builder, WorkDir
-from rungo.build.keys import TARGET_ENV
+from rungo.build.keys import TARGET_ENV, tool_id, versioned_program_key
 from rungo.build.plan import external_closure, plan_build
-from rungo.cache import Cache
+from rungo.cache import Cache, CacheWriteError
 from rungo.config import Config
 from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
 from rungo.load.constraints import BuildContext
 from rungo.load.external import ExternalLoadError, load_external
-from rungo.load.loader import CMDLINE_PATH, Loader, LoadFailure, Target, lang_for
+from rungo.load.loader import CMDLINE_PATH, Loader, LoadFailure, NotNative, Target, lang_for
 from rungo.load.model import ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
 from rungo.load.stamps import stamp
 from rungo.process import Runner
+from rungo.run.execute import find_exec_cmd
 from rungo.toolchain import Toolchain, ToolchainError, check_go_version, goenv_file
 
 
@@ -43,6 +45,14 @@ class RunError(Exception):
         self.package = package
 
 
+class NeedsGoBuild(Exception):
+    """The native pipeline does not build this program; `go build` does. `reason` says what it is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A built program, ready to execute."""
@@ -52,7 +62,8 @@ class Prepared:
     temporary: bool                    # the binary is inside the work dir
     watched: tuple[Watched, ...]       # inputs whose stats decide whether this build still holds
     outcome: BuildOutcome
-    main: LocalPackage
+    main: LocalPackage | None          # None when the go command built it
+    messages: str = ""                 # what the go command printed while building (e.g. under -x)
 
 
 @dataclass(slots=True)
@@ -194,12 +205,27 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
     tc, config, flags = session.toolchain, session.config, inv.flags
     bad = unsupported(flags)
     if bad:
-        raise RunError(f"rungo: flag -{bad[0]} is not supported yet", "usage")
+        raise NeedsGoBuild(f"the flag -{bad[0]}")
     env_cgo = config.env.get("CGO_ENABLED") or None
     ctx = build_context(tc, flags, env_cgo)
     if flags.race and not ctx.cgo_enabled:
         raise RunError("go: -race requires cgo; enable cgo by setting CGO_ENABLED=1", "usage")
-    loader = Loader(config.cwd, ctx, ctx.go_minor, config.env, modfile=flags.modfile, overlays=session.overlays)
+    hidden: list[Path] = []
+    overlay_files: list[Path] = []
+    if flags.overlay:
+        replaced, overlay_files = read_overlay(config.cwd, flags.overlay)
+        for real, repl in replaced.items():
+            if repl is None:
+                hidden.append(real)
+            else:
+                try:
+                    session.overlays[real] = repl.read_bytes()
+                except OSError as e:
+                    raise RunError(f"open {repl}: {(e.strerror or str(e)).lower()}") from None
+    loader = Loader(config.cwd, ctx, ctx.go_minor, config.env, modfile=flags.modfile, overlays=session.overlays,
+                    hidden=hidden)
+    for f in overlay_files:
+        loader.watch_file(f)
     rel = RelPath(config.cwd)
     try:
         module = loader.main_module()
@@ -210,8 +236,17 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
         if not inv.files and inv.package is None:
             raise RunError("go: no go files listed", "usage")
         main = loader.resolve_target(Target(inv.files, inv.package), module)
+    except NotNative as e:
+        raise NeedsGoBuild(str(e)) from None
     except LoadFailure as e:
         raise RunError(str(e)) from None
+    if flags.pgo in (None, "auto") and (main.dir / "default.pgo").is_file():
+        raise NeedsGoBuild(f"profile-guided optimization with {rel(main.dir / 'default.pgo')}")
+    if flags.overlay:
+        for real in [*session.overlays, *hidden]:
+            if real.suffix != ".go" or module is None or not real.is_relative_to(module.dir) \
+                    or "vendor" in real.relative_to(module.dir).parts:
+                raise NeedsGoBuild(f"-overlay of {real}, which is not a Go file of the main module")
     if main.errors:
         raise RunError(_render_errors(list(main.errors), rel), errors=main.errors, package=main)
     if main.name != "main" and require_main:
@@ -221,9 +256,10 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
     for p in local:
         if p.errors and p is not main:
             errors.extend(p.errors)
-        if p.other_files or p.uses_cgo:
-            what = "cgo" if p.uses_cgo else "non-Go files (" + ", ".join(f.name for f in p.other_files) + ")"
-            raise RunError(f"rungo: package {p.import_path} uses {what}, which rungo does not build yet", "build")
+        foreign = [f for f in p.other_files if f.suffix not in _NATIVE_EXTS]
+        if foreign or p.uses_cgo:
+            what = "cgo" if p.uses_cgo else "non-Go files (" + ", ".join(f.name for f in foreign) + ")"
+            raise NeedsGoBuild(f"package {p.import_path}, which uses {what}")
     if errors:
         raise RunError(_render_errors(errors, rel), errors=tuple(errors), package=main)
 
@@ -306,7 +342,8 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
         args = ["-p", "main" if pkg.is_main else pkg.import_path]
         pkg_lang = lang if pkg.module is not None or module is None else f"go1.{ctx.go_minor}"
         args.append("-lang=" + pkg_lang)
-        args.append("-complete")
+        if not any(f.suffix in (".s", ".syso") for f in pkg.other_files):
+            args.append("-complete")
         if flags.race:
             args += ["-installsuffix", "race"]
         if pkg is main:
@@ -318,6 +355,20 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
                           module_path=pkg.module.path if pkg.module else None)
         args.append("-e")
         return tuple(args)
+
+    asm_defines = _asm_defines(tc)
+
+    def native(pkg: LocalPackage) -> tuple[tuple[str, ...], tuple[Path, ...], tuple[Path, ...], tuple[Path, ...]]:
+        sfiles = tuple(f for f in pkg.other_files if f.suffix == ".s")
+        objects = tuple(f for f in pkg.other_files if f.suffix == ".syso")
+        if not sfiles:
+            return (), (), (), objects
+        headers = tuple(f for f in pkg.other_files if f.suffix == ".h")
+        user = flags_for(flags.asmflags, pkg.import_path, pkg.cmdline, dir_of_pkg=str(pkg.dir),
+                         cwd=str(config.cwd), main_module_paths=main_paths,
+                         module_path=pkg.module.path if pkg.module else None)
+        args = ("-I", str(tc.goroot / "pkg" / "include"), *asm_defines, *user)
+        return args, sfiles, headers, objects
 
     def trimpath(pkg: LocalPackage) -> str:
         if not flags.trimpath:
@@ -351,12 +402,14 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
         modinfo=modinfo_line(info),
         link_roots=link_roots,
         link=link,
+        native=native,
     )
     builder = Builder(
         runner=session.runner,
         store=session.store,
         compile_tool=tc.tool("compile"),
         link_tool=tc.tool("link"),
+        asm_tool=tc.tool("asm"),
         tool_version=tc.version,
         target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
         external=external,
@@ -384,12 +437,228 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
         watched[str(outcome.binary)] = Watched(str(outcome.binary), stamp(outcome.binary))
     return Prepared(
         binary=outcome.binary,
-        exec_argv=tuple(flags.exec_cmd),
+        exec_argv=_exec_cmd(session, flags.exec_cmd),
         temporary=outcome.temporary,
         watched=tuple(watched.values()),
         outcome=outcome,
         main=main,
     )
+
+
+# Non-Go files the native pipeline builds: Go assembly (and the headers it includes), and .syso
+# objects packed as they are. Everything else (C, C++, Fortran, SWIG, preprocessed .S) needs cgo.
+_NATIVE_EXTS = {".s", ".h", ".syso"}
+
+
+def _asm_defines(tc: Toolchain) -> tuple[str, ...]:
+    """The -D flags the go command gives asm for the target (cmd/go/internal/work/gc.go asmArgs)."""
+    env = tc.env
+    goarch = env.get("GOARCH", "")
+    out = ["-D", "GOOS_" + env.get("GOOS", ""), "-D", "GOARCH_" + goarch]
+    if goarch == "386":
+        out += ["-D", "GO386_" + env.get("GO386", "sse2")]
+    elif goarch == "amd64":
+        out += ["-D", "GOAMD64_" + (env.get("GOAMD64") or "v1")]
+    elif goarch in ("mips", "mipsle"):
+        out += ["-D", "GOMIPS_" + env.get("GOMIPS", "hardfloat")]
+    elif goarch in ("mips64", "mips64le"):
+        out += ["-D", "GOMIPS64_" + env.get("GOMIPS64", "hardfloat")]
+    elif goarch in ("ppc64", "ppc64le"):
+        level = env.get("GOPPC64", "power8")
+        if level == "power10":
+            out += ["-D", "GOPPC64_power10"]
+        if level in ("power10", "power9"):
+            out += ["-D", "GOPPC64_power9"]
+        out += ["-D", "GOPPC64_power8"]
+    elif goarch == "riscv64":
+        out += ["-D", "GORISCV64_" + env.get("GORISCV64", "rva20u64")]
+    elif goarch == "arm":
+        goarm = env.get("GOARM", "")
+        if "7" in goarm:
+            out += ["-D", "GOARM_7"]
+        if "7" in goarm or "6" in goarm:
+            out += ["-D", "GOARM_6"]
+        out += ["-D", "GOARM_5"]
+    elif goarch == "arm64" and ",lse" in env.get("GOARM64", ""):
+        out += ["-D", "GOARM64_LSE"]
+    return tuple(out)
+
+
+def read_overlay(cwd: Path, name: str) -> tuple[dict[Path, Path | None], list[Path]]:
+    """The -overlay file: {file: replacement, or None to delete it}, and the files read (to watch).
+    Errors use the go command's wording."""
+    import json
+
+    path = cwd / name
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RunError(f"go: reading overlay: open {name}: {(e.strerror or str(e)).lower()}", "usage") from None
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise RunError(f"go: parsing overlay JSON: {e}", "usage") from None
+    table = doc.get("Replace") if isinstance(doc, dict) else None
+    if table is None:
+        table = {}
+    if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+        raise RunError("go: parsing overlay JSON: Replace must map file names to file names", "usage")
+    out: dict[Path, Path | None] = {}
+    files = [path]
+    for k, v in table.items():
+        if not k:
+            raise RunError("go: empty string key in overlay map", "usage")
+        real = Path(os.path.normpath(cwd / k))
+        if real in out:
+            raise RunError(f"go: duplicate paths {k} and {k} in overlay map", "usage")
+        if v:
+            repl = Path(os.path.normpath(cwd / v))
+            out[real] = repl
+            files.append(repl)
+        else:
+            out[real] = None
+    return out, files
+
+
+def _exec_cmd(session: Session, exec_cmd: Sequence[str]) -> tuple[str, ...]:
+    env = session.toolchain.env
+    return find_exec_cmd(exec_cmd, env.get("GOOS", ""), env.get("GOARCH", ""), env.get("GOHOSTOS", ""),
+                         env.get("GOHOSTARCH", ""), session.config.env.get("PATH", os.defpath))
+
+
+_EXACT_VERSION = re.compile(r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+incompatible)?$")
+
+
+def _program_watch(binary: Path, tc: Toolchain, config: Config) -> tuple[Watched, ...]:
+    items = [binary, tc.go]
+    cfg_file = goenv_file(config.env)
+    if cfg_file is not None:
+        items.append(cfg_file)
+    return tuple(Watched(str(p), stamp(p)) for p in items)
+
+
+def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str],
+                  overlay: Path | None = None) -> Prepared:
+    """Builds the program with `go build -o <work dir>/exe/` (`go install` for pkg@version), for what
+    the native pipeline does not build. The binary is temporary: the caller runs it as a child."""
+    tc = session.toolchain
+    exe_dir = session.work.path / "exe"
+    exe_dir.mkdir(exist_ok=True)
+    extra = ["-overlay", str(overlay)] if overlay is not None else []
+    env_extra: dict[str, str] = {}
+    key = None
+    name = ""
+    if inv.package is not None and "@" in inv.package and not inv.package.startswith(("./", "../", "/")):
+        if tc.env.get("GO111MODULE") == "off" or session.config.env.get("GO111MODULE") == "off":
+            raise RunError("go: modules disabled by GO111MODULE=off; see 'go help modules'", "usage")
+        path, _, version = inv.package.partition("@")
+        if _EXACT_VERSION.match(version) and not session.runner.dry_run and not inv.flags.a:
+            elems = path.split("/")
+            name = elems[-2] if len(elems) > 1 and re.fullmatch(r"v[2-9][0-9]*|v[1-9][0-9]+", elems[-1]) else elems[-1]
+            key = versioned_program_key(
+                go_tool=tool_id(str(tc.go), tc.version), target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
+                package_at_version=inv.package, build_args=build_args, env=tc.env)
+            hit = session.store.get_executable(key, name)
+            if hit is not None:
+                return Prepared(binary=hit[1], exec_argv=_exec_cmd(session, inv.flags.exec_cmd), temporary=False,
+                                watched=_program_watch(hit[1], tc, session.config),
+                                outcome=BuildOutcome(hit[1], (), "", False, None), main=None)
+        argv = [str(tc.go), "install", *build_args, *extra, inv.package]
+        env_extra["GOBIN"] = str(exe_dir)
+    else:
+        targets = list(inv.files) if inv.files else [_main_package_with_go(session, inv.package or ".", build_args, extra)]
+        argv = [str(tc.go), "build", "-o", str(exe_dir) + os.sep, *build_args, *extra, *targets]
+    if session.runner.dry_run:
+        session.runner.show(" ".join(argv))
+        res = session.runner.run(argv, cwd=session.config.cwd, env_extra=env_extra, quiet=True)
+    else:
+        res = session.runner.run(argv, cwd=session.config.cwd, env_extra=env_extra)
+    output = (res.stdout + res.stderr).decode(errors="replace")
+    if res.returncode != 0:
+        raise RunError(output.rstrip("\n") or f"go build exited with status {res.returncode}", "build")
+    if session.runner.dry_run:
+        binary = exe_dir / "a.out"
+    else:
+        built = sorted(p for p in exe_dir.iterdir() if p.is_file())
+        if len(built) != 1:
+            raise RunError(f"rungo: go build left {len(built)} files in {exe_dir}, expected one program", "build")
+        binary = built[0]
+        if key is not None and binary.name == name:
+            try:
+                _, stored = session.store.put_executable(key, binary, name)
+                return Prepared(binary=stored, exec_argv=_exec_cmd(session, inv.flags.exec_cmd), temporary=False,
+                                watched=_program_watch(stored, tc, session.config),
+                                outcome=BuildOutcome(stored, (), "", True, None), main=None, messages=output)
+            except CacheWriteError:
+                pass
+    outcome = BuildOutcome(binary, (), "", True, None, temporary=True)
+    return Prepared(binary=binary, exec_argv=_exec_cmd(session, inv.flags.exec_cmd), temporary=True, watched=(),
+                    outcome=outcome, main=None, messages=output)
+
+
+_LIST_QUIET = {"x", "n", "v", "work", "a"}
+
+
+def _main_package_with_go(session: Session, pattern: str, build_args: Sequence[str], extra: Sequence[str]) -> str:
+    """Resolves a package argument with `go list` as `go run` does (main packages only, exactly one)."""
+    args = [a for a in build_args if a.lstrip("-").split("=", 1)[0] not in _LIST_QUIET]
+    argv = [str(session.toolchain.go), "list", "-e", *args, *extra, "-json=ImportPath,Name,Error,InvalidGoFiles",
+            pattern]
+    res = session.runner.run(argv, cwd=session.config.cwd, quiet=True)
+    warnings = res.stderr.decode(errors="replace")
+    if res.returncode != 0:
+        raise RunError(warnings.rstrip("\n") or f"go list exited with status {res.returncode}", "load")
+    rows = [(str(d.get("ImportPath", "")), str(d.get("Name", "")), _package_error(d.get("Error")),
+             bool(d.get("InvalidGoFiles"))) for d in _json_stream(res.stdout.decode(errors="replace"))]
+    literal = "..." not in pattern
+    mains = [(ip, name, err) for ip, name, err, invalid in rows
+             if name == "main" or (not name and err) or invalid or literal]
+    if not mains:
+        if rows:
+            warnings += f'go: warning: "{pattern}" matched only non-main packages\n'
+        raise RunError(warnings + f"go: no packages loaded from {pattern}", "load")
+    if len(mains) > 1:
+        names = "".join("\n\t" + r[0] for r in mains)
+        raise RunError(warnings + f"go: pattern {pattern} matches multiple packages:{names}", "load")
+    ip, name, err = mains[0]
+    if err:
+        raise RunError(err, "load")
+    if name != "main":
+        raise RunError(f"package {ip} is not a main package", "load")
+    return pattern if literal else ip
+
+
+def _json_stream(text: str) -> list[dict[str, object]]:
+    import json
+
+    out: list[dict[str, object]] = []
+    dec = json.JSONDecoder()
+    i = 0
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return out
+        try:
+            obj, i = dec.raw_decode(text, i)
+        except ValueError:
+            return out
+        if isinstance(obj, dict):
+            out.append(obj)
+
+
+def _package_error(err: object) -> str:
+    """go list's Error object, worded as the go command prints a PackageError."""
+    if not isinstance(err, dict):
+        return ""
+    msg = str(err.get("Err", ""))
+    pos = str(err.get("Pos", "") or "")
+    stack = [str(s) for s in err.get("ImportStack") or []]
+    if pos:
+        return f"{pos}: {msg}"
+    if not stack:
+        return msg
+    return "package " + "\n\timports ".join(stack) + ": " + msg
 
 
 def _overlay_sources(session: Session, local: list[LocalPackage]) -> dict[Path, Path]:
@@ -437,11 +706,13 @@ class PackageCheck:
     message: str
 
 
-def check_package(session: Session, inv: Invocation) -> PackageCheck:
+def check_package(session: Session, inv: Invocation, build_args: Sequence[str] = ()) -> PackageCheck:
     """Loads and compiles the package `inv` names (any package, main or not), linking nothing."""
     cwd = session.config.cwd
     try:
         prepared = prepare(session, inv, link=False, require_main=False)
+    except NeedsGoBuild:
+        return _check_with_go(session, inv, build_args)
     except RunError as e:
         if e.outcome is not None:
             outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed)
@@ -450,3 +721,35 @@ def check_package(session: Session, inv: Invocation) -> PackageCheck:
             return PackageCheck(e.package, cwd, e.errors, (), "")
         return PackageCheck(e.package, cwd, (), (), e.text)
     return PackageCheck(prepared.main, cwd, (), (), "")
+
+
+def _check_with_go(session: Session, inv: Invocation, build_args: Sequence[str]) -> PackageCheck:
+    """The compile check through `go build -overlay` (for what the native pipeline does not build)."""
+    import json
+
+    cwd = session.config.cwd
+    replace: dict[str, str] = {}
+    root = session.work.path / "overlay-go"
+    for i, (path, data) in enumerate(sorted(session.overlays.items())):
+        alt = root / str(i) / path.name
+        alt.parent.mkdir(parents=True)
+        alt.write_bytes(data)
+        replace[str(path)] = str(alt)
+    overlay = session.work.path / "overlay.json"
+    overlay.write_text(json.dumps({"Replace": replace}))
+    out_dir = session.work.path / "check-out"
+    out_dir.mkdir()
+    targets = list(inv.files) if inv.files else [inv.package or "."]
+    argv = [str(session.toolchain.go), "build", "-o", str(out_dir) + os.sep, "-overlay", str(overlay),
+            *build_args, *targets]
+    res = session.runner.run(argv, cwd=cwd)
+    if res.returncode == 0:
+        return PackageCheck(None, cwd, (), (), "")
+    output = (res.stdout + res.stderr).decode(errors="replace")
+    # The go command names an overlaid file by its replacement, absolute or relative to cwd.
+    for real_name, alt_name in replace.items():
+        rel_alt = os.path.relpath(alt_name, cwd)
+        for shown in sorted({alt_name, rel_alt, "./" + rel_alt}, key=len, reverse=True):
+            output = re.sub(r"(^|\s)" + re.escape(shown) + r"(?=:\d)", lambda m: m.group(1) + real_name, output,
+                            flags=re.MULTILINE)
+    return PackageCheck(None, cwd, (), (("", output),), "")

@@ -91,7 +91,14 @@ class Session:
                 return None
             diags = list(p.diagnostics)
             return (diags,) if predicate(diags) else None
-        result: tuple[list[lsp.Diagnostic]] = await self.rec.until(check, timeout, what)
+        try:
+            result: tuple[list[lsp.Diagnostic]] = await self.rec.until(check, timeout, what)
+        except AssertionError as e:
+            last = self.rec.last(uri)
+            shown = "nothing" if last is None else f"version {last.version}: " + "; ".join(
+                f"{d.range.start.line}:{d.range.start.character} {d.message}" for d in last.diagnostics)
+            raise AssertionError(f"{e}; the last publish for {uri} was {shown or 'empty'} "
+                                 f"(document version {self.versions.get(uri)})") from None
         return result[0]
 
     async def command(self, name: str, arg: dict[str, Any]) -> Any:

@@ -335,3 +335,28 @@ async def test_restricted_mode_runs_nothing(session_factory: Any) -> None:
         raise AssertionError("rungo.run ran in Restricted Mode")
     await asyncio.sleep(0.5)
     assert not s.rec.started and not s.rec.output
+
+
+WORKSPACE_MODULES = {
+    "go.work": "go 1.22\n\nuse (\n\t./app\n\t./lib\n)\n",
+    "app/go.mod": "module example.com/app\n\ngo 1.22\n\nrequire example.com/lib v0.0.0\n",
+    "app/main.go": 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/lib"\n)\n\nfunc main() {\n\tfmt.Println(lib.Name())\n}\n',
+    "lib/go.mod": "module example.com/lib\n\ngo 1.22\n",
+    "lib/lib.go": 'package lib\n\nfunc Name() string { return "from lib" }\n',
+}
+
+
+async def test_go_work_workspace_diagnostics_and_run(session_factory: Any) -> None:
+    s: Session = await session_factory(WORKSPACE_MODULES)
+    uri = s.open("app/main.go")
+    await s.diagnostics(uri, lambda d: d == [], "a clean workspace")
+    text = WORKSPACE_MODULES["app/main.go"].replace("lib.Name()", "lib.Missing()")
+    s.change(uri, text)
+    diags = await s.diagnostics(uri, lambda d: any("undefined: lib.Missing" in m for m in messages(d)), "the error")
+    d = next(d for d in diags if "lib.Missing" in d.message)
+    assert d.range.start.line == 9 and d.range.start.character == text.splitlines()[9].index("lib.Missing") + 4
+    s.change(uri, WORKSPACE_MODULES["app/main.go"])
+    await s.diagnostics(uri, lambda d: d == [], "the error to clear")
+    run_id = await run(s, "app/main.go")
+    ex = await s.rec.until(lambda: s.rec.exited.get(run_id), 120, "the run")
+    assert ex["exitCode"] == 0 and "from lib" in output_of(s, run_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -78,6 +79,25 @@ class WorkDir:
             self._path = None
 
 
+def append_to_archive(archive: Path, files: list[Path]) -> None:
+    """`go tool pack r`: appends each file to the Go archive as an entry of its own (name cut to 16
+    bytes, zero mtime/uid/gid, mode 0644, padded to an even offset)."""
+    with open(archive, "r+b") as a:
+        if a.read(8) != b"!<arch>\n":
+            raise OSError(f"{archive} is not an archive")
+        for f in files:
+            data = f.read_bytes()
+            text = f.name
+            while len(text.encode()) > 16:
+                text = text[:-1]
+            name = text.encode()
+            off = a.seek(0, os.SEEK_END)
+            header = name.ljust(16) + f"{0:<12}{0:<6}{0:<6}{0o644:<8o}{len(data):<10}`\n".encode()
+            a.write(header + data)
+            if (off + len(data)) & 1:
+                a.write(b"\0")
+
+
 @dataclass(slots=True)
 class Builder:
     """Runs a Plan against the cache. Every subprocess goes through `runner` (so -x/-n stay honest)."""
@@ -95,6 +115,7 @@ class Builder:
     force: bool = False
     verbose: TextIO | None = None
     sources: Mapping[Path, Path] = field(default_factory=dict)   # real file -> file holding its unsaved content
+    asm_tool: Path | None = None
     _rel: RelPath = field(init=False)
 
     def __post_init__(self) -> None:
@@ -139,6 +160,12 @@ class Builder:
             cfg[imp] = str(local_archives[imp])
         if problems:
             return CompileResult(pkg.import_path, None, "\n".join(problems) + "\n", False, True)
+        native_files: list[tuple[str, bytes]] = []
+        for f in (*step.asm_files, *step.headers, *step.objects):
+            try:
+                native_files.append((str(f), hashlib.sha256(f.read_bytes()).digest()))
+            except OSError as e:
+                return CompileResult(pkg.import_path, None, f"open {self.shown(f)}: {e.strerror}\n", False, True)
         key = compile_key(
             compile_tool=tool_id(str(self.compile_tool), self.tool_version),
             target_env=self.target_env,
@@ -148,6 +175,9 @@ class Builder:
             files=[(str(f.path), f.digest) for f in pkg.files],
             imports={k: dep_identity(v) for k, v in cfg.items()},
             embeds=[(e.rel, e.digest) for e in pkg.embed_files],
+            asm_tool=tool_id(str(self.asm_tool), self.tool_version) if step.asm_files and self.asm_tool else "",
+            asm_args=step.asm_args,
+            native_files=native_files,
             embed_patterns=[(p, m) for p, m in pkg.embed_patterns],
         )
         if not self.force and not step.check_only:
@@ -165,6 +195,19 @@ class Builder:
             trim = f"{alt}=>{real};" + trim
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
                 "-importcfg", str(importcfg)]
+        asm_base: list[str] = []
+        if step.asm_files:
+            if self.asm_tool is None:
+                return CompileResult(pkg.import_path, None, "no asm tool\n", False, True)
+            asm_base = [str(self.asm_tool), *step.args[:2], "-trimpath", trim, "-I", str(d) + os.sep,
+                        *step.asm_args]
+            self._write(d / "go_asm.h", "")
+            res = self.runner.run([*asm_base, "-gensymabis", "-o", str(d / "symabis"),
+                                   *[self.shown(f) for f in step.asm_files]], cwd=self.cwd)
+            if res.returncode != 0:
+                return CompileResult(pkg.import_path, None, (res.stdout + res.stderr).decode(errors="replace")
+                                     or f"asm exited with status {res.returncode}\n", False, True)
+            argv += ["-symabis", str(d / "symabis"), "-asmhdr", str(d / "go_asm.h")]
         if pkg.embed_patterns:
             embedcfg = d / "embedcfg"
             self._write(embedcfg, json.dumps({
@@ -185,6 +228,22 @@ class Builder:
             return CompileResult(pkg.import_path, out, "", False, False)
         if res.returncode != 0 or not out.exists():
             return CompileResult(pkg.import_path, None, output or f"compile exited with status {res.returncode}\n", False, True)
+        objects: list[Path] = []
+        for sfile in step.asm_files:
+            obj = d / (sfile.stem + ".o")
+            res = self.runner.run([*asm_base, "-o", str(obj), self.shown(sfile)], cwd=self.cwd)
+            if res.returncode != 0:
+                return CompileResult(pkg.import_path, None, (res.stdout + res.stderr).decode(errors="replace")
+                                     or f"asm exited with status {res.returncode}\n", False, True)
+            objects.append(obj)
+        objects.extend(step.objects)
+        if objects:
+            if self.runner.echo is not None:
+                self.runner.show(f"go tool pack r {out} " + " ".join(str(o) for o in objects) + " # internal")
+            try:
+                append_to_archive(out, objects)
+            except OSError as e:
+                return CompileResult(pkg.import_path, None, f"pack {out}: {e}\n", False, True)
         if step.check_only:
             return CompileResult(pkg.import_path, out, output, False, False)
         try:

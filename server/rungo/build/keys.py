@@ -50,7 +50,12 @@ def compile_key(
     imports: Mapping[str, str],
     embeds: Sequence[tuple[str, bytes]],
     embed_patterns: Sequence[tuple[str, Sequence[str]]],
+    asm_tool: str = "",
+    asm_args: Sequence[str] = (),
+    native_files: Sequence[tuple[str, bytes]] = (),
 ) -> ActionID:
+    """Every input of a package's archive: the Go compile and, for a package with assembly, the asm
+    runs and the objects packed in with it (.s, .h and .syso contents, asm tool and flags)."""
     h = KeyHasher("compile")
     h.add("version", KEY_VERSION)
     h.add("tool", compile_tool)
@@ -67,6 +72,10 @@ def compile_key(
         h.add("embed-pattern", pattern).add_many("embed-matched", matched)
     for name, digest in embeds:
         h.add("embed", name).add("digest", digest)
+    if native_files:
+        h.add("asm-tool", asm_tool).add_many("asm-args", asm_args)
+        for name, digest in native_files:
+            h.add("native-file", name).add("digest", digest)
     return h.digest()
 
 
@@ -94,4 +103,28 @@ def link_key(
     h.add("main", main_package)
     h.add("name", name)
     h.add("goroot", goroot_env)
+    return h.digest()
+
+
+# Any new influence on a `go install path@version` program must be added here. Only exact
+# versions are keyed: a module version's content never changes (go.sum and the checksum database
+# guarantee it), so a hit needs no proxy.
+def versioned_program_key(
+    *,
+    go_tool: str,
+    target_env: Mapping[str, str],
+    package_at_version: str,
+    build_args: Sequence[str],
+    env: Mapping[str, str],
+) -> ActionID:
+    h = KeyHasher("program-at-version")
+    h.add("version", KEY_VERSION)
+    h.add("tool", go_tool)
+    for k in TARGET_ENV:
+        h.add("env:" + k, target_env.get(k, ""))
+    h.add("package", package_at_version)
+    h.add_many("args", build_args)
+    for k in ("GOFLAGS", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS", "CC", "CXX",
+              "GOINSECURE", "GONOSUMDB", "GOPRIVATE", "GONOPROXY", "GOSUMDB"):
+        h.add("env:" + k, env.get(k, ""))
     return h.digest()

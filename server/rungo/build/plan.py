@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from rungo.load.model import ExternalPackage, LocalPackage
@@ -18,6 +19,10 @@ class CompileStep:
     local_deps: tuple[str, ...]      # import paths of main-module packages it imports
     ext_deps: tuple[str, ...]        # external packages it imports directly
     check_only: bool = False         # a type check (LSP overlays): run, report, never cache
+    asm_args: tuple[str, ...] = ()   # asm flags (from -D/-I on; without -p, -trimpath, -o and the files)
+    asm_files: tuple[Path, ...] = ()  # the package's .s files
+    headers: tuple[Path, ...] = ()   # .h files the assembly may include
+    objects: tuple[Path, ...] = ()   # .syso files packed into the archive as they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,10 @@ def plan_build(
     link_roots: Sequence[str],
     name: str | None = None,
     link: bool = True,
+    native: Callable[[LocalPackage], tuple[tuple[str, ...], tuple[Path, ...], tuple[Path, ...], tuple[Path, ...]]]
+    | None = None,
 ) -> Plan:
+    """`native(pkg)` gives a package's (asm args, .s files, .h files, .syso files)."""
     local_paths = {p.import_path for p in local}
     steps: list[CompileStep] = []
     ext_roots: list[str] = list(link_roots)
@@ -86,7 +94,9 @@ def plan_build(
         ldeps = tuple(i for i in pkg.imports if i in local_paths)
         edeps = tuple(i for i in pkg.imports if i not in local_paths)
         ext_roots.extend(edeps)
-        steps.append(CompileStep(pkg, compile_args(pkg), trimpath(pkg), ldeps, edeps))
+        asm_args, asm_files, headers, objects = native(pkg) if native is not None else ((), (), (), ())
+        steps.append(CompileStep(pkg, compile_args(pkg), trimpath(pkg), ldeps, edeps, asm_args=asm_args,
+                                 asm_files=asm_files, headers=headers, objects=objects))
     link_step = None
     if link:
         link_step = LinkStep(

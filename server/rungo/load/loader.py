@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -33,6 +34,10 @@ _OTHER_EXTS = {
 
 class LoadFailure(Exception):
     """A load problem that stops the run; its text is exactly what to print."""
+
+
+class NotNative(LoadFailure):
+    """Something the native loader does not handle (the go command builds it instead)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,7 @@ class Loader:
         env: Mapping[str, str],
         modfile: str | None = None,
         overlays: Mapping[Path, bytes] | None = None,
+        hidden: Iterable[Path] = (),
     ) -> None:
         self.cwd = cwd
         self.ctx = ctx
@@ -107,6 +113,7 @@ class Loader:
         self.env = env
         self.modfile = modfile
         self.overlays = dict(overlays or {})
+        self.hidden = frozenset(hidden)          # files an -overlay deletes
         self.rel = RelPath(cwd)
         self.watch: dict[str, Watched] = {}
         self._summaries: dict[bytes, FileSummary] = {}
@@ -118,7 +125,13 @@ class Loader:
         if key not in self.watch:
             self.watch[key] = watched(p)
 
+    def watch_file(self, p: Path) -> None:
+        """Adds a file that decides this load (an -overlay file) to what is watched."""
+        self._watch(p)
+
     def read(self, p: Path) -> tuple[bytes, bytes]:
+        if p in self.hidden:
+            raise FileNotFoundError(2, "no such file or directory", str(p))
         if p in self.overlays:
             import hashlib
 
@@ -136,7 +149,10 @@ class Loader:
 
     def listdir(self, d: Path) -> list[str]:
         self._watch(d)
-        names = set(os.listdir(d))
+        names = set(os.listdir(d)) if d.is_dir() else set()
+        for p in self.hidden:
+            if p.parent == d:
+                names.discard(p.name)
         for p in self.overlays:
             if p.parent == d:
                 names.add(p.name)
@@ -159,11 +175,9 @@ class Loader:
         if self.env.get("GOWORK", "") != "off":
             gowork = Path(self.env["GOWORK"]) if self.env.get("GOWORK") else find_go_work(self.cwd)
             if gowork is not None:
-                raise LoadFailure(
-                    f"rungo: go.work workspaces are not supported yet ({gowork}); set GOWORK=off to run the module alone"
-                )
+                raise NotNative(f"the go.work workspace {gowork}")
         if self.env.get("GO111MODULE", "") == "off":
-            raise LoadFailure("rungo: GOPATH mode (GO111MODULE=off) is not supported yet")
+            raise NotNative("GOPATH mode (GO111MODULE=off)")
         if root is None:
             return None
         gomod = root / "go.mod"
@@ -205,7 +219,7 @@ class Loader:
                 continue
             ext = os.path.splitext(name)[1]
             if ext == ".go":
-                if not named and not p.is_file() and p not in self.overlays:
+                if not named and ((not p.is_file() and p not in self.overlays) or p in self.hidden):
                     continue
                 try:
                     data, digest = self.read(p)
@@ -230,7 +244,7 @@ class Loader:
                 except OSError:
                     continue
                 self._watch(p)
-                if ext == ".syso" or file_included(name, data, self.ctx):
+                if file_included(name, data, self.ctx):
                     other.append(p)
         return files, excluded, other, errors
 
@@ -321,9 +335,9 @@ class Loader:
     def resolve_target(self, target: Target, module: Module | None) -> LocalPackage:
         if target.files:
             return self._files_target(target.files, module)
-        pkg = target.package or "."
+        pkg = clean_pattern(target.package or ".")
         if "@" in pkg:
-            raise LoadFailure(f"rungo: running a package at a version ({pkg}) is not supported yet")
+            raise NotNative(f"a package at a version ({pkg})")
         if pkg.startswith(("./", "../", "/")) or pkg in (".", ".."):
             d = (self.cwd / pkg).resolve() if not os.path.isabs(pkg) else Path(pkg)
             if "..." in pkg:
@@ -340,18 +354,14 @@ class Loader:
             return self.load_dir(d, ip, module, True)
         if "..." in pkg:
             return self._pattern_target(pkg, module)
-        if module is None:
-            if is_std_path(pkg):
-                raise LoadFailure(f"package {pkg} is not a main package")
-            raise LoadFailure(no_module_message(self.cwd))
-        local = self.local_dir(pkg, module)
+        local = self.local_dir(pkg, module) if module is not None else None
         if local is not None:
             if not local.is_dir():
                 raise LoadFailure(f"no required module provides package {pkg}; to add it:\n\tgo get {pkg}")
             return self.load_dir(local, pkg, module, True)
-        if is_std_path(pkg):
-            raise LoadFailure(f"package {pkg} is not a main package")
-        raise LoadFailure(f"rungo: running a main package of another module ({pkg}) is not supported yet")
+        # The standard library's commands, other modules' packages, and whatever is malformed: the
+        # go command resolves them (and words their errors).
+        raise NotNative(f"a package outside the main module ({pkg})")
 
     def local_dir(self, import_path: str, module: Module) -> Path | None:
         if import_path == module.path:
@@ -364,22 +374,22 @@ class Loader:
         for f in files:
             if f.endswith("_test.go"):
                 raise LoadFailure(f"go: cannot run *_test.go files ({f})")
-        dirs: list[str] = []
-        for f in files:
-            dname = os.path.dirname(f) or "."
-            if dname not in dirs:
-                dirs.append(dname)
-        if len(dirs) > 1:
-            raise LoadFailure(f"named files must all be in one directory; have {dirs[0]} and {dirs[1]}")
-        d = (self.cwd / dirs[0]).resolve()
+        first_dir: str | None = None
         names: list[str] = []
         for f in files:
-            p = d / os.path.basename(f)
-            if not p.exists() and p not in self.overlays:
+            p = self.cwd / f
+            if not p.exists() and p.resolve() not in self.overlays:
                 raise LoadFailure(f"stat {f}: no such file or directory")
             if p.is_dir():
                 raise LoadFailure(f"{f} is a directory, should be a Go file")
+            dname = os.path.normpath(os.path.dirname(f) or ".")
+            if first_dir is None:
+                first_dir = dname
+            elif dname != first_dir:
+                raise LoadFailure(f"named files must all be in one directory; have {first_dir} and {dname}")
             names.append(os.path.basename(f))
+        assert first_dir is not None
+        d = (self.cwd / first_dir).resolve()
         if module is not None:
             try:
                 d.relative_to(module.dir)
@@ -420,13 +430,18 @@ class Loader:
                 pat = pattern.replace("...", "*")
                 if _fn.fnmatchcase(ip, pat) or (pat.endswith("/*") and ip == pat[:-2]):
                     matched.append((d, ip))
-        pkgs = []
+        found = []
         for d, ip in matched:
             p = self.load_dir(d, ip, module, True)
             if p.files or (p.errors and "build constraints" not in p.errors[0].message and "no Go files" not in p.errors[0].message):
-                pkgs.append(p)
+                found.append(p)
+        if not found:
+            raise LoadFailure(f'go: warning: "{pattern}" matched no packages\ngo: no packages loaded from {pattern}')
+        # As `go run` loads with MainOnly: a wildcard keeps its main packages (and broken ones).
+        pkgs = [p for p in found if p.name == "main" or p.errors]
         if not pkgs:
-            raise LoadFailure(f'go: warning: "{pattern}" matched no packages\nno packages loaded from {pattern}')
+            raise LoadFailure(f'go: warning: "{pattern}" matched only non-main packages\n'
+                              f"go: no packages loaded from {pattern}")
         if len(pkgs) > 1:
             lines = "".join(f"\n\t{p.import_path}" for p in pkgs)
             raise LoadFailure(f"go: pattern {pattern} matches multiple packages:{lines}")
@@ -468,6 +483,11 @@ class Loader:
         def visit(pkg: LocalPackage, stack: list[str]) -> None:
             state[pkg.import_path] = 1
             for imp in pkg.imports:
+                if imp in (".", "..") or imp.startswith(("./", "../")):
+                    f, line, col = import_pos(pkg, imp)
+                    errors.append(LoadError(f'"{imp}" is relative, but relative import paths are not supported '
+                                            "in module mode", f, line, col, package=pkg.import_path))
+                    continue
                 if not internal_ok(pkg.import_path, imp):
                     f, line, col = import_pos(pkg, imp)
                     errors.append(LoadError(f"use of internal package {imp} not allowed", f, line, col,
@@ -526,6 +546,20 @@ class Loader:
 
         visit(main, [])
         return order, external, errors
+
+
+def clean_pattern(p: str) -> str:
+    """The canonical form of a package argument, as the go command's search.CleanPatterns gives it."""
+    local = p in (".", "..") or p.startswith(("./", "../"))
+    version = ""
+    if not local and not os.path.isabs(p) and "@" in p:
+        p, version = p[:p.index("@")], p[p.index("@"):]
+    if os.path.isabs(p):
+        return os.path.normpath(p) + version
+    if p.startswith("./"):
+        cleaned = "./" + posixpath.normpath(p)
+        return ("." if cleaned == "./." else cleaned) + version
+    return posixpath.normpath(p) + version
 
 
 def lang_for(module: Module | None, toolchain_minor: int) -> str:

@@ -15,7 +15,8 @@ from rungo.config import make_config
 from rungo.load.model import Watched
 from rungo.load.stamps import still_valid
 from rungo.invocation import Invocation, UsageError, parse_run_args
-from rungo.pipeline import PackageCheck, Prepared, RunError, Session, check_package, prepare
+from rungo.pipeline import (NeedsGoBuild, PackageCheck, Prepared, RunError, Session, build_with_go, check_package,
+                             prepare)
 from rungo.process import Runner
 from rungo.toolchain import Toolchain, ToolchainError, load_toolchain
 
@@ -88,7 +89,7 @@ class Engine:
         session = Session(config=config, toolchain=tc, runner=Runner(env=config.child_env()),
                           store=Cache(config.cache_dir), work=work, overlays=dict(overlays))
         try:
-            return check_package(session, inv)
+            return check_package(session, inv, flags)
         finally:
             work.close()
 
@@ -112,7 +113,10 @@ class Engine:
         session = Session(config=config, toolchain=tc, runner=Runner(env=config.child_env()),
                           store=Cache(config.cache_dir), work=work)
         try:
-            prepared = prepare(session, inv)
+            try:
+                prepared = prepare(session, inv)
+            except NeedsGoBuild:
+                prepared = build_with_go(session, inv, flags)
         except RunError as e:
             check = None
             if e.outcome is not None or e.errors:

@@ -28,15 +28,29 @@ def command_line(binary: Path, args: Sequence[str], exec_cmd: Sequence[str]) -> 
     return [*exec_cmd, str(binary), *args] if exec_cmd else [str(binary), *args]
 
 
+def find_exec_cmd(exec_cmd: Sequence[str], goos: str, goarch: str, hostos: str, hostarch: str,
+                  path_var: str) -> tuple[str, ...]:
+    """The program that runs the binary, as the go command picks it: -exec when given; when
+    cross-compiling, go_$GOOS_$GOARCH_exec from PATH if there is one; else none."""
+    if exec_cmd:
+        return tuple(exec_cmd)
+    if (goos, goarch) == (hostos, hostarch) or not goos or not goarch:
+        return ()
+    found = shutil.which(f"go_{goos}_{goarch}_exec", path=path_var)
+    return (found,) if found else ()
+
+
 def resolve_program(argv0: str, path_var: str) -> str | None:
     if os.sep in argv0:
         return argv0
     return shutil.which(argv0, path=path_var)
 
 
-def exec_in_place(argv: Sequence[str], env: Mapping[str, str], via_exec: bool) -> ExecFailure:
-    """Replaces this process with the program. Returns only when that was impossible."""
-    prog = resolve_program(argv[0], env.get("PATH", os.defpath))
+def exec_in_place(argv: Sequence[str], env: Mapping[str, str], via_exec: bool,
+                  search_path: str | None = None) -> ExecFailure:
+    """Replaces this process with the program. Returns only when that was impossible. The -exec
+    program is looked up in search_path (rungo's own PATH), else in env's PATH."""
+    prog = resolve_program(argv[0], search_path if search_path is not None else env.get("PATH", os.defpath))
     if prog is None:
         return ExecFailure(f"go: exec {argv[0]}: executable file not found in $PATH"
                            if via_exec else f"fork/exec {argv[0]}: no such file or directory",
@@ -51,14 +65,16 @@ def exec_in_place(argv: Sequence[str], env: Mapping[str, str], via_exec: bool) -
     raise AssertionError("unreachable")
 
 
-def run_child(argv: Sequence[str], env: Mapping[str, str], cleanup: Callable[[], None]) -> int:
+def run_child(argv: Sequence[str], env: Mapping[str, str], cleanup: Callable[[], None],
+              search_path: str | None = None) -> int:
     """Runs the program as a child (when exec in place is impossible): relays every catchable signal,
     returns its status (a signal death is re-raised on rungo itself), and always runs cleanup."""
     relayed = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
                signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT, signal.SIGTSTP]
     old: dict[int, object] = {}
+    prog = resolve_program(argv[0], search_path if search_path is not None else env.get("PATH", os.defpath))
     try:
-        proc = subprocess.Popen(list(argv), env=dict(env))
+        proc = subprocess.Popen(list(argv), executable=prog or argv[0], env=dict(env))
     except OSError as e:
         cleanup()
         return EXIT_NOT_FOUND if isinstance(e, FileNotFoundError) else EXIT_CANNOT_EXECUTE

@@ -79,12 +79,25 @@ async function command(page, title) {
 }
 
 async function openFile(page, rel) {
-  await page.keyboard.press('Control+P');
-  await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
-  await page.keyboard.type(rel);
-  await sleep(600);
-  await page.keyboard.press('Enter');
-  await page.waitForSelector(`.tab.active[aria-label*="${path.basename(rel)}"]`, { timeout: 30000 });
+  // Quick Open fills its result list asynchronously (slowly on a cold start): press Enter only once
+  // the file is listed, and try again if the editor tab does not appear.
+  const tab = `.tab.active[aria-label*="${path.basename(rel)}"]`;
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+    await page.keyboard.type(rel);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(rel) }).first()
+      .waitFor({ timeout: 30000 });
+    await sleep(300);
+    await page.keyboard.press('Enter');
+    try {
+      await page.waitForSelector(tab, { timeout: 15000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
 }
 
 async function clickRunLens(page) {
