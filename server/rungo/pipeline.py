@@ -566,7 +566,13 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str],
         argv = [str(tc.go), "install", *build_args, *extra, inv.package]
         env_extra["GOBIN"] = str(exe_dir)
     else:
-        targets = list(inv.files) if inv.files else [_main_package_with_go(session, inv.package or ".", build_args, extra)]
+        pattern = inv.package or "."
+        if inv.files:
+            targets = list(inv.files)
+        elif "..." in pattern:
+            targets = [_main_package_with_go(session, pattern, build_args, extra)]
+        else:
+            targets = [pattern]    # `go list` only when the build finds no main package (for go run's message)
         argv = [str(tc.go), "build", "-o", str(exe_dir) + os.sep, *build_args, *extra, *targets]
     if session.runner.dry_run:
         session.runner.show(" ".join(argv))
@@ -575,6 +581,8 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str],
         res = session.runner.run(argv, cwd=session.config.cwd, env_extra=env_extra)
     output = (res.stdout + res.stderr).decode(errors="replace")
     if res.returncode != 0:
+        if output.endswith("go: no main packages to build\n") and inv.package is not None and "@" not in argv[-1]:
+            _main_package_with_go(session, inv.package, build_args, extra)
         raise RunError(output.rstrip("\n") or f"go build exited with status {res.returncode}", "build")
     if session.runner.dry_run:
         binary = exe_dir / "a.out"

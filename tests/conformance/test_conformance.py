@@ -141,7 +141,8 @@ def script_env(h: dict[str, object], work: Path) -> dict[str, str]:
 
 def make_go_command(h: dict[str, object]):  # type: ignore[no-untyped-def]
     go = str(h["go"])
-    rungo_env = {"RUNGO_CACHE": str(h["rungo_cache"]), "PYTHONPATH": str(SERVER)}
+    # cmd/go's harness runs one go binary whatever PATH says; rungo is pinned to the same one.
+    rungo_env = {"RUNGO_CACHE": str(h["rungo_cache"]), "PYTHONPATH": str(SERVER), "RUNGO_GO": go}
 
     def go_command(s: State, args: list[str]) -> tuple[list[str], dict[str, str]]:
         if args[:1] == ["run"]:

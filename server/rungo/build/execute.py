@@ -140,6 +140,26 @@ class Builder:
             return None
         return ext.export
 
+    def _import_problem(self, imp: str) -> str:
+        """Why an external package has no archive: its own error, else the first among its dependencies."""
+        ext = self.external.get(imp)
+        if ext is not None and ext.error:
+            return ext.error
+        seen: set[str] = set()
+        queue = list(ext.imports) if ext is not None else []
+        while queue:
+            dep = queue.pop(0)
+            if dep in seen:
+                continue
+            seen.add(dep)
+            d = self.external.get(dep)
+            if d is None:
+                continue
+            if d.error:
+                return f"could not import {imp}: {d.error.rstrip()}"
+            queue.extend(d.imports)
+        return f"could not import {imp}"
+
     def compile(self, step: CompileStep, local_archives: Mapping[str, Path]) -> CompileResult:
         pkg = step.pkg
         cfg: dict[str, str] = {}
@@ -152,8 +172,7 @@ class Builder:
                 continue
             a = self._ext_archive(imp)
             if a is None:
-                ext = self.external.get(imp)
-                problems.append(ext.error if ext is not None and ext.error else f"could not import {imp}")
+                problems.append(self._import_problem(imp))
                 continue
             cfg[imp] = a
         for imp in step.local_deps:
