@@ -15,7 +15,7 @@ from typing import Sequence, TextIO
 from rungo.build.buildinfo import ModuleInfo, build_info_text, default_godebug, modinfo_line
 from rungo.build.execute import BuildOutcome, Builder, WorkDir
 from rungo.build.keys import TARGET_ENV, tool_id, versioned_program_key
-from rungo.build.plan import external_closure, plan_build
+from rungo.build.plan import executable_name_of, external_closure, plan_build
 from rungo.cache import Cache, CacheWriteError
 from rungo.config import Config
 from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
@@ -537,14 +537,13 @@ def _program_watch(binary: Path, tc: Toolchain, config: Config) -> tuple[Watched
     return tuple(Watched(str(p), stamp(p)) for p in items)
 
 
-def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str],
-                  overlay: Path | None = None) -> Prepared:
+def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str]) -> Prepared:
     """Builds the program with `go build -o <work dir>/exe/` (`go install` for pkg@version), for what
     the native pipeline does not build. The binary is temporary: the caller runs it as a child."""
     tc = session.toolchain
+    exec_argv = _exec_cmd(session, inv.flags.exec_cmd)
     exe_dir = session.work.path / "exe"
     exe_dir.mkdir(exist_ok=True)
-    extra = ["-overlay", str(overlay)] if overlay is not None else []
     env_extra: dict[str, str] = {}
     key = None
     name = ""
@@ -553,27 +552,26 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str],
             raise RunError("go: modules disabled by GO111MODULE=off; see 'go help modules'", "usage")
         path, _, version = inv.package.partition("@")
         if _EXACT_VERSION.match(version) and not session.runner.dry_run and not inv.flags.a:
-            elems = path.split("/")
-            name = elems[-2] if len(elems) > 1 and re.fullmatch(r"v[2-9][0-9]*|v[1-9][0-9]+", elems[-1]) else elems[-1]
+            name = executable_name_of(path)
             key = versioned_program_key(
                 go_tool=tool_id(str(tc.go), tc.version), target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
                 package_at_version=inv.package, build_args=build_args, env=tc.env)
             hit = session.store.get_executable(key, name)
             if hit is not None:
-                return Prepared(binary=hit[1], exec_argv=_exec_cmd(session, inv.flags.exec_cmd), temporary=False,
+                return Prepared(binary=hit[1], exec_argv=exec_argv, temporary=False,
                                 watched=_program_watch(hit[1], tc, session.config),
                                 outcome=BuildOutcome(hit[1], (), "", False, None), main=None)
-        argv = [str(tc.go), "install", *build_args, *extra, inv.package]
+        argv = [str(tc.go), "install", *build_args, inv.package]
         env_extra["GOBIN"] = str(exe_dir)
     else:
         pattern = inv.package or "."
         if inv.files:
             targets = list(inv.files)
         elif "..." in pattern:
-            targets = [_main_package_with_go(session, pattern, build_args, extra)]
+            targets = [_main_package_with_go(session, pattern, build_args)]
         else:
             targets = [pattern]    # `go list` only when the build finds no main package (for go run's message)
-        argv = [str(tc.go), "build", "-o", str(exe_dir) + os.sep, *build_args, *extra, *targets]
+        argv = [str(tc.go), "build", "-o", str(exe_dir) + os.sep, *build_args, *targets]
     if session.runner.dry_run:
         session.runner.show(" ".join(argv))
         res = session.runner.run(argv, cwd=session.config.cwd, env_extra=env_extra, quiet=True)
@@ -582,7 +580,7 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str],
     output = (res.stdout + res.stderr).decode(errors="replace")
     if res.returncode != 0:
         if output.endswith("go: no main packages to build\n") and inv.package is not None and "@" not in argv[-1]:
-            _main_package_with_go(session, inv.package, build_args, extra)
+            _main_package_with_go(session, inv.package, build_args)
         raise RunError(output.rstrip("\n") or f"go build exited with status {res.returncode}", "build")
     if session.runner.dry_run:
         binary = exe_dir / "a.out"
@@ -594,23 +592,23 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str],
         if key is not None and binary.name == name:
             try:
                 _, stored = session.store.put_executable(key, binary, name)
-                return Prepared(binary=stored, exec_argv=_exec_cmd(session, inv.flags.exec_cmd), temporary=False,
+                return Prepared(binary=stored, exec_argv=exec_argv, temporary=False,
                                 watched=_program_watch(stored, tc, session.config),
                                 outcome=BuildOutcome(stored, (), "", True, None), main=None, messages=output)
             except CacheWriteError:
                 pass
     outcome = BuildOutcome(binary, (), "", True, None, temporary=True)
-    return Prepared(binary=binary, exec_argv=_exec_cmd(session, inv.flags.exec_cmd), temporary=True, watched=(),
+    return Prepared(binary=binary, exec_argv=exec_argv, temporary=True, watched=(),
                     outcome=outcome, main=None, messages=output)
 
 
 _LIST_QUIET = {"x", "n", "v", "work", "a"}
 
 
-def _main_package_with_go(session: Session, pattern: str, build_args: Sequence[str], extra: Sequence[str]) -> str:
+def _main_package_with_go(session: Session, pattern: str, build_args: Sequence[str]) -> str:
     """Resolves a package argument with `go list` as `go run` does (main packages only, exactly one)."""
     args = [a for a in build_args if a.lstrip("-").split("=", 1)[0] not in _LIST_QUIET]
-    argv = [str(session.toolchain.go), "list", "-e", *args, *extra, "-json=ImportPath,Name,Error,InvalidGoFiles",
+    argv = [str(session.toolchain.go), "list", "-e", *args, "-json=ImportPath,Name,Error,InvalidGoFiles",
             pattern]
     res = session.runner.run(argv, cwd=session.config.cwd, quiet=True)
     warnings = res.stderr.decode(errors="replace")

@@ -148,24 +148,25 @@ def goenv_file(env: Mapping[str, str]) -> Path | None:
     return Path(home) / ".config" / "go" / "env" if home else None
 
 
+def _add_env(h: KeyHasher, env: Mapping[str, str], also: tuple[str, ...] = ()) -> bytes:
+    for k in sorted(env):
+        if k.startswith(("GO", "CGO_")) or k in _ENV_INPUTS or k in also:
+            h.add("env:" + k, env[k])
+    return h.digest()
+
+
 def _env_key(go: Path, env: Mapping[str, str]) -> bytes:
     h = KeyHasher("goenv")
     h.add("go", str(go)).add("go-stat", _stat_key(go))
     cfg = goenv_file(env)
     h.add("goenv-file", str(cfg)).add("goenv-stat", _stat_key(cfg) if cfg else "none")
-    for k in sorted(env):
-        if k.startswith(("GO", "CGO_")) or k in _ENV_INPUTS:
-            h.add("env:" + k, env[k])
-    return h.digest()
+    return _add_env(h, env)
 
 
 def _wrapper_key(wrapper: Path, env: Mapping[str, str]) -> bytes:
     h = KeyHasher("go-wrapper")
     h.add("wrapper", str(wrapper)).add("wrapper-stat", _stat_key(wrapper))
-    for k in sorted(env):
-        if k.startswith(("GO", "CGO_")) or k in _ENV_INPUTS or k == "PATH":
-            h.add("env:" + k, env[k])
-    return h.digest()
+    return _add_env(h, env, also=("PATH",))
 
 
 def load_toolchain(config: Config, runner: Runner, setting: str | None = None) -> Toolchain:

@@ -38,6 +38,16 @@ def dep_identity(export_path: str) -> str:
         return f"file:{export_path}:absent"
 
 
+def _action(kind: str, tool: str, target_env: Mapping[str, str]) -> KeyHasher:
+    """What every action ID starts with: its kind, the key format version, the tool and the target."""
+    h = KeyHasher(kind)
+    h.add("version", KEY_VERSION)
+    h.add("tool", tool)
+    for k in TARGET_ENV:
+        h.add("env:" + k, target_env.get(k, ""))
+    return h
+
+
 # Any new influence on a compile's output must be added here.
 def compile_key(
     *,
@@ -56,11 +66,7 @@ def compile_key(
 ) -> ActionID:
     """Every input of a package's archive: the Go compile and, for a package with assembly, the asm
     runs and the objects packed in with it (.s, .h and .syso contents, asm tool and flags)."""
-    h = KeyHasher("compile")
-    h.add("version", KEY_VERSION)
-    h.add("tool", compile_tool)
-    for k in TARGET_ENV:
-        h.add("env:" + k, target_env.get(k, ""))
+    h = _action("compile", compile_tool, target_env)
     h.add_many("args", args)
     h.add("importpath", import_path)
     h.add("dir", directory)
@@ -91,11 +97,7 @@ def link_key(
     name: str,
     goroot_env: str,
 ) -> ActionID:
-    h = KeyHasher("link")
-    h.add("version", KEY_VERSION)
-    h.add("tool", link_tool)
-    for k in TARGET_ENV:
-        h.add("env:" + k, target_env.get(k, ""))
+    h = _action("link", link_tool, target_env)
     h.add_many("args", args)
     for path in sorted(packages):
         h.add("package", path).add("dep", packages[path])
@@ -117,11 +119,7 @@ def versioned_program_key(
     build_args: Sequence[str],
     env: Mapping[str, str],
 ) -> ActionID:
-    h = KeyHasher("program-at-version")
-    h.add("version", KEY_VERSION)
-    h.add("tool", go_tool)
-    for k in TARGET_ENV:
-        h.add("env:" + k, target_env.get(k, ""))
+    h = _action("program-at-version", go_tool, target_env)
     h.add("package", package_at_version)
     h.add_many("args", build_args)
     for k in ("GOFLAGS", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS", "CC", "CXX",

@@ -63,7 +63,12 @@ def executable_name(pkg: LocalPackage) -> str:
     if pkg.import_path == "command-line-arguments":
         first = pkg.files[0].name if pkg.files else "main.go"
         return first[: -len(".go")] if first.endswith(".go") else first
-    elems = pkg.import_path.split("/")
+    return executable_name_of(pkg.import_path)
+
+
+def executable_name_of(import_path: str) -> str:
+    """The last element of an import path, skipping a major-version suffix (/v2, /v3, ...)."""
+    elems = import_path.split("/")
     last = elems[-1]
     if len(elems) > 1 and last.startswith("v") and last[1:].isdigit() and last != "v0" and last != "v1":
         last = elems[-2]

@@ -89,11 +89,6 @@ def no_module_message(cwd: Path) -> str:
     return "go: go.mod file not found in current directory or any parent directory; see 'go help modules'"
 
 
-def is_std_path(path: str) -> bool:
-    first = path.split("/", 1)[0]
-    return "." not in first
-
-
 class Loader:
     """Loads the packages of one run. Watches every file it reads so results can be remembered."""
 
