@@ -15,7 +15,7 @@ from typing import Sequence, TextIO
 from rungo.build.buildinfo import ModuleInfo, build_info_text, default_godebug, modinfo_line
 from rungo.build.execute import BuildOutcome, Builder, WorkDir
 from rungo.build.keys import TARGET_ENV, tool_id, versioned_program_key
-from rungo.build.plan import executable_name_of, external_closure, plan_build
+from rungo.build.plan import LinkDepsError, executable_name_of, external_closure, linker_deps, plan_build
 from rungo.cache import Cache, CacheWriteError
 from rungo.config import Config
 from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
@@ -263,11 +263,15 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
     if errors:
         raise RunError(_render_errors(errors, rel), errors=tuple(errors), package=main)
 
-    link_roots = ["runtime"]
-    if flags.race:
-        if not ctx.cgo_enabled:
-            raise RunError("go: -race requires cgo; enable cgo by setting CGO_ENABLED=1")
-        link_roots += ["runtime/cgo", "runtime/race"]
+    main_paths = (module.path,) if module is not None else ()
+    main_ldflags = flags_for(flags.ldflags, main.import_path, True, dir_of_pkg=str(main.dir),
+                             cwd=str(config.cwd), main_module_paths=main_paths,
+                             module_path=main.module.path if main.module else None)
+    try:
+        link_roots = linker_deps(goos=tc.goos, goarch=tc.goarch, cgo_enabled=ctx.cgo_enabled, race=flags.race,
+                                 msan=False, asan=False, main_ldflags=main_ldflags) if link else ["runtime"]
+    except LinkDepsError as e:
+        raise RunError(str(e), "usage") from None
     inputs: dict[str, bytes] = {}
     if module is not None:
         for name in ("go.mod", "go.sum"):
@@ -336,7 +340,6 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
         _settings(tc, config, flags, ctx.cgo_enabled, godebug),
     )
 
-    main_paths = (module.path,) if module is not None else ()
 
     def compile_args(pkg: LocalPackage) -> tuple[str, ...]:
         args = ["-p", "main" if pkg.is_main else pkg.import_path]
@@ -386,11 +389,9 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
     link_args.append("-buildmode=exe")
     if flags.race:
         link_args.append("-race")
-    if ctx.cgo_enabled:
+    link_args += main_ldflags
+    if not any(a == "-extld" or a.startswith("-extld=") for a in main_ldflags):
         link_args.append("-extld=" + (tc.env.get("CC") or "gcc"))
-    link_args += flags_for(flags.ldflags, main.import_path, True, dir_of_pkg=str(main.dir),
-                           cwd=str(config.cwd), main_module_paths=main_paths,
-                           module_path=main.module.path if main.module else None)
     plan = plan_build(
         local=local,
         main=main,

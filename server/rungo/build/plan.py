@@ -45,7 +45,10 @@ class Plan:
 
 
 def external_closure(roots: Sequence[str], external: Mapping[str, ExternalPackage]) -> list[str]:
-    """Every external package reachable from roots (themselves included), sorted."""
+    """Every external package reachable from roots (themselves included), sorted.
+
+    A package's `deps` are go list's: they hold the imports the go command adds on its own (a cgo
+    package imports runtime/cgo and syscall), which `imports` does not list."""
     seen: set[str] = set()
     stack = list(roots)
     while stack:
@@ -54,8 +57,53 @@ def external_closure(roots: Sequence[str], external: Mapping[str, ExternalPackag
             continue
         seen.add(p)
         stack.extend(external[p].imports)
+        stack.extend(external[p].deps)
     seen.discard("unsafe")
     return sorted(seen)
+
+
+def _must_link_external(goos: str, goarch: str) -> bool:
+    """internal/platform.MustLinkExternal(goos, goarch, withCgo=false)."""
+    return (goos == "android" and goarch != "arm64") or (goos == "ios" and goarch == "arm64")
+
+
+def external_linking_reason(goos: str, goarch: str, main_ldflags: Sequence[str]) -> str:
+    """Why the link must be external even without cgo ("" when it need not), as cmd/go's
+    load.externalLinkingReason decides it for -buildmode=exe: the target, or the last -linkmode."""
+    if _must_link_external(goos, goarch):
+        return f"{goos}/{goarch}"
+    for i in range(len(main_ldflags) - 1, -1, -1):
+        a = main_ldflags[i]
+        nxt = main_ldflags[i + 1] if i + 1 < len(main_ldflags) else None
+        if a == "-linkmode=external" or (a == "-linkmode" and nxt == "external"):
+            return a
+        if a == "-linkmode=internal" or (a == "-linkmode" and nxt == "internal"):
+            return ""
+    return ""
+
+
+class LinkDepsError(Exception):
+    """The program needs external linking but cgo is off; the text is go's."""
+
+
+def linker_deps(*, goos: str, goarch: str, cgo_enabled: bool, race: bool, msan: bool, asan: bool,
+                main_ldflags: Sequence[str]) -> list[str]:
+    """The packages every link needs besides the program's imports: cmd/go's load.LinkerDeps."""
+    deps = ["runtime"]
+    what = external_linking_reason(goos, goarch, main_ldflags)
+    if what:
+        if not cgo_enabled:
+            raise LinkDepsError(f"{what} requires external (cgo) linking, but cgo is not enabled")
+        deps.append("runtime/cgo")
+    if goarch == "arm":
+        deps.append("math")
+    if race:
+        deps.append("runtime/race")
+    if msan:
+        deps.append("runtime/msan")
+    if asan:
+        deps.append("runtime/asan")
+    return deps
 
 
 def executable_name(pkg: LocalPackage) -> str:

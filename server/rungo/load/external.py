@@ -13,8 +13,8 @@ from rungo.load.model import ExternalPackage, Watched
 from rungo.load.stamps import stamp, still_valid
 from rungo.process import Runner
 
-_FIELDS = "ImportPath,Name,Export,Standard,Imports,Dir,GoFiles,EmbedFiles,Module,Error,DepsErrors,Incomplete"
-_FORMAT = "rungo-golist-v1"
+_FIELDS = "ImportPath,Name,Export,Standard,Imports,Deps,Dir,GoFiles,EmbedFiles,Module,Error,DepsErrors,Incomplete"
+_FORMAT = "rungo-golist-v2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,7 @@ def _pkg_from_json(d: Mapping[str, Any], mutable_roots: Sequence[str]) -> Extern
         export=str(d.get("Export", "")),
         standard=bool(d.get("Standard", False)),
         imports=tuple(str(i) for i in d.get("Imports") or ()),
+        deps=tuple(str(i) for i in d.get("Deps") or ()),
         dir=directory,
         module_path=mod.get("Path"),
         module_version=mod.get("Version"),
@@ -81,7 +82,7 @@ def _decode(data: bytes) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...
         pkgs: dict[str, ExternalPackage] = {}
         for r in obj["packages"]:
             p = ExternalPackage(str(r[0]), str(r[1]), str(r[2]), bool(r[3]), tuple(r[4]), str(r[5]),
-                                r[6], r[7], r[8], r[9], r[10], r[11], tuple(r[12]))
+                                r[6], r[7], r[8], r[9], r[10], r[11], tuple(r[12]), tuple(r[13]))
             pkgs[p.import_path] = p
         watched = tuple(Watched(str(a), str(b)) for a, b in obj["watched"])
         return pkgs, watched

@@ -124,6 +124,7 @@ class ExternalPackage:
     replace_version: str | None = None
     error: str | None = None
     watched: tuple[str, ...] = ()      # files of mutable (replace => dir) packages
+    deps: tuple[str, ...] = ()         # every package it needs, implicit imports included (runtime/cgo for cgo)
 
 
 @dataclass(frozen=True, slots=True)
