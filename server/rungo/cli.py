@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                             prog = cand
                             break
                 try:
-                    os.execve(prog, full, fastpath.program_env(env, goroot_bin))
+                    os.execve(prog, full, fastpath.program_env(fastpath.initial_environ(), goroot_bin))
                 except OSError:
                     pass  # fall through: the full pipeline will report it properly
         return _run(args[1:])
@@ -186,7 +186,7 @@ def _run(argv: list[str]) -> int:
             [(w.path, w.stamp) for w in prepared.watched], time.time_ns(),
         )
     _maybe_trim(config.cache_dir)
-    prog_env = fastpath.program_env(env, goroot_bin)
+    prog_env = fastpath.program_env(fastpath.initial_environ(), goroot_bin)
     if prepared.temporary:
         return run_child(argv_run, prog_env, work.close, search_path=env.get("PATH", os.defpath))
     work.close()

@@ -59,11 +59,36 @@ def record_path(cache_dir: str, key: str) -> str:
     return os.path.join(cache_dir, "fast", f"{h:08x}{h2:08x}")
 
 
+def initial_environ() -> "dict[str, str]":
+    """The environment this process was started with, in its order, a repeated name keeping its last
+    value at its last place (as os/exec dedups it). Read from /proc/self/environ where there is one:
+    Python's start-up may add to os.environ (LC_CTYPE when it coerces the C locale)."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            data = f.read()
+    except OSError:
+        return dict(os.environ)
+    out: "dict[str, str]" = {}
+    for item in data.split(b"\0"):
+        name, sep, value = item.partition(b"=")
+        if not sep or not name:
+            continue
+        key = os.fsdecode(name)
+        out.pop(key, None)
+        out[key] = os.fsdecode(value)
+    env = os.environ
+    if len(out) > len(env) or any(env.get(k) != v for k, v in out.items()) \
+            or any(k not in out and k != "LC_CTYPE" for k in env):
+        return dict(env)    # changed since start-up by this process: that is the environment to pass on
+    return out
+
+
 def program_env(env: "dict[str, str] | os._Environ[str]", goroot_bin: str) -> "dict[str, str]":
-    """The program's environment: rungo's own, with the toolchain's bin directory first on PATH (as go run does)."""
+    """The program's environment as go run builds it (base.AppendPATH): the user's environment with
+    PATH=$GOROOT/bin:$PATH moved to the end."""
     out = dict(env)
     if goroot_bin:
-        path = out.get("PATH", "")
+        path = out.pop("PATH", "")
         out["PATH"] = goroot_bin + os.pathsep + path if path else goroot_bin
     return out
 

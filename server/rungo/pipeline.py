@@ -343,7 +343,9 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
 
     def compile_args(pkg: LocalPackage) -> tuple[str, ...]:
         args = ["-p", "main" if pkg.is_main else pkg.import_path]
-        pkg_lang = lang if pkg.module is not None or module is None else f"go1.{ctx.go_minor}"
+        # Named files (command-line-arguments) compile at the toolchain's language version, as in go run.
+        toolchain_lang = pkg.import_path == CMDLINE_PATH or (module is not None and pkg.module is None)
+        pkg_lang = f"go1.{ctx.go_minor}" if toolchain_lang else lang
         args.append("-lang=" + pkg_lang)
         if not any(f.suffix in (".s", ".syso") for f in pkg.other_files):
             args.append("-complete")
