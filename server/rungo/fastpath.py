@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat as _stat
 import zlib
+from typing import Mapping
 
 MAGIC = "rungo-fast-v2"
 SEP = "\0"
@@ -44,12 +45,16 @@ def stamp(path: str) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
-def run_key(prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]") -> str:
+def selecting_env(env: "Mapping[str, str]") -> "dict[str, str]":
+    """The part of the environment that can change what a run builds, sorted by name."""
+    return {k: env[k] for k in sorted(env) if k.startswith(ENV_PREFIXES) or k in ENV_NAMES}
+
+
+def run_key(prefix: "list[str]", cwd: str, env: "Mapping[str, str]") -> str:
     """Everything that selects a remembered run: the build part of argv, cwd and the relevant environment."""
     parts = [MAGIC, cwd, str(len(prefix)), *prefix]
-    for k in sorted(env):
-        if k.startswith(ENV_PREFIXES) or k in ENV_NAMES:
-            parts.append(k + "=" + env[k])
+    for k, v in selecting_env(env).items():
+        parts.append(k + "=" + v)
     return "\x1f".join(parts)
 
 
@@ -133,10 +138,12 @@ def write_record(
     goroot_bin: str,
     watched: "list[tuple[str, str]]",
     now_ns: int,
+    written_by_us: "frozenset[str]" = frozenset(),
 ) -> bool:
-    """Remember a run. Refuses (False) when an input changed too recently to trust its mtime."""
+    """Remember a run. Refuses (False) when an input changed too recently to trust its mtime
+    (`now_ns` is when the inputs were read); files rungo itself wrote into its cache are exempt."""
     for path, st in watched:
-        if st == "absent":
+        if st == "absent" or path in written_by_us:
             continue
         try:
             mtime = int(st.split(":")[1])
