@@ -23,6 +23,7 @@ from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, 
 from rungo.load.constraints import BuildContext
 from rungo.load.external import ExternalLoadError, load_external
 from rungo.load.inputs import BuildInputs, list_build_inputs
+from rungo.load.summaries import SummaryCache
 from rungo.load.loader import CMDLINE_PATH, Loader, LoadFailure, NotNative, Target, lang_for
 from rungo.load.model import ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
 from rungo.load.stamps import stamp
@@ -229,6 +230,7 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
                 except OSError as e:
                     raise RunError(f"open {repl}: {(e.strerror or str(e)).lower()}") from None
     loader = Loader(config.cwd, ctx, ctx.go_minor, config.env, modfile=flags.modfile, overlays=session.overlays,
+                    summary_cache=SummaryCache(session.store),
                     hidden=hidden)
     for f in overlay_files:
         loader.watch_file(f)
