@@ -620,8 +620,9 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
                                 outcome=BuildOutcome(stored, (), "", True, None), main=None, messages=output)
             except CacheWriteError:
                 pass
-    if inputs is not None and not inputs.unsure:
-        watched = [Watched(p, stamp(p)) for p in inputs.paths]
+    unsure, extra = _go_build_unsure(session, inv.flags)
+    if inputs is not None and not inputs.unsure and not unsure:
+        watched = [Watched(p, stamp(p)) for p in (*inputs.paths, *extra)]
         key = go_built_program_key(
             go_tool=tool_id(str(tc.go), tc.version), target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
             build_args=build_args, targets=targets, cwd=str(session.config.cwd),
@@ -638,6 +639,30 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
     outcome = BuildOutcome(binary, (), "", True, None, temporary=True)
     return Prepared(binary=binary, exec_argv=exec_argv, temporary=True, watched=(),
                     outcome=outcome, main=None, messages=output)
+
+
+def _go_build_unsure(session: Session, flags: BuildFlags) -> tuple[str, list[str]]:
+    """What the flags add to the files a go-command build reads (the -overlay file and its
+    replacements, -modfile and its go.sum, a -pgo profile), or why its binary cannot be remembered
+    by stats at all (VCS stamping reads the repository; a -toolexec program decides anything)."""
+    if flags.buildvcs == "true":
+        return "-buildvcs=true stamps the repository's state", []
+    if flags.toolexec:
+        return "-toolexec", []
+    cwd = session.config.cwd
+    extra: list[str] = []
+    if flags.overlay:
+        try:
+            _, files = read_overlay(cwd, flags.overlay)
+        except RunError as e:
+            return e.text, []
+        extra.extend(str(f) for f in files)
+    if flags.modfile:
+        mf = cwd / flags.modfile
+        extra += [str(mf), str(mf.with_suffix(".sum"))]
+    if flags.pgo and flags.pgo not in ("auto", "off"):
+        extra.append(str(cwd / flags.pgo))
+    return "", extra
 
 
 def _in_background(job: Callable[[], T]) -> Callable[[], T]:

@@ -26,8 +26,12 @@ CGO_MODULE = {
 
 
 def age(root: Path) -> None:
-    """Moves every file's mtime into the past, so the rerun shortcut trusts it at once."""
+    """Moves the mtime of root, and of everything below a directory root, into the past, so the
+    rerun shortcut trusts it at once (a file edited later is aged alone)."""
     past = time.time() - 30
+    if root.is_file():
+        os.utime(root, (past, past))
+        return
     for dirpath, _dirs, files in os.walk(root):
         for name in [*files, "."]:
             os.utime(os.path.join(dirpath, name), (past, past))
@@ -72,7 +76,7 @@ def test_cgo_module_rerun_skips_the_go_command(tmp_path: Path, base_env: dict[st
 
         # A change to a C file is a change: the next run builds (and here, with no GOCACHE, fails).
         (tmp_path / "internal/sq/sq.c").write_text('#include "sq.h"\nint square(int x) { return x * x + 1; }\n')
-        age(tmp_path)
+        age(tmp_path / "internal/sq/sq.c")
         broken = rungo(["run", ".", "b"], tmp_path, env)
         assert broken.returncode == 125 and "build cache" in broken.stderr, broken.stderr
 
@@ -98,7 +102,29 @@ def test_go_work_above_the_module_is_seen(tmp_path: Path, base_env: dict[str, st
         ok = rungo(["run", "."], mod, env)
         assert (ok.returncode, ok.stdout) == (0, "square: 49 []\n"), ok.stderr
     (tmp_path / "go.work").write_text("go 1.22\n")
-    age(tmp_path)
+    age(tmp_path / "go.work")
     refused = rungo(["run", "."], mod, env)
     assert refused.returncode == 125
     assert "workspace" in refused.stderr, refused.stderr
+
+
+def test_overlay_replacement_is_watched(tmp_path: Path, base_env: dict[str, str]) -> None:
+    """-buildmode=pie goes through the go command; an -overlay file and its replacements are inputs too."""
+    write_tree(tmp_path, {
+        "go.mod": "module example.com/ov\n\ngo 1.22\n",
+        "main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("disk") }\n',
+        "alt/main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("overlay 1") }\n',
+        "overlay.json": '{"Replace": {"main.go": "alt/main.go"}}\n',
+    })
+    age(tmp_path)
+    for _ in range(2):
+        got = rungo(["run", "-buildmode=pie", "-overlay", "overlay.json", "."], tmp_path, base_env)
+        assert (got.returncode, got.stdout) == (0, "overlay 1\n"), got.stderr
+    (tmp_path / "alt/main.go").write_text('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("overlay 2") }\n')
+    age(tmp_path / "alt/main.go")
+    got = rungo(["run", "-buildmode=pie", "-overlay", "overlay.json", "."], tmp_path, base_env)
+    assert (got.returncode, got.stdout) == (0, "overlay 2\n"), got.stderr
+    (tmp_path / "overlay.json").write_text('{"Replace": {}}\n')
+    age(tmp_path / "overlay.json")
+    got = rungo(["run", "-buildmode=pie", "-overlay", "overlay.json", "."], tmp_path, base_env)
+    assert (got.returncode, got.stdout) == (0, "disk\n"), got.stderr

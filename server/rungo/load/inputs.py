@@ -20,7 +20,7 @@ from rungo.process import Runner
 _FILE_FIELDS = ("GoFiles", "CgoFiles", "CFiles", "CXXFiles", "MFiles", "HFiles", "FFiles", "SFiles",
                 "SwigFiles", "SwigCXXFiles", "SysoFiles", "EmbedFiles", "IgnoredGoFiles",
                 "IgnoredOtherFiles", "InvalidGoFiles")
-FIELDS = ",".join(("ImportPath", "Dir", "Standard", *_FILE_FIELDS, "CgoPkgConfig", "Module", "Error",
+FIELDS = ",".join(("ImportPath", "Name", "Dir", "Standard", *_FILE_FIELDS, "CgoPkgConfig", "Module", "Error",
                    "DepsErrors", "Incomplete"))
 
 
@@ -76,6 +76,8 @@ def inputs_from_list(text: str, *, goroot: str, gomodcache: str, modcache_writab
                 paths.add(gomod)
             continue
         paths.add(directory)
+        if p.get("Name") == "main":
+            paths.add(os.path.join(directory, "default.pgo"))     # -pgo=auto reads it
         for field in _FILE_FIELDS:
             for name in p.get(field) or ():
                 full = os.path.join(directory, str(name))
