@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import stat as _stat
 import zlib
-from typing import Mapping
 
 MAGIC = "rungo-fast-v2"
 SEP = "\0"
@@ -45,12 +44,12 @@ def stamp(path: str) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
-def selecting_env(env: "Mapping[str, str]") -> "dict[str, str]":
+def selecting_env(env: "dict[str, str] | os._Environ[str]") -> "dict[str, str]":
     """The part of the environment that can change what a run builds, sorted by name."""
     return {k: env[k] for k in sorted(env) if k.startswith(ENV_PREFIXES) or k in ENV_NAMES}
 
 
-def run_key(prefix: "list[str]", cwd: str, env: "Mapping[str, str]") -> str:
+def run_key(prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]") -> str:
     """Everything that selects a remembered run: the build part of argv, cwd and the relevant environment."""
     parts = [MAGIC, cwd, str(len(prefix)), *prefix]
     for k, v in selecting_env(env).items():

@@ -626,7 +626,7 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
         key = go_built_program_key(
             go_tool=tool_id(str(tc.go), tc.version), target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
             build_args=build_args, targets=targets, cwd=str(session.config.cwd),
-            env=selecting_env(session.config.env), inputs=[(w.path, w.stamp) for w in watched])
+            env=selecting_env(dict(session.config.env)), inputs=[(w.path, w.stamp) for w in watched])
         try:
             kept = session.store.put_executable(key, binary, binary.name)[1]
         except (CacheWriteError, OSError):

@@ -150,7 +150,7 @@ def goenv_file(env: Mapping[str, str]) -> Path | None:
 def _add_env(h: KeyHasher, env: Mapping[str, str]) -> bytes:
     """The environment that can change what `go env` reports, PATH included: the default of
     CGO_ENABLED depends on whether the C compiler is found on it."""
-    for k, v in selecting_env(env).items():
+    for k, v in selecting_env(dict(env)).items():
         h.add("env:" + k, v)
     return h.digest()
 
