@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_bench import make_venv, real_go  # noqa: E402
+from run_bench import make_venv, real_go, update_readme  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -201,13 +201,7 @@ def main() -> int:
     (RESULTS / "realworld.md").write_text(table)
     print(table)
     if opts.update_readme:
-        readme = ROOT / "README.md"
-        text = readme.read_text()
-        begin, end = "<!-- realworld-bench:begin -->", "<!-- realworld-bench:end -->"
-        if begin in text and end in text:
-            head, rest = text.split(begin, 1)
-            _, tail = rest.split(end, 1)
-            readme.write_text(head + begin + "\n" + table + end + tail)
+        update_readme("realworld-bench", table)
     return 0
 
 

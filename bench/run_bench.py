@@ -204,14 +204,19 @@ def main() -> int:
     (RESULTS / "latest.md").write_text(table)
     print(table)
     if opts.update_readme:
-        readme = ROOT / "README.md"
-        text = readme.read_text()
-        begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
-        if begin in text and end in text:
-            head, rest = text.split(begin, 1)
-            _, tail = rest.split(end, 1)
-            readme.write_text(head + begin + "\n" + table + end + tail)
+        update_readme("bench", table)
     return 0
+
+
+def update_readme(marker: str, table: str) -> None:
+    """Puts table into README.md between `<!-- {marker}:begin -->` and `<!-- {marker}:end -->`."""
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(head + begin + "\n" + table + end + tail)
 
 
 def render(meta: dict[str, str], rows: list[dict[str, float | str | int]]) -> str:
