@@ -21,7 +21,6 @@ import argparse
 import http.server
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -34,10 +33,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_bench import make_venv, real_go, update_readme  # noqa: E402
+from run_bench import make_venv, measured_with, publish, real_go  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 MODCACHE = ROOT / ".cache" / "realworld" / "gomodcache"
 CORPUS = ROOT / "tests" / "realworld" / "corpus.toml"
 GOALS = {"cold": 1.1, "unchanged": 0.3, "edit main": 1.0, "edit shared": 1.0}
@@ -192,16 +190,8 @@ def main() -> int:
     finally:
         srv.shutdown()
         shutil.rmtree(top, ignore_errors=True)
-    meta = {"date": time.strftime("%Y-%m-%d"), "go": version, "python": platform.python_version(),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "command": "python3 bench/realworld_bench.py " + " ".join(sys.argv[1:])}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "realworld.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    table = render(meta, rows)
-    (RESULTS / "realworld.md").write_text(table)
-    print(table)
-    if opts.update_readme:
-        update_readme("realworld-bench", table)
+    meta = measured_with(version, "bench/realworld_bench.py")
+    publish("realworld", "realworld-bench" if opts.update_readme else None, meta, rows, render(meta, rows))
     return 0
 
 
