@@ -10,7 +10,7 @@ import os
 import stat as _stat
 import zlib
 
-MAGIC = "rungo-fast-v2"
+MAGIC = "rungo-fast-v3"
 SEP = "\0"
 
 # Environment that can change what a run builds; everything else is the program's business.
@@ -40,8 +40,8 @@ def stamp(path: str) -> str:
     except OSError:
         return "absent"
     if _stat.S_ISDIR(st.st_mode):
-        return f"dir:{st.st_mtime_ns}:{st.st_ino}"
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        return f"dir:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
 
 
 def run_key(prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]") -> str:
@@ -114,10 +114,11 @@ def write_record(
         if st == "absent":
             continue
         try:
-            mtime = int(st.split(":")[1])
+            parts = st.split(":")
+            changed = max(int(parts[1]), int(parts[3]))
         except (IndexError, ValueError):
             return False
-        if now_ns - mtime < RACY_NS:
+        if now_ns - changed < RACY_NS:
             return False
     key = run_key(prefix, cwd, env)
     path = record_path(cache_dir, key)

@@ -124,6 +124,8 @@ def list_flags(flags: BuildFlags) -> list[str]:
         out.append("-trimpath")
     if flags.mod:
         out.append("-mod=" + flags.mod)
+    if flags.modcacherw:
+        out.append("-modcacherw")
     if flags.modfile:
         out.append("-modfile=" + flags.modfile)
     for f in flags.gcflags:

@@ -79,6 +79,22 @@ class WorkDir:
             self._path = None
 
 
+def apply_rewrites(path: str, rewrites: str) -> str:
+    """The compiler's -trimpath rule applied to `path`: the first `prefix=>replacement` (`;`-separated)
+    whose prefix is a path prefix of `path` rewrites it; otherwise it stays as it is."""
+    for rule in rewrites.split(";"):
+        prefix, sep, replacement = rule.rpartition("=>")
+        if not sep:
+            prefix, replacement = rule, ""
+        if not prefix:
+            continue
+        if path == prefix:
+            return replacement
+        if path.startswith(prefix) and path[len(prefix)] == "/":
+            return path[len(prefix) + 1:] if replacement == "" else replacement + path[len(prefix):]
+    return path
+
+
 def append_to_archive(archive: Path, files: list[Path]) -> None:
     """`go tool pack r`: appends each file to the Go archive as an entry of its own (name cut to 16
     bytes, zero mtime/uid/gid, mode 0644, padded to an even offset)."""
@@ -117,9 +133,16 @@ class Builder:
     sources: Mapping[Path, Path] = field(default_factory=dict)   # real file -> file holding its unsaved content
     asm_tool: Path | None = None
     _rel: RelPath = field(init=False)
+    _served_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _served_paths: list[Path] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self._rel = RelPath(self.cwd)
+
+    def _served(self, path: Path) -> None:
+        """Remember stored content this build used, to check it if a step that read it fails."""
+        with self._served_lock:
+            self._served_paths.append(path)
 
     # -- paths as the go command shows them ------------------------------------------
 
@@ -180,11 +203,14 @@ class Builder:
         if problems:
             return CompileResult(pkg.import_path, None, "\n".join(problems) + "\n", False, True)
         native_files: list[tuple[str, bytes]] = []
+        native_data: dict[Path, bytes] = {}
         for f in (*step.asm_files, *step.headers, *step.objects):
             try:
-                native_files.append((str(f), hashlib.sha256(f.read_bytes()).digest()))
+                data = f.read_bytes()
             except OSError as e:
                 return CompileResult(pkg.import_path, None, f"open {self.shown(f)}: {e.strerror}\n", False, True)
+            native_data[f] = data
+            native_files.append((str(f), hashlib.sha256(data).digest()))
         key = compile_key(
             compile_tool=tool_id(str(self.compile_tool), self.tool_version),
             target_env=self.target_env,
@@ -202,16 +228,42 @@ class Builder:
         if not self.force and not step.check_only:
             hit = self.store.get_file(key)
             if hit is not None:
+                self._served(hit[1])
                 return CompileResult(pkg.import_path, hit[1], "", True, False)
         d = self.work.action_dir()
         importcfg = d / "importcfg"
         text = "# import config\n" + "".join(f"packagefile {k}={cfg[k]}\n" for k in sorted(cfg))
         self._write(importcfg, text)
         out = d / "_pkg_.a"
-        trim = f"{d}=>" + (";" + step.trimpath if step.trimpath else "")
-        substituted = {f.path: self.sources[f.path] for f in pkg.files if f.path in self.sources}
-        for real, alt in substituted.items():
-            trim = f"{alt}=>{real};" + trim
+        # The tools read private copies of exactly the bytes the key hashed: a file edited while the
+        # build runs cannot put another version's archive under this key. A copy whose source no
+        # longer has the hashed content is built all the same (it is what the user has now) but
+        # not stored. -trimpath maps the copies back to the package directory as it would be shown.
+        src = d / "src"
+        exact = True
+        copies: dict[Path, Path] = {}
+        if not self.runner.dry_run:
+            src.mkdir()
+        try:
+            for sf in pkg.files:
+                copies[sf.path] = src / sf.path.name
+                exact &= self._copy_exact(self.sources.get(sf.path, sf.path), copies[sf.path], sf.digest)
+            for nf in (*step.asm_files, *step.headers):
+                copies[nf] = src / nf.name
+                if not self.runner.dry_run:
+                    copies[nf].write_bytes(native_data[nf])
+            embed_copies: dict[str, Path] = {}
+            for ef in pkg.embed_files:
+                embed_copies[ef.rel] = d / "embed" / ef.rel
+                if not self.runner.dry_run:
+                    embed_copies[ef.rel].parent.mkdir(parents=True, exist_ok=True)
+                exact &= self._copy_exact(ef.path, embed_copies[ef.rel], ef.digest)
+        except OSError as e:
+            name = e.filename if isinstance(e.filename, str) else str(pkg.dir)
+            return CompileResult(pkg.import_path, None, f"open {self.shown(Path(name))}: {e.strerror}\n",
+                                 False, True)
+        shown_dir = apply_rewrites(str(pkg.dir), step.trimpath) if step.trimpath else str(pkg.dir)
+        trim = f"{src}=>{shown_dir};{d}=>" + (";" + step.trimpath if step.trimpath else "")
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
                 "-importcfg", str(importcfg)]
         asm_base: list[str] = []
@@ -222,27 +274,24 @@ class Builder:
                         *step.asm_args]
             self._write(d / "go_asm.h", "")
             res = self.runner.run([*asm_base, "-gensymabis", "-o", str(d / "symabis"),
-                                   *[self.shown(f) for f in step.asm_files]], cwd=self.cwd)
+                                   *[str(copies[f]) for f in step.asm_files]], cwd=self.cwd)
             if res.returncode != 0:
-                return CompileResult(pkg.import_path, None, (res.stdout + res.stderr).decode(errors="replace")
+                return CompileResult(pkg.import_path, None, self._unmap(res.stdout + res.stderr, copies)
                                      or f"asm exited with status {res.returncode}\n", False, True)
             argv += ["-symabis", str(d / "symabis"), "-asmhdr", str(d / "go_asm.h")]
         if pkg.embed_patterns:
             embedcfg = d / "embedcfg"
             self._write(embedcfg, json.dumps({
                 "Patterns": {p: list(m) for p, m in pkg.embed_patterns},
-                "Files": {e.rel: str(e.path) for e in pkg.embed_files},
+                "Files": {e.rel: str(embed_copies[e.rel]) for e in pkg.embed_files},
             }, indent="\t") + "\n")
             argv += ["-embedcfg", str(embedcfg)]
-        argv += ["-pack", *[str(substituted[f.path]) if f.path in substituted else self.shown(f.path)
-                            for f in pkg.files]]
+        argv += ["-pack", *[str(copies[f.path]) for f in pkg.files]]
         if self.verbose is not None:
             self.verbose.write(pkg.import_path + "\n")
             self.verbose.flush()
         res = self.runner.run(argv, cwd=self.cwd)
-        output = (res.stdout + res.stderr).decode(errors="replace")
-        for real, alt in substituted.items():
-            output = output.replace(str(alt), self.shown(real))
+        output = self._unmap(res.stdout + res.stderr, copies)
         if self.runner.dry_run:
             return CompileResult(pkg.import_path, out, "", False, False)
         if res.returncode != 0 or not out.exists():
@@ -250,12 +299,16 @@ class Builder:
         objects: list[Path] = []
         for sfile in step.asm_files:
             obj = d / (sfile.stem + ".o")
-            res = self.runner.run([*asm_base, "-o", str(obj), self.shown(sfile)], cwd=self.cwd)
+            res = self.runner.run([*asm_base, "-o", str(obj), str(copies[sfile])], cwd=self.cwd)
             if res.returncode != 0:
-                return CompileResult(pkg.import_path, None, (res.stdout + res.stderr).decode(errors="replace")
+                return CompileResult(pkg.import_path, None, self._unmap(res.stdout + res.stderr, copies)
                                      or f"asm exited with status {res.returncode}\n", False, True)
             objects.append(obj)
-        objects.extend(step.objects)
+        for sobj in step.objects:
+            copies[sobj] = d / "syso" / sobj.name
+            copies[sobj].parent.mkdir(exist_ok=True)
+            copies[sobj].write_bytes(native_data[sobj])
+            objects.append(copies[sobj])
         if objects:
             if self.runner.echo is not None:
                 self.runner.show(f"go tool pack r {out} " + " ".join(str(o) for o in objects) + " # internal")
@@ -263,7 +316,7 @@ class Builder:
                 append_to_archive(out, objects)
             except OSError as e:
                 return CompileResult(pkg.import_path, None, f"pack {out}: {e}\n", False, True)
-        if step.check_only:
+        if step.check_only or not exact:
             return CompileResult(pkg.import_path, out, output, False, False)
         try:
             self.store.put_file(key, out)
@@ -273,6 +326,21 @@ class Builder:
             archive = out
         return CompileResult(pkg.import_path, archive, output, False, False)
 
+    def _copy_exact(self, origin: Path, copy: Path, digest: bytes) -> bool:
+        """Writes the current content of `origin` to `copy`; whether it is the content hashed as `digest`."""
+        if self.runner.dry_run:
+            return True
+        data = origin.read_bytes()
+        copy.write_bytes(data)
+        return hashlib.sha256(data).digest() == digest
+
+    def _unmap(self, raw: bytes, copies: Mapping[Path, Path]) -> str:
+        """A tool's output with the private copies named as the user knows the files."""
+        text = raw.decode(errors="replace")
+        for real, copy in sorted(copies.items(), key=lambda rc: len(str(rc[1])), reverse=True):
+            text = text.replace(str(copy), self.shown(real))
+        return text
+
     def _write(self, path: Path, text: str) -> None:
         if self.runner.echo is not None:
             self.runner.show(f"cat >{path} << 'EOF' # internal\n{text}EOF")
@@ -281,6 +349,22 @@ class Builder:
     # -- the whole plan ------------------------------------------------------------
 
     def run(self, plan: Plan) -> BuildOutcome:
+        """Build the plan. When a step fails and stored content it used no longer matches its
+        digest (damaged after it was stored), that content is removed and the build runs once more."""
+        outcome = self._run_once(plan)
+        if outcome.failed_stage is None or self.runner.dry_run:
+            return outcome
+        with self._served_lock:
+            served, self._served_paths = self._served_paths, []
+        damaged = [p for p in dict.fromkeys(served) if not self.store.check(p)]
+        if not damaged:
+            return outcome
+        if self.runner.echo is not None:
+            for p in damaged:
+                self.runner.show(f"# damaged cache file {p} removed; building again")
+        return self._run_once(plan)
+
+    def _run_once(self, plan: Plan) -> BuildOutcome:
         results: dict[str, CompileResult] = {}
         archives: dict[str, Path] = {}
         failed: set[str] = set()

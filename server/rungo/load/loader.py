@@ -157,16 +157,22 @@ class Loader:
 
     def main_module(self) -> Module | None:
         root = find_module_root(self.cwd)
-        # Remember the absence of go.mod/go.work above, so creating one invalidates a remembered load.
+        # Remember the absence of go.mod up to the module root and of go.work up to the file system
+        # root (the go command looks for go.work above the module too), so creating one invalidates
+        # a remembered load.
         d = self.cwd
+        below_root = True
         while True:
             self._watch(d / "go.work")
             if root is not None and d == root:
-                break
-            self._watch(d / "go.mod")
+                below_root = False
+            if below_root:
+                self._watch(d / "go.mod")
             if d.parent == d:
                 break
             d = d.parent
+        if self.env.get("GOWORK", "") not in ("", "off"):
+            self._watch(Path(self.env["GOWORK"]))
         if self.env.get("GOWORK", "") != "off":
             gowork = Path(self.env["GOWORK"]) if self.env.get("GOWORK") else find_go_work(self.cwd)
             if gowork is not None:
@@ -293,7 +299,10 @@ class Loader:
                 for pat in ed.patterns:
                     if any(p == pat for p, _ in patterns):
                         continue
-                    matched, err = embedmod.resolve(d, pat)
+                    listed: list[Path] = []
+                    matched, err = embedmod.resolve(d, pat, listed)
+                    for ld in listed:
+                        self._watch(ld)
                     if err:
                         errors.append(LoadError(err, f.path, ed.position.line, ed.position.column + len("//go:embed ")))
                         continue
