@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
             cwd = os.getcwd()
         except OSError:
             cwd = ""
-        if cwd:
-            hit = fastpath.lookup(args[1:], cwd, env, fastpath.cache_dir_from(env))
+        cache_dir = fastpath.cache_dir_from(env)
+        if cwd and os.path.isabs(cache_dir):
+            hit = fastpath.lookup(args[1:], cwd, env, cache_dir)
             if hit is not None:
                 exec_argv, k, goroot_bin = hit
                 full = exec_argv + args[1 + k:]
@@ -88,6 +89,31 @@ def _go_build_args(tokens: list[str], n_targets: int) -> list[str]:
     return out
 
 
+_RELATIVE_CACHE = "build cache is required, but could not be located: RUNGO_CACHE is not an absolute path"
+
+
+def _noexec(path: "os.PathLike[str] | str") -> bool:
+    """Whether the file system holding `path` refuses to run programs (mounted noexec)."""
+    try:
+        return bool(os.statvfs(os.path.dirname(os.fspath(path))).f_flag & os.ST_NOEXEC)
+    except (OSError, AttributeError):
+        return False
+
+
+def _exec_trouble(message: str, binary: "os.PathLike[str] | str") -> str:
+    """A failure to start the program, with what to do when its file system is mounted noexec."""
+    if not _noexec(binary):
+        return message
+    where = os.path.dirname(os.path.abspath(os.fspath(binary)))
+    try:
+        dev = os.stat(where).st_dev
+        while os.path.dirname(where) != where and os.stat(os.path.dirname(where)).st_dev == dev:
+            where = os.path.dirname(where)
+    except OSError:
+        pass
+    return f"{message} ({where} is mounted noexec; set GOTMPDIR to a directory where programs may run)"
+
+
 def _fail(message: str, status: int = 125) -> int:
     sys.stderr.write(message.rstrip("\n") + "\n")
     return status
@@ -113,6 +139,8 @@ def _run(argv: list[str]) -> int:
     except OSError as e:
         return _fail(f"go: cannot determine current directory: {e.strerror}")
     config = make_config(env, cwd)
+    if not config.cache_dir.is_absolute():
+        return _fail(_RELATIVE_CACHE)
     quiet = Runner(env=config.child_env())
     try:
         tc = load_toolchain(config, quiet)
@@ -176,7 +204,22 @@ def _run(argv: list[str]) -> int:
     if flags.x:
         runner.show(" ".join(argv_run))
     goroot_bin = str(tc.goroot / "bin")
-    if not (flags.x or flags.n or flags.a or flags.work or flags.v or prepared.temporary):
+    binary = prepared.binary
+    runs_from_copy = not prepared.temporary and _noexec(binary)
+    if runs_from_copy:
+        # The cache is on a noexec file system: run a copy from the work dir, as go run would.
+        import shutil
+
+        exe_dir = work.path / "exe"
+        exe_dir.mkdir(exist_ok=True)
+        copy = exe_dir / binary.name
+        try:
+            shutil.copy2(binary, copy)
+        except OSError as e:
+            work.close()
+            return _fail(f"rungo: copying {binary} to {copy}: {e.strerror}", EXIT_BUILD_FAILED)
+        argv_run = command_line(copy, inv.args, prepared.exec_argv)
+    if not (flags.x or flags.n or flags.a or flags.work or flags.v or prepared.temporary or runs_from_copy):
         import time
 
         k = len(argv) - len(inv.args)
@@ -187,12 +230,13 @@ def _run(argv: list[str]) -> int:
         )
     _maybe_trim(config.cache_dir)
     prog_env = fastpath.program_env(env, goroot_bin)
-    if prepared.temporary:
-        return run_child(argv_run, prog_env, work.close, search_path=env.get("PATH", os.defpath))
+    if prepared.temporary or runs_from_copy:
+        return run_child(argv_run, prog_env, work.close, search_path=env.get("PATH", os.defpath),
+                         report=lambda text: _fail(_exec_trouble(text, argv_run[len(prepared.exec_argv)])))
     work.close()
     failure = exec_in_place(argv_run, prog_env, via_exec=bool(prepared.exec_argv),
                             search_path=env.get("PATH", os.defpath))
-    return _fail(failure.message, failure.status)
+    return _fail(_exec_trouble(failure.message, binary), failure.status)
 
 
 def _maybe_trim(cache_dir: "os.PathLike[str] | str") -> None:
@@ -287,6 +331,8 @@ def _cache(argv: list[str]) -> int:
     from rungo.config import cache_dir_from
 
     root = cache_dir_from(os.environ)
+    if not root.is_absolute():
+        return _fail(_RELATIVE_CACHE)
     store = Cache(root)
     sub = argv[0] if argv else ""
     if sub == "path":

@@ -11,6 +11,41 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence, TextIO
 
 
+_PR_SET_PDEATHSIG = 1
+_death_setup: "list[Callable[[], None] | None]" = []
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A function for a child to call between fork and exec so that the kernel kills it when rungo
+    dies (Linux PR_SET_PDEATHSIG); None where that does not exist. A compile or link never outlives
+    a rungo killed with SIGKILL."""
+    if not _death_setup:
+        _death_setup.append(_make_death_setup())
+    return _death_setup[0]
+
+
+def _make_death_setup() -> Callable[[], None] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+        import os
+        import signal
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError, ImportError):
+        return None
+    parent = os.getpid()
+    kill = int(signal.SIGKILL)
+
+    def setup() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # rungo died before the request took effect
+            os._exit(1)
+
+    return setup
+
+
 @dataclass(frozen=True, slots=True)
 class Completed:
     """What a finished subprocess left behind."""
@@ -88,6 +123,7 @@ class Runner:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 check=False,
+                preexec_fn=die_with_parent(),
             )
         except OSError as e:
             return Completed(tuple(argv), 127, b"", f"{argv[0]}: {e.strerror}\n".encode())

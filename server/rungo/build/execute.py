@@ -41,8 +41,17 @@ class BuildOutcome:
     temporary: bool = False      # the binary lives in the work dir (the cache refused it)
 
 
+WORK_PREFIX = "rungo-build"
+LOCK_NAME = "lock"
+
+
 class WorkDir:
-    """The build's scratch directory: created on first use, removed on close unless kept (-work)."""
+    """The build's scratch directory: created on first use, removed on close unless kept (-work).
+
+    While it exists its owner holds an exclusive lock on `<dir>/lock`. A directory whose lock can be
+    taken belongs to a run that died without cleaning up (kill -9): whoever creates a work directory
+    next removes those. A kept directory (-work) has no lock and is never removed.
+    """
 
     def __init__(self, parent: str | None, keep: bool, announce: Callable[[str], None]) -> None:
         self._parent = parent
@@ -50,15 +59,20 @@ class WorkDir:
         self._announce = announce
         self._path: Path | None = None
         self._lock = threading.Lock()
+        self._lock_fd: int | None = None
         self._n = 0
 
     @property
     def path(self) -> Path:
         with self._lock:
             if self._path is None:
-                self._path = Path(tempfile.mkdtemp(prefix="rungo-build", dir=self._parent))
+                parent = self._parent or tempfile.gettempdir()
+                remove_abandoned(parent)
+                self._path = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=parent))
                 if self._keep:
                     self._announce(f"WORK={self._path}")
+                else:
+                    self._lock_fd = _hold_lock(self._path)
             return self._path
 
     @property
@@ -74,9 +88,59 @@ class WorkDir:
         return d
 
     def close(self) -> None:
-        if self._path is not None and not self._keep:
-            shutil.rmtree(self._path, ignore_errors=True)
-            self._path = None
+        with self._lock:
+            if self._path is not None and not self._keep:
+                shutil.rmtree(self._path, ignore_errors=True)
+                self._path = None
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+def _hold_lock(directory: Path) -> int | None:
+    """Takes the lock of a new work directory: the file appears under its final name already locked."""
+    import fcntl
+
+    tmp = directory / (LOCK_NAME + ".new")
+    try:
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(tmp, directory / LOCK_NAME)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def remove_abandoned(parent: str) -> int:
+    """Removes the work directories under `parent` whose owner died; how many were removed."""
+    import fcntl
+
+    removed = 0
+    try:
+        with os.scandir(parent) as it:
+            candidates = [e.path for e in it if e.name.startswith(WORK_PREFIX)]
+    except OSError:
+        return 0
+    for d in candidates:
+        try:
+            fd = os.open(os.path.join(d, LOCK_NAME), os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue  # no lock: kept (-work), just being created, or not ours
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # its run is alive
+        try:
+            shutil.rmtree(d, ignore_errors=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
 
 
 def apply_rewrites(path: str, rewrites: str) -> str:

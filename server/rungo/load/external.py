@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from rungo.cache import Cache, CacheWriteError, KeyHasher
 from rungo.load.model import ExternalPackage, Watched
@@ -141,6 +141,7 @@ def load_external(
     imports: Iterable[str],
     always: Sequence[str],
     force: bool = False,
+    tmpdir: Callable[[], Path] | None = None,
 ) -> Snapshot:
     """The snapshot for these imports (plus `always`, e.g. runtime), from the cache when still valid."""
     wanted = sorted(set(imports) | set(always))
@@ -156,7 +157,10 @@ def load_external(
                 ):
                     return Snapshot(pkgs, watched, True)
     argv = [go, "list", "-e", "-export", "-deps", "-json=" + _FIELDS, *list_flags, "--", *wanted]
-    res = runner.run(argv, cwd=module_dir or cwd, quiet=not force)
+    # go list builds what is missing in a go-build* directory of its own: under rungo's work
+    # directory, so that it goes with it even when both are killed.
+    extra = {"GOTMPDIR": str(tmpdir())} if tmpdir is not None else None
+    res = runner.run(argv, cwd=module_dir or cwd, quiet=not force, env_extra=extra)
     if res.returncode != 0:
         msg = res.stderr.decode(errors="replace").rstrip()
         raise ExternalLoadError(msg or f"go list exited with status {res.returncode}")

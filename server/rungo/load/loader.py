@@ -48,6 +48,12 @@ class Target:
     package: str | None
 
 
+def _strerror(e: OSError) -> str:
+    """An OS error's text as the go command prints it ("permission denied")."""
+    text = e.strerror or str(e)
+    return text[:1].lower() + text[1:]
+
+
 def find_module_root(start: Path) -> Path | None:
     d = start
     while True:
@@ -225,7 +231,7 @@ class Loader:
                 try:
                     data, digest = self.read(p)
                 except OSError as e:
-                    errors.append(LoadError(f"open {p}: {e.strerror}"))
+                    errors.append(LoadError(f"open {p}: {_strerror(e)}"))
                     continue
                 if not named:
                     if name.endswith("_test.go"):
@@ -255,9 +261,15 @@ class Loader:
         if names is None:
             try:
                 names = self.listdir(d)
-            except OSError:
+            except FileNotFoundError:
                 raise LoadFailure(f"stat {d}: directory not found") from None
+            except OSError as e:
+                return LocalPackage(import_path, "", d, (), (), (), (), (), (), (), module, cmdline,
+                                    (LoadError(f"open {d}: {_strerror(e)}"),))
         files, excluded, other, errors = self._classify(d, names, named)
+        if not files and errors:
+            return LocalPackage(import_path, "", d, (), tuple(excluded), tuple(other), (), (), (), (),
+                                module, cmdline, tuple(errors[:1]))
         if not files:
             if not excluded and not other:
                 msg = f"no Go files in {d}"
@@ -271,8 +283,8 @@ class Loader:
             name = f.summary.package
             if not name:
                 if f.summary.syntax_errors:
-                    e = f.summary.syntax_errors[0]
-                    errors.append(LoadError(e.message, f.path, e.position.line, e.position.column))
+                    se = f.summary.syntax_errors[0]
+                    errors.append(LoadError(se.message, f.path, se.position.line, se.position.column))
                 else:
                     errors.append(LoadError("expected 'package', found 'EOF'", f.path, 1, 1))
                 continue
