@@ -252,8 +252,11 @@ def _maybe_trim(cache_dir: "os.PathLike[str] | str") -> None:
         pass
     from rungo.cache import Cache, CacheWriteError
 
+    from rungo import fastpath
+
     try:
         Cache(Path(cache_dir)).trim(max_age_seconds=5 * 24 * 3600, max_bytes=None)
+        fastpath.trim_records(str(cache_dir), 5 * 24 * 3600, time.time())
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(f"{int(time.time())}\n")
     except (OSError, CacheWriteError):
@@ -338,12 +341,17 @@ def _cache(argv: list[str]) -> int:
     if sub == "path":
         print(root)
         return 0
+    from rungo import fastpath
+
     if sub == "stats":
         st = store.stats()
+        recs = fastpath.records(str(root))
+        total = st.total_bytes + sum(n for _, n, _ in recs)
         print(f"location: {root}")
         print(f"entries:  {st.entries}")
         print(f"blobs:    {st.blobs}")
-        print(f"size:     {st.total_bytes / (1 << 20):.1f} MiB ({st.total_bytes} bytes)")
+        print(f"reruns:   {len(recs)}")
+        print(f"size:     {total / (1 << 20):.1f} MiB ({total} bytes)")
         return 0
     if sub == "trim":
         max_age = 5 * 86400.0
@@ -358,11 +366,16 @@ def _cache(argv: list[str]) -> int:
                     return _fail(f"rungo cache trim: unknown argument {a}\nusage: rungo cache trim [--max-age=5d] [--max-size=10G]")
         except ValueError as e:
             return _fail(f"rungo cache trim: {e}")
+        import time
+
         try:
             r = store.trim(max_age_seconds=max_age, max_bytes=max_size)
         except (OSError, CacheWriteError) as e:
             return _fail(f"rungo cache trim: {e}")
-        print(f"removed {r.removed_files} files ({r.removed_bytes} bytes); {r.kept_bytes} bytes kept")
+        rec_files, rec_bytes = fastpath.trim_records(str(root), max_age, time.time())
+        kept = r.kept_bytes + sum(n for _, n, _ in fastpath.records(str(root)))
+        print(f"removed {r.removed_files + rec_files} files ({r.removed_bytes + rec_bytes} bytes); "
+              f"{kept} bytes kept")
         return 0
     if sub == "clean":
         try:
