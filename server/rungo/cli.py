@@ -159,7 +159,8 @@ def _run(argv: list[str]) -> int:
             os.chdir(flags.chdir)
             cwd = Path(os.getcwd())
         except OSError as e:
-            return _fail(f"go: chdir {flags.chdir}: {e.strerror}")
+            reason = e.strerror or str(e)
+            return _fail(f"go: chdir {flags.chdir}: {reason[:1].lower() + reason[1:]}")
         config = make_config(env, cwd)
 
     tmp_parent = env.get("GOTMPDIR") or None

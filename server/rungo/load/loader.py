@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat as statmod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 from rungo.load import embed as embedmod
-from rungo.load.constraints import BuildContext, file_included
+from rungo.load.constraints import BuildContext, file_included, good_os_arch_file, should_build
 from rungo.load.model import (
     EmbedFile,
     LoadError,
@@ -46,6 +47,23 @@ class Target:
 
     files: tuple[str, ...]
     package: str | None
+
+
+def _irregular(p: Path, st: os.stat_result) -> str:
+    """go's complaint about a .go name that is a device, a FIFO or a socket (never read it whole: it may
+    never end, and a FIFO is not read at all, it would block)."""
+    if statmod.S_ISCHR(st.st_mode) or statmod.S_ISBLK(st.st_mode):
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                head = os.read(fd, 4096)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            return f"read {p}: {_strerror(e)}"
+        if b"\0" in head:
+            return f"read {p}: unexpected NUL in input"
+    return f"read {p}: not a regular file"
 
 
 def _strerror(e: OSError) -> str:
@@ -226,8 +244,23 @@ class Loader:
                 continue
             ext = os.path.splitext(name)[1]
             if ext == ".go":
-                if not named and ((not p.is_file() and p not in self.overlays) or p in self.hidden):
+                if not named and p in self.hidden:
                     continue
+                if p not in self.overlays:
+                    try:
+                        st = os.stat(p)
+                    except FileNotFoundError:
+                        if named:
+                            errors.append(LoadError(f"open {p}: no such file or directory"))
+                        continue
+                    except OSError as e:
+                        errors.append(LoadError(f"open {p}: {_strerror(e)}"))
+                        continue
+                    if statmod.S_ISDIR(st.st_mode) and not named:
+                        continue
+                    if not statmod.S_ISREG(st.st_mode):
+                        errors.append(LoadError(_irregular(p, st)))
+                        continue
                 try:
                     data, digest = self.read(p)
                 except OSError as e:
@@ -237,7 +270,14 @@ class Loader:
                     if name.endswith("_test.go"):
                         excluded.append(p)
                         continue
-                    if not file_included(name, data, self.ctx):
+                    if not good_os_arch_file(name, self.ctx):
+                        excluded.append(p)
+                        continue
+                    ok, why = should_build(data, self.ctx)
+                    if why is not None and why.startswith("parsing //go:build line"):
+                        errors.append(LoadError(f"{self.rel(p)}: {why}"))
+                        continue
+                    if not ok:
                         excluded.append(p)
                         continue
                 summ = self.summary(data, digest)
@@ -514,11 +554,15 @@ class Loader:
                     external.add(imp)
                     continue
                 if state.get(imp) == 1:
+                    # go prints the whole import stack from the main package, each step with the
+                    # file that has the import.
                     chain = stack + [pkg.import_path, imp]
-                    start = chain.index(imp)
-                    cyc = chain[start:]
-                    msg = "package " + cyc[0] + "".join(f"\n\timports {c}" for c in cyc[1:]) + ": import cycle not allowed"
-                    errors.append(LoadError(msg))
+                    lines = ["package " + chain[0]]
+                    for i in range(1, len(chain)):
+                        importer = loaded.get(chain[i - 1])
+                        where = import_pos(importer, chain[i])[0] if importer is not None else None
+                        lines.append(f"\timports {chain[i]}" + (f" from {where.name}" if where else ""))
+                    errors.append(LoadError("\n".join(lines) + ": import cycle not allowed"))
                     continue
                 if state.get(imp) == 2:
                     continue

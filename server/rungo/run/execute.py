@@ -52,7 +52,7 @@ def exec_in_place(argv: Sequence[str], env: Mapping[str, str], via_exec: bool,
     program is looked up in search_path (rungo's own PATH), else in env's PATH."""
     prog = resolve_program(argv[0], search_path if search_path is not None else env.get("PATH", os.defpath))
     if prog is None:
-        return ExecFailure(f"go: exec {argv[0]}: executable file not found in $PATH"
+        return ExecFailure(f'exec: "{argv[0]}": executable file not found in $PATH'
                            if via_exec else f"fork/exec {argv[0]}: no such file or directory",
                            EXIT_NOT_FOUND if via_exec else EXIT_CANNOT_EXECUTE)
     try:
