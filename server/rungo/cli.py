@@ -124,7 +124,9 @@ def _run(argv: list[str]) -> int:
     from pathlib import Path
 
     from rungo import fastpath
-    from rungo.build.execute import WorkDir
+    import tempfile
+
+    from rungo.build.execute import WorkDir, remove_abandoned
     from rungo.cache import Cache
     from rungo.config import make_config
     from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args
@@ -170,6 +172,7 @@ def _run(argv: list[str]) -> int:
         sys.stderr.flush()
 
     work = WorkDir(tmp_parent, keep=flags.work, announce=announce)
+    remove_abandoned(tmp_parent or tempfile.gettempdir())  # work dirs of runs killed earlier
 
     def rewrite(line: str) -> str:
         w = work.created

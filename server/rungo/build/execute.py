@@ -67,7 +67,6 @@ class WorkDir:
         with self._lock:
             if self._path is None:
                 parent = self._parent or tempfile.gettempdir()
-                remove_abandoned(parent)
                 self._path = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=parent))
                 if self._keep:
                     self._announce(f"WORK={self._path}")
