@@ -12,38 +12,42 @@ from typing import Callable, Mapping, Sequence, TextIO
 
 
 _PR_SET_PDEATHSIG = 1
-_death_setup: "list[Callable[[], None] | None]" = []
+_prctl: "list[Callable[..., int] | None]" = []
 
 
 def die_with_parent() -> Callable[[], None] | None:
-    """A function for a child to call between fork and exec so that the kernel kills it when rungo
-    dies (Linux PR_SET_PDEATHSIG); None where that does not exist. A compile or link never outlives
-    a rungo killed with SIGKILL."""
-    if not _death_setup:
-        _death_setup.append(_make_death_setup())
-    return _death_setup[0]
-
-
-def _make_death_setup() -> Callable[[], None] | None:
-    if not sys.platform.startswith("linux"):
+    """A function for a child to call between fork and exec so that the kernel kills it when the
+    process that started it dies (Linux PR_SET_PDEATHSIG); None where that does not exist. A compile
+    or link never outlives a rungo killed with SIGKILL."""
+    if not _prctl:
+        _prctl.append(_find_prctl())
+    prctl = _prctl[0]
+    if prctl is None:
         return None
-    try:
-        import ctypes
-        import os
-        import signal
+    import os
+    import signal
 
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError, ImportError):
-        return None
     parent = os.getpid()
     kill = int(signal.SIGKILL)
 
     def setup() -> None:
         prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
-        if os.getppid() != parent:  # rungo died before the request took effect
+        if os.getppid() != parent:  # the parent died before the request took effect
             os._exit(1)
 
     return setup
+
+
+def _find_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        fn: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+        return fn
+    except (OSError, AttributeError, ImportError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Iterator
 
@@ -98,3 +99,16 @@ def test_tmpdir_on_a_noexec_mount(module: Path, env: dict[str, str], go_exe: str
     # What it says to do works.
     fixed = rungo(["run", "."], module, renv | {"GOTMPDIR": str(tmp_path)})
     assert (fixed.returncode, fixed.stdout) == (0, "ran\n"), fixed
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_program_run_as_a_child_dies_of_its_signal(module: Path, env: dict[str, str], go_exe: str, sig: str) -> None:
+    # A workspace is built through the go command and run as rungo's child; rungo then dies as it did.
+    write_tree(module, {
+        "go.mod": "module example.com/sig\n\ngo 1.22\n",
+        "go.work": "go 1.22\n\nuse .\n",
+        "main.go": f'package main\n\nimport "syscall"\n\nfunc main() {{\n\tsyscall.Kill(syscall.Getpid(), syscall.{sig})\n\tselect {{}}\n}}\n',
+    })
+    got = rungo(["run", "."], module, env)
+    assert "Traceback" not in got.stderr
+    assert got.returncode == -getattr(signal, sig), got

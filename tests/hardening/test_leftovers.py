@@ -123,5 +123,26 @@ def test_a_live_run_keeps_its_work_dir(module: Path, base_env: dict[str, str], t
     finally:
         live.close()
         kept.close()
-    assert _work_dirs(tmp) == [kept.path]
-    assert remove_abandoned(str(tmp)) == 0
+    assert sorted(tmp.iterdir()) == [kept.path] and kept.path.name.startswith("rungo-work")
+    os.utime(kept.path, (time.time() - 3600, time.time() - 3600))
+    assert remove_abandoned(str(tmp)) == 0 and kept.path.exists()
+
+
+def test_remains_of_interrupted_runs_are_recognised(tmp_path: Path) -> None:
+    """A run killed while it removed its work directory leaves it locked-by-nobody; one killed between
+    creating the directory and locking it leaves it empty. Both go, once the empty one is a minute old."""
+    from rungo.build.execute import LOCK_NAME, remove_abandoned
+
+    half_removed = tmp_path / "rungo-build-half"
+    (half_removed / "b001").mkdir(parents=True)
+    (half_removed / LOCK_NAME).write_text("")
+    empty_old = tmp_path / "rungo-build-empty-old"
+    empty_old.mkdir()
+    os.utime(empty_old, (time.time() - 3600, time.time() - 3600))
+    empty_new = tmp_path / "rungo-build-empty-new"
+    empty_new.mkdir()
+    kept = tmp_path / "rungo-work-kept"
+    kept.mkdir()
+    os.utime(kept, (time.time() - 3600, time.time() - 3600))
+    assert remove_abandoned(str(tmp_path)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rungo-build-empty-new", "rungo-work-kept"]

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,15 +43,19 @@ class BuildOutcome:
 
 
 WORK_PREFIX = "rungo-build"
+KEPT_PREFIX = "rungo-work"
 LOCK_NAME = "lock"
+EMPTY_GRACE = 60.0
+"""An empty work directory without a lock is left alone this long (its creator may be about to lock it)."""
 
 
 class WorkDir:
     """The build's scratch directory: created on first use, removed on close unless kept (-work).
 
-    While it exists its owner holds an exclusive lock on `<dir>/lock`. A directory whose lock can be
-    taken belongs to a run that died without cleaning up (kill -9): whoever creates a work directory
-    next removes those. A kept directory (-work) has no lock and is never removed.
+    While it exists its owner holds an exclusive lock on `<dir>/lock`, removed last when the
+    directory is. A directory whose lock can be taken belongs to a run that died without cleaning
+    up (kill -9): `remove_abandoned` removes those. A kept directory (-work) is named rungo-work*
+    and is never removed.
     """
 
     def __init__(self, parent: str | None, keep: bool, announce: Callable[[str], None]) -> None:
@@ -67,7 +72,7 @@ class WorkDir:
         with self._lock:
             if self._path is None:
                 parent = self._parent or tempfile.gettempdir()
-                self._path = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=parent))
+                self._path = Path(tempfile.mkdtemp(prefix=KEPT_PREFIX if self._keep else WORK_PREFIX, dir=parent))
                 if self._keep:
                     self._announce(f"WORK={self._path}")
                 else:
@@ -89,7 +94,7 @@ class WorkDir:
     def close(self) -> None:
         with self._lock:
             if self._path is not None and not self._keep:
-                shutil.rmtree(self._path, ignore_errors=True)
+                _remove_work_dir(str(self._path))
                 self._path = None
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
@@ -114,6 +119,29 @@ def _hold_lock(directory: Path) -> int | None:
     return fd
 
 
+def _remove_work_dir(d: str) -> None:
+    """Removes a work directory, its lock last: a removal cut short by kill -9 leaves a locked
+    directory (or an empty one) that the next run recognises as abandoned."""
+    try:
+        with os.scandir(d) as it:
+            children = [e for e in it if e.name != LOCK_NAME]
+    except OSError:
+        children = []
+    for e in children:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
+                os.unlink(e.path)
+        except OSError:
+            pass
+    try:
+        os.unlink(os.path.join(d, LOCK_NAME))
+    except OSError:
+        pass
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def remove_abandoned(parent: str) -> int:
     """Removes the work directories under `parent` whose owner died; how many were removed."""
     import fcntl
@@ -124,18 +152,29 @@ def remove_abandoned(parent: str) -> int:
             candidates = [e.path for e in it if e.name.startswith(WORK_PREFIX)]
     except OSError:
         return 0
+    now = time.time()
     for d in candidates:
         try:
             fd = os.open(os.path.join(d, LOCK_NAME), os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            # No lock: a creator about to take it, or a run killed while making or removing its
+            # directory, which is then empty (a lock being taken aside).
+            try:
+                if now - os.stat(d).st_mtime > EMPTY_GRACE and set(os.listdir(d)) <= {LOCK_NAME + ".new"}:
+                    shutil.rmtree(d, ignore_errors=True)
+                    removed += 1
+            except OSError:
+                pass
+            continue
         except OSError:
-            continue  # no lock: kept (-work), just being created, or not ours
+            continue  # not ours to judge (another user's)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
             continue  # its run is alive
         try:
-            shutil.rmtree(d, ignore_errors=True)
+            _remove_work_dir(d)
             removed += 1
         finally:
             os.close(fd)

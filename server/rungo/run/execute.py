@@ -102,7 +102,10 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], cleanup: Callable[[],
         cleanup()
     if status < 0:
         signum = -status
-        signal.signal(signum, signal.SIG_DFL)
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # SIGKILL and SIGSTOP cannot be handled, nor need to be
         os.kill(os.getpid(), signum)
         return 128 + signum
     return status
