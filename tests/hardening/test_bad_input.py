@@ -33,7 +33,19 @@ def _import_cycle(d: Path) -> None:
     })
 
 
+def _bytes(content: bytes) -> Callable[[Path], None]:
+    def write(d: Path) -> None:
+        (d / "main.go").write_bytes(content)
+    return write
+
+
 CASES: dict[str, Callable[[Path], None]] = {
+    # Invalid UTF-8 in the header go/build reads is the go command's error, after it the compiler's.
+    "utf8-comment-in-header": _bytes(b"package main\n\n// caf\xe9\nfunc main() {}\n"),
+    "utf8-package-clause": _bytes(b"package ma\xffin\n\nfunc main() {}\n"),
+    "utf8-import-path": _bytes(b'package main\n\nimport "fm\xfft"\n\nfunc main() {}\n'),
+    "utf8-import-comment": _bytes(b'package main\n\nimport (\n\t"fmt" // \xfe\n)\n\nfunc main() { fmt.Println() }\n'),
+    "utf8-in-code": _bytes(b"package main\n\nfunc main() { x\xff := 1; _ = x\xff }\n"),
     "symlink-loop": _symlink_loop,
     "dev-zero": _dev_zero,
     "malformed-go-build": _bad_build_line,

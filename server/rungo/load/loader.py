@@ -49,6 +49,112 @@ class Target:
     package: str | None
 
 
+def _header_end(data: bytes) -> int | None:
+    """Where go/build stops reading a file's header (package clause and imports, with the comments
+    around them): the offset of the first byte after them. None when the header is not well formed
+    (the compiler then reports it)."""
+    n = len(data)
+    i = 0
+
+    def skip(i: int) -> int:
+        while i < n:
+            c = data[i]
+            if c in b" \t\r\n":
+                i += 1
+            elif data.startswith(b"//", i):
+                j = data.find(b"\n", i)
+                i = n if j < 0 else j
+            elif data.startswith(b"/*", i):
+                j = data.find(b"*/", i + 2)
+                if j < 0:
+                    return n
+                i = j + 2
+            else:
+                break
+        return i
+
+    def word(i: int) -> tuple[bytes, int]:
+        j = i
+        while j < n and (data[j] >= 0x80 or chr(data[j]).isalnum() or data[j] == 0x5F):
+            j += 1
+        return data[i:j], j
+
+    def literal(i: int) -> int | None:
+        if i >= n or data[i] not in b'"`':
+            return None
+        q = data[i]
+        j = i + 1
+        while j < n and data[j] != q:
+            if q == 0x22 and data[j] == 0x5C:
+                j += 1
+            elif q == 0x22 and data[j] == 0x0A:
+                return None
+            j += 1
+        return j + 1 if j < n else None
+
+    def import_spec(i: int) -> int | None:
+        i = skip(i)
+        if i < n and data[i] not in b'"`':
+            name, i = word(i) if data[i] != 0x2E else (b".", i + 1)
+            if not name:
+                return None
+            i = skip(i)
+        return literal(i)
+
+    i = skip(i)
+    kw, i = word(i)
+    if kw != b"package":
+        return None
+    i = skip(i)
+    name, i = word(i)
+    if not name:
+        return None
+    while True:
+        i = skip(i)
+        if not data.startswith(b"import", i):
+            return i
+        kw, j = word(i)
+        if kw != b"import":
+            return i
+        i = skip(j)
+        if i < n and data[i] == 0x28:
+            i += 1
+            while True:
+                i = skip(i)
+                if i >= n:
+                    return None
+                if data[i] == 0x29:
+                    i += 1
+                    break
+                end = import_spec(i)
+                if end is None:
+                    return None
+                i = skip(end)
+                if i < n and data[i] == 0x3B:
+                    i += 1
+        else:
+            end = import_spec(i)
+            if end is None:
+                return None
+            i = end
+
+
+def header_utf8_error(data: bytes) -> tuple[int, int] | None:
+    """The line and byte column of invalid UTF-8 inside the header go/build parses, which the go
+    command reports itself ("illegal UTF-8 encoding") before any compile."""
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as e:
+        bad = e.start
+    end = _header_end(data)
+    if end is None or bad >= end:
+        return None
+    line = data.count(b"\n", 0, bad) + 1
+    col = bad - (data.rfind(b"\n", 0, bad) + 1) + 1
+    return line, col
+
+
 def _irregular(p: Path, st: os.stat_result) -> str:
     """go's complaint about a .go name that is a device, a FIFO or a socket (never read it whole: it may
     never end, and a FIFO is not read at all, it would block)."""
@@ -280,6 +386,10 @@ class Loader:
                     if not ok:
                         excluded.append(p)
                         continue
+                bad = header_utf8_error(data)
+                if bad is not None:
+                    errors.append(LoadError(f"{self.rel(p)}:{bad[0]}:{bad[1]}: illegal UTF-8 encoding"))
+                    continue
                 summ = self.summary(data, digest)
                 if summ.imports_c and not self.ctx.cgo_enabled and not named:
                     excluded.append(p)
