@@ -46,6 +46,9 @@ CASES: dict[str, Callable[[Path], None]] = {
     "utf8-import-path": _bytes(b'package main\n\nimport "fm\xfft"\n\nfunc main() {}\n'),
     "utf8-import-comment": _bytes(b'package main\n\nimport (\n\t"fmt" // \xfe\n)\n\nfunc main() { fmt.Println() }\n'),
     "utf8-in-code": _bytes(b"package main\n\nfunc main() { x\xff := 1; _ = x\xff }\n"),
+    "import-path-with-space": _bytes(b'package main\n\nimport "example.com/bad/a b"\n\nfunc main() {}\n'),
+    "named-import-path-with-tab": _bytes(b'package main\n\nimport (\n\t"fmt"\n\tx "a\\tb"\n)\n\n'
+                                         b'func main() { fmt.Println() }\n'),
     "symlink-loop": _symlink_loop,
     "dev-zero": _dev_zero,
     "malformed-go-build": _bad_build_line,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat as statmod
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from rungo.load.model import (
 from rungo.load.modfile import format_errors, lang_version, parse_mod
 from rungo.load.stamps import read_digest, watched
 from rungo.syntax import FileSummary, GoDebugDirective, summarize
+from rungo.syntax.literals import unquote
 
 CMDLINE_PATH = "command-line-arguments"
 
@@ -137,6 +139,27 @@ def _header_end(data: bytes) -> int | None:
             if end is None:
                 return None
             i = end
+
+
+_IMPORT_NAME = re.compile(rb"(?:^|[\s(;])([\w.]+|[^\x00-\x7f]+)\s*$")
+
+
+def _invalid_import(p: Path, data: bytes, summ: FileSummary) -> str | None:
+    """The go command's complaint about an import path it rejects ("invalid import path: a b"), at
+    the import spec (its name when it has one), with the file's absolute path as the go command
+    prints it; None when every import path is valid."""
+    prefix = "invalid import path: "
+    for problem in summ.syntax_errors:
+        if not problem.message.startswith(prefix):
+            continue
+        path = unquote(problem.message[len(prefix):])
+        line, col = problem.position.line, problem.position.column
+        text = data.split(b"\n")[line - 1] if line - 1 < data.count(b"\n") + 1 else b""
+        m = _IMPORT_NAME.search(text[:col - 1])
+        if m is not None and m.group(1) != b"import":
+            col = m.start(1) + 1
+        return f"{p}:{line}:{col}: {prefix}{path if path is not None else problem.message[len(prefix):]}"
+    return None
 
 
 def header_utf8_error(data: bytes) -> tuple[int, int] | None:
@@ -391,6 +414,10 @@ class Loader:
                     errors.append(LoadError(f"{self.rel(p)}:{bad[0]}:{bad[1]}: illegal UTF-8 encoding"))
                     continue
                 summ = self.summary(data, digest)
+                bad_import = _invalid_import(p, data, summ)
+                if bad_import is not None:
+                    errors.append(LoadError(bad_import))
+                    continue
                 if summ.imports_c and not self.ctx.cgo_enabled and not named:
                     excluded.append(p)
                     continue
