@@ -119,3 +119,28 @@ def test_module_cache_edit_with_modcacherw(tmp_path: Path, env: dict[str, str], 
     # A forced rebuild and then a plain run agree with the module cache too.
     assert rungo(["run", "-a", "."], mod, menv).stdout == "two\n"
     assert rungo(["run", "."], mod, menv).stdout == "two\n"
+
+
+def test_what_the_go_list_snapshot_watches(tmp_path: Path) -> None:
+    """Standard packages: their directory. Module-cache packages: their files while the directory is
+    writable (-modcacherw), nothing while it is read-only. Anything else: directory and files."""
+    from rungo.load.external import _pkg_from_json
+
+    goroot, modcache = tmp_path / "goroot", tmp_path / "modcache"
+    ro, rw, other = modcache / "ro@v1.0.0", modcache / "rw@v1.0.0", tmp_path / "replaced"
+    for d in (goroot / "src" / "fmt", ro, rw, other):
+        d.mkdir(parents=True)
+    ro.chmod(0o555)
+    roots = [str(goroot), str(modcache)]
+
+    def watched(dir_: Path, standard: bool = False) -> tuple[str, ...]:
+        return _pkg_from_json({"ImportPath": "p", "Standard": standard, "Dir": str(dir_), "GoFiles": ["a.go"]},
+                              roots).watched
+
+    try:
+        assert watched(goroot / "src" / "fmt", standard=True) == (str(goroot / "src" / "fmt"),)
+        assert watched(ro) == ()
+        assert watched(rw) == (str(rw), str(rw / "a.go"))
+        assert watched(other) == (str(other), str(other / "a.go"))
+    finally:
+        ro.chmod(0o755)

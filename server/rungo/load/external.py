@@ -45,7 +45,8 @@ def _writable(directory: str) -> bool:
 
 def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> ExternalPackage:
     """One package of go list's output. Its files are watched unless they sit in a read-only module
-    cache directory (the standard library's are covered by the toolchain's own stamps)."""
+    cache directory; of a standard package only its directory is watched (files added, removed or
+    saved by rename), to keep the rerun shortcut cheap: the toolchain's own binaries are watched too."""
     mod = d.get("Module") or {}
     rep = mod.get("Replace") or {}
     err = d.get("Error") or None
@@ -57,8 +58,9 @@ def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> Exte
             err_text = f"{pos}: {err_text}"
     directory = str(d.get("Dir", ""))
     watched: list[str] = []
-    if directory and not d.get("Standard") and (
-            not any(_under(directory, r) for r in read_only_roots) or _writable(directory)):
+    if directory and d.get("Standard"):
+        watched.append(directory)  # a file added, removed or replaced by rename in GOROOT
+    elif directory and (not any(_under(directory, r) for r in read_only_roots) or _writable(directory)):
         watched.append(directory)
         for f in list(d.get("GoFiles") or []) + list(d.get("EmbedFiles") or []):
             watched.append(os.path.join(directory, f))
