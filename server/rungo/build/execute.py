@@ -330,7 +330,8 @@ class Builder:
         if not self.force and not step.check_only:
             hit = self.store.get_file(key)
             if hit is not None:
-                self._served(hit[1])
+                if not self.store.hashed_on_hit(hit[0]):
+                    self._served(hit[1])  # checked only if a step that reads it fails
                 return CompileResult(pkg.import_path, hit[1], "", True, False)
         d = self.work.action_dir()
         importcfg = d / "importcfg"

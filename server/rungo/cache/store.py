@@ -330,6 +330,10 @@ class Cache:
         self._discard(path, output_id)
         return False
 
+    def hashed_on_hit(self, entry: Entry) -> bool:
+        """Whether `get_file` re-hashed this entry's content when it served it (it is small enough)."""
+        return entry.size <= VERIFY_LIMIT
+
     def check(self, path: os.PathLike[str] | str) -> bool:
         """Re-hash stored content that a getter returned (`get_file`'s path, an executable's path).
 
