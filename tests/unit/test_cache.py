@@ -797,3 +797,21 @@ def test_key_hasher_format_is_stable() -> None:
 
 
 GOLDEN = "b813734464bd77f1b60e81caa1d21efe01320d9ea86e19bdbaaad55b71908e98"
+
+
+def test_stamps_carry_the_ctime(tmp_path: Path) -> None:
+    from rungo import fastpath
+    from rungo.load.stamps import last_change_ns, stamp
+
+    f = tmp_path / "f.go"
+    f.write_text("package a\n")
+    st = f.stat()
+    before = stamp(f)
+    assert before == fastpath.stamp(str(f))
+    assert last_change_ns(before) == max(st.st_mtime_ns, st.st_ctime_ns)
+    with open(f, "r+b") as fh:   # same size, then the old times back: only the ctime tells
+        fh.write(b"package b\n")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert stamp(f) != before
+    assert stamp(tmp_path).startswith("dir:") and last_change_ns(stamp(tmp_path)) is not None
+    assert stamp(tmp_path / "absent") == "absent" and last_change_ns("absent") is None

@@ -26,6 +26,18 @@ def stamp(path: str | Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
 
 
+def last_change_ns(st: str) -> int | None:
+    """When the stamped file last changed (the later of its mtime and ctime), None for "absent" or a
+    malformed stamp. A result remembered within a second of that could miss a later change."""
+    parts = st.split(":")
+    if len(parts) != 4:
+        return None
+    try:
+        return max(int(parts[1]), int(parts[3]))
+    except ValueError:
+        return None
+
+
 def watched(path: str | Path) -> Watched:
     return Watched(str(path), stamp(path))
 
