@@ -121,11 +121,10 @@ def _fail(message: str, status: int = 125) -> int:
 
 def _run(argv: list[str]) -> int:
     """The full pipeline: toolchain, flags, load, build, then exec in place."""
+    import tempfile
     from pathlib import Path
 
     from rungo import fastpath
-    import tempfile
-
     from rungo.build.execute import WorkDir, remove_abandoned
     from rungo.cache import Cache
     from rungo.config import make_config

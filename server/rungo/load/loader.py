@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 import stat as statmod
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Callable, Iterable, Mapping
 
 from rungo.load import embed as embedmod
 from rungo.load.constraints import BuildContext, file_included, good_os_arch_file, should_build
+from rungo.load.filechecks import header_utf8_error, invalid_import, irregular_file
 from rungo.load.model import (
     EmbedFile,
     LoadError,
@@ -24,7 +24,6 @@ from rungo.load.model import (
 from rungo.load.modfile import format_errors, lang_version, parse_mod
 from rungo.load.stamps import read_digest, watched
 from rungo.syntax import FileSummary, GoDebugDirective, summarize
-from rungo.syntax.literals import unquote
 
 CMDLINE_PATH = "command-line-arguments"
 
@@ -49,150 +48,6 @@ class Target:
 
     files: tuple[str, ...]
     package: str | None
-
-
-def _header_end(data: bytes) -> int | None:
-    """Where go/build stops reading a file's header (package clause and imports, with the comments
-    around them): the offset of the first byte after them. None when the header is not well formed
-    (the compiler then reports it)."""
-    n = len(data)
-    i = 0
-
-    def skip(i: int) -> int:
-        while i < n:
-            c = data[i]
-            if c in b" \t\r\n":
-                i += 1
-            elif data.startswith(b"//", i):
-                j = data.find(b"\n", i)
-                i = n if j < 0 else j
-            elif data.startswith(b"/*", i):
-                j = data.find(b"*/", i + 2)
-                if j < 0:
-                    return n
-                i = j + 2
-            else:
-                break
-        return i
-
-    def word(i: int) -> tuple[bytes, int]:
-        j = i
-        while j < n and (data[j] >= 0x80 or chr(data[j]).isalnum() or data[j] == 0x5F):
-            j += 1
-        return data[i:j], j
-
-    def literal(i: int) -> int | None:
-        if i >= n or data[i] not in b'"`':
-            return None
-        q = data[i]
-        j = i + 1
-        while j < n and data[j] != q:
-            if q == 0x22 and data[j] == 0x5C:
-                j += 1
-            elif q == 0x22 and data[j] == 0x0A:
-                return None
-            j += 1
-        return j + 1 if j < n else None
-
-    def import_spec(i: int) -> int | None:
-        i = skip(i)
-        if i < n and data[i] not in b'"`':
-            name, i = word(i) if data[i] != 0x2E else (b".", i + 1)
-            if not name:
-                return None
-            i = skip(i)
-        return literal(i)
-
-    i = skip(i)
-    kw, i = word(i)
-    if kw != b"package":
-        return None
-    i = skip(i)
-    name, i = word(i)
-    if not name:
-        return None
-    while True:
-        i = skip(i)
-        if not data.startswith(b"import", i):
-            return i
-        kw, j = word(i)
-        if kw != b"import":
-            return i
-        i = skip(j)
-        if i < n and data[i] == 0x28:
-            i += 1
-            while True:
-                i = skip(i)
-                if i >= n:
-                    return None
-                if data[i] == 0x29:
-                    i += 1
-                    break
-                end = import_spec(i)
-                if end is None:
-                    return None
-                i = skip(end)
-                if i < n and data[i] == 0x3B:
-                    i += 1
-        else:
-            end = import_spec(i)
-            if end is None:
-                return None
-            i = end
-
-
-_IMPORT_NAME = re.compile(rb"(?:^|[\s(;])([\w.]+|[^\x00-\x7f]+)\s*$")
-
-
-def _invalid_import(p: Path, data: bytes, summ: FileSummary) -> str | None:
-    """The go command's complaint about an import path it rejects ("invalid import path: a b"), at
-    the import spec (its name when it has one), with the file's absolute path as the go command
-    prints it; None when every import path is valid."""
-    prefix = "invalid import path: "
-    for problem in summ.syntax_errors:
-        if not problem.message.startswith(prefix):
-            continue
-        path = unquote(problem.message[len(prefix):])
-        line, col = problem.position.line, problem.position.column
-        text = data.split(b"\n")[line - 1] if line - 1 < data.count(b"\n") + 1 else b""
-        m = _IMPORT_NAME.search(text[:col - 1])
-        if m is not None and m.group(1) != b"import":
-            col = m.start(1) + 1
-        return f"{p}:{line}:{col}: {prefix}{path if path is not None else problem.message[len(prefix):]}"
-    return None
-
-
-def header_utf8_error(data: bytes) -> tuple[int, int] | None:
-    """The line and byte column of invalid UTF-8 inside the header go/build parses, which the go
-    command reports itself ("illegal UTF-8 encoding") before any compile."""
-    try:
-        data.decode("utf-8")
-        return None
-    except UnicodeDecodeError as e:
-        bad = e.start
-    end = _header_end(data)
-    if end is None or bad >= end:
-        return None
-    line = data.count(b"\n", 0, bad) + 1
-    col = bad - (data.rfind(b"\n", 0, bad) + 1) + 1
-    return line, col
-
-
-def _irregular(p: Path, st: os.stat_result) -> str:
-    """go's complaint about a .go name that is a device, a FIFO or a socket (never read it whole: it may
-    never end, and a FIFO is not read at all, it would block)."""
-    if statmod.S_ISCHR(st.st_mode) or statmod.S_ISBLK(st.st_mode):
-        try:
-            fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-            try:
-                head = os.read(fd, 4096)
-            finally:
-                os.close(fd)
-        except OSError as e:
-            return f"read {p}: {_strerror(e)}"
-        if b"\0" in head:
-            return f"read {p}: unexpected NUL in input"
-    return f"read {p}: not a regular file"
 
 
 def _strerror(e: OSError) -> str:
@@ -388,7 +243,7 @@ class Loader:
                     if statmod.S_ISDIR(st.st_mode) and not named:
                         continue
                     if not statmod.S_ISREG(st.st_mode):
-                        errors.append(LoadError(_irregular(p, st)))
+                        errors.append(LoadError(irregular_file(p, st)))
                         continue
                 try:
                     data, digest = self.read(p)
@@ -414,7 +269,7 @@ class Loader:
                     errors.append(LoadError(f"{self.rel(p)}:{bad[0]}:{bad[1]}: illegal UTF-8 encoding"))
                     continue
                 summ = self.summary(data, digest)
-                bad_import = _invalid_import(p, data, summ)
+                bad_import = invalid_import(p, data, summ)
                 if bad_import is not None:
                     errors.append(LoadError(bad_import))
                     continue
