@@ -89,13 +89,14 @@ def test_go_work_created_above_the_module_root(tmp_path: Path, env: dict[str, st
     assert got.stderr.strip().splitlines()[0] == want.stderr.strip().splitlines()[0]
 
 
-def test_module_cache_edit_with_modcacherw(tmp_path: Path, env: dict[str, str], go_exe: str) -> None:
+@pytest.mark.parametrize("how", ["-modcacherw", "chmod"])
+def test_module_cache_edit(tmp_path: Path, env: dict[str, str], go_exe: str, how: str) -> None:
     proxy = write_proxy(tmp_path / "proxy", "example.com/dep", "v1.0.0", {
         "go.mod": "module example.com/dep\n\ngo 1.22\n",
         "dep.go": 'package dep\n\nfunc Msg() string { return "one" }\n',
     })
     menv = env | {"GOPROXY": proxy, "GOSUMDB": "off", "GOMODCACHE": str(tmp_path / "modcache"),
-                  "GOFLAGS": "-modcacherw"}
+                  "GOFLAGS": "-modcacherw" if how == "-modcacherw" else ""}
     mod = tmp_path / "mod"
     write_tree(mod, {
         "go.mod": "module example.com/user\n\ngo 1.22\n\nrequire example.com/dep v1.0.0\n",
@@ -109,7 +110,11 @@ def test_module_cache_edit_with_modcacherw(tmp_path: Path, env: dict[str, str], 
     assert tidy.returncode == 0, tidy.stderr
     assert remembered_run(["run", "."], mod, menv).stdout == "one\n"
     src = tmp_path / "modcache" / "example.com" / "dep@v1.0.0" / "dep.go"
-    assert src.parent.stat().st_mode & 0o200  # -modcacherw: the module's directory stays writable
+    if how == "-modcacherw":
+        assert src.parent.stat().st_mode & 0o200  # the module's directory stays writable
+    else:
+        assert not src.parent.stat().st_mode & 0o222
+        src.parent.chmod(0o755)  # made writable by hand
     src.unlink()
     src.write_text('package dep\n\nfunc Msg() string { return "two" }\n')
     want = gorun(go_exe, ["."], mod, menv)
@@ -122,8 +127,8 @@ def test_module_cache_edit_with_modcacherw(tmp_path: Path, env: dict[str, str], 
 
 
 def test_what_the_go_list_snapshot_watches(tmp_path: Path) -> None:
-    """Standard packages: their directory. Module-cache packages: their files while the directory is
-    writable (-modcacherw), nothing while it is read-only. Anything else: directory and files."""
+    """Every package: its directory. Its files too, unless it is a standard package or a module-cache
+    package whose directory is read-only (made writable, the directory's ctime changes)."""
     from rungo.load.external import _pkg_from_json
 
     goroot, modcache = tmp_path / "goroot", tmp_path / "modcache"
@@ -139,7 +144,7 @@ def test_what_the_go_list_snapshot_watches(tmp_path: Path) -> None:
 
     try:
         assert watched(goroot / "src" / "fmt", standard=True) == (str(goroot / "src" / "fmt"),)
-        assert watched(ro) == ()
+        assert watched(ro) == (str(ro),)
         assert watched(rw) == (str(rw), str(rw / "a.go"))
         assert watched(other) == (str(other), str(other / "a.go"))
     finally:

@@ -44,9 +44,9 @@ def _writable(directory: str) -> bool:
 
 
 def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> ExternalPackage:
-    """One package of go list's output. Its files are watched unless they sit in a read-only module
-    cache directory; of a standard package only its directory is watched (files added, removed or
-    saved by rename), to keep the rerun shortcut cheap: the toolchain's own binaries are watched too."""
+    """One package of go list's output. Its directory is watched, and its files unless it is a
+    standard package or sits in a read-only module-cache directory (to keep the rerun shortcut
+    cheap: the toolchain's own binaries are watched too)."""
     mod = d.get("Module") or {}
     rep = mod.get("Replace") or {}
     err = d.get("Error") or None
@@ -58,12 +58,14 @@ def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> Exte
             err_text = f"{pos}: {err_text}"
     directory = str(d.get("Dir", ""))
     watched: list[str] = []
-    if directory and d.get("Standard"):
-        watched.append(directory)  # a file added, removed or replaced by rename in GOROOT
-    elif directory and (not any(_under(directory, r) for r in read_only_roots) or _writable(directory)):
+    if directory:
+        # Always the directory: a file added, removed or replaced by rename, and (through its
+        # ctime) a module-cache directory made writable, which brings its files under watch.
         watched.append(directory)
-        for f in list(d.get("GoFiles") or []) + list(d.get("EmbedFiles") or []):
-            watched.append(os.path.join(directory, f))
+        if not d.get("Standard") and (not any(_under(directory, r) for r in read_only_roots)
+                                      or _writable(directory)):
+            for f in list(d.get("GoFiles") or []) + list(d.get("EmbedFiles") or []):
+                watched.append(os.path.join(directory, f))
     return ExternalPackage(
         import_path=str(d["ImportPath"]),
         name=str(d.get("Name", "")),
