@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
             cwd = os.getcwd()
         except OSError:
             cwd = ""
-        if cwd:
-            hit = fastpath.lookup(args[1:], cwd, env, fastpath.cache_dir_from(env))
+        cache_dir = fastpath.cache_dir_from(env)
+        if cwd and os.path.isabs(cache_dir):
+            hit = fastpath.lookup(args[1:], cwd, env, cache_dir)
             if hit is not None:
                 exec_argv, k, goroot_bin = hit
                 full = exec_argv + args[1 + k:]
@@ -88,6 +89,31 @@ def _go_build_args(tokens: list[str], n_targets: int) -> list[str]:
     return out
 
 
+_RELATIVE_CACHE = "build cache is required, but could not be located: RUNGO_CACHE is not an absolute path"
+
+
+def _noexec(path: "os.PathLike[str] | str") -> bool:
+    """Whether the file system holding `path` refuses to run programs (mounted noexec)."""
+    try:
+        return bool(os.statvfs(os.path.dirname(os.fspath(path))).f_flag & os.ST_NOEXEC)
+    except (OSError, AttributeError):
+        return False
+
+
+def _exec_trouble(message: str, binary: "os.PathLike[str] | str") -> str:
+    """A failure to start the program, with what to do when its file system is mounted noexec."""
+    if not _noexec(binary):
+        return message
+    where = os.path.dirname(os.path.abspath(os.fspath(binary)))
+    try:
+        dev = os.stat(where).st_dev
+        while os.path.dirname(where) != where and os.stat(os.path.dirname(where)).st_dev == dev:
+            where = os.path.dirname(where)
+    except OSError:
+        pass
+    return f"{message} ({where} is mounted noexec; set GOTMPDIR to a directory where programs may run)"
+
+
 def _fail(message: str, status: int = 125) -> int:
     sys.stderr.write(message.rstrip("\n") + "\n")
     return status
@@ -95,10 +121,11 @@ def _fail(message: str, status: int = 125) -> int:
 
 def _run(argv: list[str]) -> int:
     """The full pipeline: toolchain, flags, load, build, then exec in place."""
+    import tempfile
     from pathlib import Path
 
     from rungo import fastpath
-    from rungo.build.execute import WorkDir
+    from rungo.build.execute import WorkDir, remove_abandoned
     from rungo.cache import Cache
     from rungo.config import make_config
     from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args
@@ -113,6 +140,8 @@ def _run(argv: list[str]) -> int:
     except OSError as e:
         return _fail(f"go: cannot determine current directory: {e.strerror}")
     config = make_config(env, cwd)
+    if not config.cache_dir.is_absolute():
+        return _fail(_RELATIVE_CACHE)
     quiet = Runner(env=config.child_env())
     try:
         tc = load_toolchain(config, quiet)
@@ -131,7 +160,8 @@ def _run(argv: list[str]) -> int:
             os.chdir(flags.chdir)
             cwd = Path(os.getcwd())
         except OSError as e:
-            return _fail(f"go: chdir {flags.chdir}: {e.strerror}")
+            reason = e.strerror or str(e)
+            return _fail(f"go: chdir {flags.chdir}: {reason[:1].lower() + reason[1:]}")
         config = make_config(env, cwd)
 
     tmp_parent = env.get("GOTMPDIR") or None
@@ -141,6 +171,7 @@ def _run(argv: list[str]) -> int:
         sys.stderr.flush()
 
     work = WorkDir(tmp_parent, keep=flags.work, announce=announce)
+    remove_abandoned(tmp_parent or tempfile.gettempdir())  # work dirs of runs killed earlier
 
     def rewrite(line: str) -> str:
         w = work.created
@@ -179,7 +210,22 @@ def _run(argv: list[str]) -> int:
     if flags.x:
         runner.show(" ".join(argv_run))
     goroot_bin = str(tc.goroot / "bin")
-    if not (flags.x or flags.n or flags.a or flags.work or flags.v or prepared.temporary):
+    binary = prepared.binary
+    runs_from_copy = not prepared.temporary and _noexec(binary)
+    if runs_from_copy:
+        # The cache is on a noexec file system: run a copy from the work dir, as go run would.
+        import shutil
+
+        exe_dir = work.path / "exe"
+        exe_dir.mkdir(exist_ok=True)
+        copy = exe_dir / binary.name
+        try:
+            shutil.copy2(binary, copy)
+        except OSError as e:
+            work.close()
+            return _fail(f"rungo: copying {binary} to {copy}: {e.strerror}", EXIT_BUILD_FAILED)
+        argv_run = command_line(copy, inv.args, prepared.exec_argv)
+    if not (flags.x or flags.n or flags.a or flags.work or flags.v or prepared.temporary or runs_from_copy):
         import time
 
         k = len(argv) - len(inv.args)
@@ -191,12 +237,13 @@ def _run(argv: list[str]) -> int:
         )
     _maybe_trim(config.cache_dir)
     prog_env = fastpath.program_env(fastpath.initial_environ(), goroot_bin)
-    if prepared.temporary:
-        return run_child(argv_run, prog_env, work.close, search_path=env.get("PATH", os.defpath))
+    if prepared.temporary or runs_from_copy:
+        return run_child(argv_run, prog_env, work.close, search_path=env.get("PATH", os.defpath),
+                         report=lambda text: _fail(_exec_trouble(text, argv_run[len(prepared.exec_argv)])))
     work.close()
     failure = exec_in_place(argv_run, prog_env, via_exec=bool(prepared.exec_argv),
                             search_path=env.get("PATH", os.defpath))
-    return _fail(failure.message, failure.status)
+    return _fail(_exec_trouble(failure.message, binary), failure.status)
 
 
 def _maybe_trim(cache_dir: "os.PathLike[str] | str") -> None:
@@ -212,8 +259,11 @@ def _maybe_trim(cache_dir: "os.PathLike[str] | str") -> None:
         pass
     from rungo.cache import Cache, CacheWriteError
 
+    from rungo import fastpath
+
     try:
         Cache(Path(cache_dir)).trim(max_age_seconds=5 * 24 * 3600, max_bytes=None)
+        fastpath.trim_records(str(cache_dir), 5 * 24 * 3600, time.time())
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(f"{int(time.time())}\n")
     except (OSError, CacheWriteError):
@@ -291,17 +341,24 @@ def _cache(argv: list[str]) -> int:
     from rungo.config import cache_dir_from
 
     root = cache_dir_from(os.environ)
+    if not root.is_absolute():
+        return _fail(_RELATIVE_CACHE)
     store = Cache(root)
     sub = argv[0] if argv else ""
     if sub == "path":
         print(root)
         return 0
+    from rungo import fastpath
+
     if sub == "stats":
         st = store.stats()
+        recs = fastpath.records(str(root))
+        total = st.total_bytes + sum(n for _, n, _ in recs)
         print(f"location: {root}")
         print(f"entries:  {st.entries}")
         print(f"blobs:    {st.blobs}")
-        print(f"size:     {st.total_bytes / (1 << 20):.1f} MiB ({st.total_bytes} bytes)")
+        print(f"reruns:   {len(recs)}")
+        print(f"size:     {total / (1 << 20):.1f} MiB ({total} bytes)")
         return 0
     if sub == "trim":
         max_age = 5 * 86400.0
@@ -316,11 +373,16 @@ def _cache(argv: list[str]) -> int:
                     return _fail(f"rungo cache trim: unknown argument {a}\nusage: rungo cache trim [--max-age=5d] [--max-size=10G]")
         except ValueError as e:
             return _fail(f"rungo cache trim: {e}")
+        import time
+
         try:
             r = store.trim(max_age_seconds=max_age, max_bytes=max_size)
         except (OSError, CacheWriteError) as e:
             return _fail(f"rungo cache trim: {e}")
-        print(f"removed {r.removed_files} files ({r.removed_bytes} bytes); {r.kept_bytes} bytes kept")
+        rec_files, rec_bytes = fastpath.trim_records(str(root), max_age, time.time())
+        kept = r.kept_bytes + sum(n for _, n, _ in fastpath.records(str(root)))
+        print(f"removed {r.removed_files + rec_files} files ({r.removed_bytes + rec_bytes} bytes); "
+              f"{kept} bytes kept")
         return 0
     if sub == "clean":
         try:

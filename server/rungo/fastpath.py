@@ -10,7 +10,7 @@ import os
 import stat as _stat
 import zlib
 
-MAGIC = "rungo-fast-v2"
+MAGIC = "rungo-fast-v3"
 SEP = "\0"
 
 # Environment that can change what a run builds; everything else is the program's business.
@@ -40,8 +40,8 @@ def stamp(path: str) -> str:
     except OSError:
         return "absent"
     if _stat.S_ISDIR(st.st_mode):
-        return f"dir:{st.st_mtime_ns}:{st.st_ino}"
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        return f"dir:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
 
 
 def selecting_env(env: "dict[str, str] | os._Environ[str]") -> "dict[str, str]":
@@ -145,10 +145,11 @@ def write_record(
         if st == "absent" or path in written_by_us:
             continue
         try:
-            mtime = int(st.split(":")[1])
+            parts = st.split(":")
+            changed = max(int(parts[1]), int(parts[3]))
         except (IndexError, ValueError):
             return False
-        if now_ns - mtime < RACY_NS:
+        if now_ns - changed < RACY_NS:
             return False
     key = run_key(prefix, cwd, env)
     path = record_path(cache_dir, key)
@@ -170,6 +171,66 @@ def write_record(
             pass
         return False
     return True
+
+
+def _record_holds(data: str) -> bool:
+    """Whether a record's watched files all still have their recorded stamps (it can still hit)."""
+    fields = data.split(SEP)
+    try:
+        if fields[0] != MAGIC:
+            return False
+        n_exec = int(fields[2])
+        i = 4 + n_exec
+        n_watch = int(fields[i])
+        i += 1
+        return all(stamp(fields[i + 2 * j]) == fields[i + 2 * j + 1] for j in range(n_watch))
+    except (IndexError, ValueError):
+        return False
+
+
+def records(cache_dir: str) -> "list[tuple[str, int, float]]":
+    """The rerun records (and leftover temporary files) under the cache: path, size, mtime."""
+    out: "list[tuple[str, int, float]]" = []
+    try:
+        with os.scandir(os.path.join(cache_dir, "fast")) as it:
+            for e in it:
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if _stat.S_ISREG(st.st_mode):
+                    out.append((e.path, st.st_size, st.st_mtime))
+    except OSError:
+        pass
+    return out
+
+
+def trim_records(cache_dir: str, max_age_seconds: float, now: float) -> "tuple[int, int]":
+    """Removes rerun records written more than `max_age_seconds` ago, records that can no longer hit
+    (an input changed since), and temporary files of writers that died; (files, bytes) removed.
+
+    A hit does not rewrite its record (the shortcut never writes), so the age is the time since the
+    run was last built; a removed record costs one run through the full pipeline, which writes it again.
+    """
+    files = size = 0
+    for path, n, mtime in records(cache_dir):
+        if now - mtime < 60:
+            continue  # just written: leave it to its writer
+        drop = path.endswith(".tmp") or now - mtime > max_age_seconds
+        if not drop:
+            try:
+                with open(path, "rb") as f:
+                    drop = not _record_holds(f.read().decode("utf-8", "surrogateescape"))
+            except OSError:
+                continue
+        if drop:
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            files += 1
+            size += n
+    return files, size
 
 
 def forget(cache_dir: str, prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]") -> None:

@@ -86,6 +86,14 @@ class Session:
     overlays: dict[Path, bytes] = field(default_factory=dict)   # unsaved contents by file
 
 
+def go_tmpdir(session: Session) -> Path:
+    """GOTMPDIR for the go commands rungo starts: inside rungo's own work directory, so that their
+    go-build* directories go with it (also when a killed run's work directory is removed later)."""
+    d = session.work.path / "gotmp"
+    d.mkdir(exist_ok=True)
+    return d
+
+
 def parallelism(flags: BuildFlags) -> int:
     return flags.p if flags.p else (os.cpu_count() or 1)
 
@@ -131,6 +139,8 @@ def list_flags(flags: BuildFlags) -> list[str]:
         out.append("-trimpath")
     if flags.mod:
         out.append("-mod=" + flags.mod)
+    if flags.modcacherw:
+        out.append("-modcacherw")
     if flags.modfile:
         out.append("-modfile=" + flags.modfile)
     for f in flags.gcflags:
@@ -260,7 +270,10 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
     if main.name != "main" and require_main:
         raise RunError(f"package {main.import_path} is not a main package", package=main)
     link = link and main.name == "main"
-    local, ext_imports, errors = loader.load_graph(main, module)
+    try:
+        local, ext_imports, errors = loader.load_graph(main, module)
+    except LoadFailure as e:
+        raise RunError(str(e), package=main) from None
     for p in local:
         if p.errors and p is not main:
             errors.extend(p.errors)
@@ -306,6 +319,7 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
             imports=ext_imports,
             always=link_roots,
             force=flags.a,
+            tmpdir=lambda: go_tmpdir(session),
         )
     except ExternalLoadError as e:
         raise RunError(e.args[0]) from None
@@ -560,7 +574,7 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
     exec_argv = _exec_cmd(session, inv.flags.exec_cmd)
     exe_dir = session.work.path / "exe"
     exe_dir.mkdir(exist_ok=True)
-    env_extra: dict[str, str] = {}
+    env_extra: dict[str, str] = {"GOTMPDIR": str(go_tmpdir(session))}
     key = None
     name = ""
     if inv.package is not None and "@" in inv.package and not inv.package.startswith(("./", "../", "/")):
@@ -698,7 +712,8 @@ def _main_package_with_go(session: Session, pattern: str, build_args: Sequence[s
     args = [a for a in build_args if a.lstrip("-").split("=", 1)[0] not in _LIST_QUIET]
     argv = [str(session.toolchain.go), "list", "-e", *args, "-json=ImportPath,Name,Error,InvalidGoFiles",
             pattern]
-    res = session.runner.run(argv, cwd=session.config.cwd, quiet=True)
+    res = session.runner.run(argv, cwd=session.config.cwd, quiet=True,
+                             env_extra={"GOTMPDIR": str(go_tmpdir(session))})
     warnings = res.stderr.decode(errors="replace")
     if res.returncode != 0:
         raise RunError(warnings.rstrip("\n") or f"go list exited with status {res.returncode}", "load")
@@ -836,7 +851,7 @@ def _check_with_go(session: Session, inv: Invocation, build_args: Sequence[str])
     targets = list(inv.files) if inv.files else [inv.package or "."]
     argv = [str(session.toolchain.go), "build", "-o", str(out_dir) + os.sep, "-overlay", str(overlay),
             *build_args, *targets]
-    res = session.runner.run(argv, cwd=cwd)
+    res = session.runner.run(argv, cwd=cwd, env_extra={"GOTMPDIR": str(go_tmpdir(session))})
     if res.returncode == 0:
         return PackageCheck(None, cwd, (), (), "")
     output = (res.stdout + res.stderr).decode(errors="replace")

@@ -11,6 +11,45 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence, TextIO
 
 
+_PR_SET_PDEATHSIG = 1
+_prctl: "list[Callable[..., int] | None]" = []
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A function for a child to call between fork and exec so that the kernel kills it when the
+    process that started it dies (Linux PR_SET_PDEATHSIG); None where that does not exist. A compile
+    or link never outlives a rungo killed with SIGKILL."""
+    if not _prctl:
+        _prctl.append(_find_prctl())
+    prctl = _prctl[0]
+    if prctl is None:
+        return None
+    import os
+    import signal
+
+    parent = os.getpid()
+    kill = int(signal.SIGKILL)
+
+    def setup() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+
+    return setup
+
+
+def _find_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        fn: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+        return fn
+    except (OSError, AttributeError, ImportError):
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Completed:
     """What a finished subprocess left behind."""
@@ -88,6 +127,7 @@ class Runner:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 check=False,
+                preexec_fn=die_with_parent(),
             )
         except OSError as e:
             return Completed(tuple(argv), 127, b"", f"{argv[0]}: {e.strerror}\n".encode())

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +42,21 @@ class BuildOutcome:
     temporary: bool = False      # the binary lives in the work dir (the cache refused it)
 
 
+WORK_PREFIX = "rungo-build"
+KEPT_PREFIX = "rungo-work"
+LOCK_NAME = "lock"
+EMPTY_GRACE = 60.0
+"""An empty work directory without a lock is left alone this long (its creator may be about to lock it)."""
+
+
 class WorkDir:
-    """The build's scratch directory: created on first use, removed on close unless kept (-work)."""
+    """The build's scratch directory: created on first use, removed on close unless kept (-work).
+
+    While it exists its owner holds an exclusive lock on `<dir>/lock`, removed last when the
+    directory is. A directory whose lock can be taken belongs to a run that died without cleaning
+    up (kill -9): `remove_abandoned` removes those. A kept directory (-work) is named rungo-work*
+    and is never removed.
+    """
 
     def __init__(self, parent: str | None, keep: bool, announce: Callable[[str], None]) -> None:
         self._parent = parent
@@ -50,15 +64,19 @@ class WorkDir:
         self._announce = announce
         self._path: Path | None = None
         self._lock = threading.Lock()
+        self._lock_fd: int | None = None
         self._n = 0
 
     @property
     def path(self) -> Path:
         with self._lock:
             if self._path is None:
-                self._path = Path(tempfile.mkdtemp(prefix="rungo-build", dir=self._parent))
+                parent = self._parent or tempfile.gettempdir()
+                self._path = Path(tempfile.mkdtemp(prefix=KEPT_PREFIX if self._keep else WORK_PREFIX, dir=parent))
                 if self._keep:
                     self._announce(f"WORK={self._path}")
+                else:
+                    self._lock_fd = _hold_lock(self._path)
             return self._path
 
     @property
@@ -74,9 +92,109 @@ class WorkDir:
         return d
 
     def close(self) -> None:
-        if self._path is not None and not self._keep:
-            shutil.rmtree(self._path, ignore_errors=True)
-            self._path = None
+        with self._lock:
+            if self._path is not None and not self._keep:
+                _remove_work_dir(str(self._path))
+                self._path = None
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+def _hold_lock(directory: Path) -> int | None:
+    """Takes the lock of a new work directory: the file appears under its final name already locked."""
+    import fcntl
+
+    tmp = directory / (LOCK_NAME + ".new")
+    try:
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(tmp, directory / LOCK_NAME)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _remove_work_dir(d: str) -> None:
+    """Removes a work directory, its lock last: a removal cut short by kill -9 leaves a locked
+    directory (or an empty one) that the next run recognises as abandoned."""
+    try:
+        with os.scandir(d) as it:
+            children = [e for e in it if e.name != LOCK_NAME]
+    except OSError:
+        children = []
+    for e in children:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
+                os.unlink(e.path)
+        except OSError:
+            pass
+    try:
+        os.unlink(os.path.join(d, LOCK_NAME))
+    except OSError:
+        pass
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def remove_abandoned(parent: str) -> int:
+    """Removes the work directories under `parent` whose owner died; how many were removed."""
+    import fcntl
+
+    removed = 0
+    try:
+        with os.scandir(parent) as it:
+            candidates = [e.path for e in it if e.name.startswith(WORK_PREFIX)]
+    except OSError:
+        return 0
+    now = time.time()
+    for d in candidates:
+        try:
+            fd = os.open(os.path.join(d, LOCK_NAME), os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            # No lock: a creator about to take it, or a run killed while making or removing its
+            # directory, which is then empty (a lock being taken aside).
+            try:
+                if now - os.stat(d).st_mtime > EMPTY_GRACE and set(os.listdir(d)) <= {LOCK_NAME + ".new"}:
+                    shutil.rmtree(d, ignore_errors=True)
+                    removed += 1
+            except OSError:
+                pass
+            continue
+        except OSError:
+            continue  # not ours to judge (another user's)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # its run is alive
+        try:
+            _remove_work_dir(d)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
+
+
+def apply_rewrites(path: str, rewrites: str) -> str:
+    """The compiler's -trimpath rule applied to `path`: the first `prefix=>replacement` (`;`-separated)
+    whose prefix is a path prefix of `path` rewrites it; otherwise it stays as it is."""
+    for rule in rewrites.split(";"):
+        prefix, sep, replacement = rule.rpartition("=>")
+        if not sep:
+            prefix, replacement = rule, ""
+        if not prefix:
+            continue
+        if path == prefix:
+            return replacement
+        if path.startswith(prefix) and path[len(prefix)] == "/":
+            return path[len(prefix) + 1:] if replacement == "" else replacement + path[len(prefix):]
+    return path
 
 
 def append_to_archive(archive: Path, files: list[Path]) -> None:
@@ -117,9 +235,16 @@ class Builder:
     sources: Mapping[Path, Path] = field(default_factory=dict)   # real file -> file holding its unsaved content
     asm_tool: Path | None = None
     _rel: RelPath = field(init=False)
+    _served_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _served_paths: list[Path] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self._rel = RelPath(self.cwd)
+
+    def _served(self, path: Path) -> None:
+        """Remember stored content this build used, to check it if a step that read it fails."""
+        with self._served_lock:
+            self._served_paths.append(path)
 
     # -- paths as the go command shows them ------------------------------------------
 
@@ -180,11 +305,14 @@ class Builder:
         if problems:
             return CompileResult(pkg.import_path, None, "\n".join(problems) + "\n", False, True)
         native_files: list[tuple[str, bytes]] = []
+        native_data: dict[Path, bytes] = {}
         for f in (*step.asm_files, *step.headers, *step.objects):
             try:
-                native_files.append((str(f), hashlib.sha256(f.read_bytes()).digest()))
+                data = f.read_bytes()
             except OSError as e:
                 return CompileResult(pkg.import_path, None, f"open {self.shown(f)}: {e.strerror}\n", False, True)
+            native_data[f] = data
+            native_files.append((str(f), hashlib.sha256(data).digest()))
         key = compile_key(
             compile_tool=tool_id(str(self.compile_tool), self.tool_version),
             target_env=self.target_env,
@@ -202,16 +330,43 @@ class Builder:
         if not self.force and not step.check_only:
             hit = self.store.get_file(key)
             if hit is not None:
+                if not self.store.hashed_on_hit(hit[0]):
+                    self._served(hit[1])  # checked only if a step that reads it fails
                 return CompileResult(pkg.import_path, hit[1], "", True, False)
         d = self.work.action_dir()
         importcfg = d / "importcfg"
         text = "# import config\n" + "".join(f"packagefile {k}={cfg[k]}\n" for k in sorted(cfg))
         self._write(importcfg, text)
         out = d / "_pkg_.a"
-        trim = f"{d}=>" + (";" + step.trimpath if step.trimpath else "")
-        substituted = {f.path: self.sources[f.path] for f in pkg.files if f.path in self.sources}
-        for real, alt in substituted.items():
-            trim = f"{alt}=>{real};" + trim
+        # The tools read private copies of exactly the bytes the key hashed: a file edited while the
+        # build runs cannot put another version's archive under this key. A copy whose source no
+        # longer has the hashed content is built all the same (it is what the user has now) but
+        # not stored. -trimpath maps the copies back to the package directory as it would be shown.
+        src = d / "src"
+        exact = True
+        copies: dict[Path, Path] = {}
+        if not self.runner.dry_run:
+            src.mkdir()
+        try:
+            for sf in pkg.files:
+                copies[sf.path] = src / sf.path.name
+                exact &= self._copy_exact(self.sources.get(sf.path, sf.path), copies[sf.path], sf.digest)
+            for nf in (*step.asm_files, *step.headers):
+                copies[nf] = src / nf.name
+                if not self.runner.dry_run:
+                    copies[nf].write_bytes(native_data[nf])
+            embed_copies: dict[str, Path] = {}
+            for ef in pkg.embed_files:
+                embed_copies[ef.rel] = d / "embed" / ef.rel
+                if not self.runner.dry_run:
+                    embed_copies[ef.rel].parent.mkdir(parents=True, exist_ok=True)
+                exact &= self._copy_exact(ef.path, embed_copies[ef.rel], ef.digest)
+        except OSError as e:
+            name = e.filename if isinstance(e.filename, str) else str(pkg.dir)
+            return CompileResult(pkg.import_path, None, f"open {self.shown(Path(name))}: {e.strerror}\n",
+                                 False, True)
+        shown_dir = apply_rewrites(str(pkg.dir), step.trimpath) if step.trimpath else str(pkg.dir)
+        trim = f"{src}=>{shown_dir};{d}=>" + (";" + step.trimpath if step.trimpath else "")
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
                 "-importcfg", str(importcfg)]
         asm_base: list[str] = []
@@ -222,27 +377,24 @@ class Builder:
                         *step.asm_args]
             self._write(d / "go_asm.h", "")
             res = self.runner.run([*asm_base, "-gensymabis", "-o", str(d / "symabis"),
-                                   *[self.shown(f) for f in step.asm_files]], cwd=self.cwd)
+                                   *[str(copies[f]) for f in step.asm_files]], cwd=self.cwd)
             if res.returncode != 0:
-                return CompileResult(pkg.import_path, None, (res.stdout + res.stderr).decode(errors="replace")
+                return CompileResult(pkg.import_path, None, self._unmap(res.stdout + res.stderr, copies)
                                      or f"asm exited with status {res.returncode}\n", False, True)
             argv += ["-symabis", str(d / "symabis"), "-asmhdr", str(d / "go_asm.h")]
         if pkg.embed_patterns:
             embedcfg = d / "embedcfg"
             self._write(embedcfg, json.dumps({
                 "Patterns": {p: list(m) for p, m in pkg.embed_patterns},
-                "Files": {e.rel: str(e.path) for e in pkg.embed_files},
+                "Files": {e.rel: str(embed_copies[e.rel]) for e in pkg.embed_files},
             }, indent="\t") + "\n")
             argv += ["-embedcfg", str(embedcfg)]
-        argv += ["-pack", *[str(substituted[f.path]) if f.path in substituted else self.shown(f.path)
-                            for f in pkg.files]]
+        argv += ["-pack", *[str(copies[f.path]) for f in pkg.files]]
         if self.verbose is not None:
             self.verbose.write(pkg.import_path + "\n")
             self.verbose.flush()
         res = self.runner.run(argv, cwd=self.cwd)
-        output = (res.stdout + res.stderr).decode(errors="replace")
-        for real, alt in substituted.items():
-            output = output.replace(str(alt), self.shown(real))
+        output = self._unmap(res.stdout + res.stderr, copies)
         if self.runner.dry_run:
             return CompileResult(pkg.import_path, out, "", False, False)
         if res.returncode != 0 or not out.exists():
@@ -250,12 +402,16 @@ class Builder:
         objects: list[Path] = []
         for sfile in step.asm_files:
             obj = d / (sfile.stem + ".o")
-            res = self.runner.run([*asm_base, "-o", str(obj), self.shown(sfile)], cwd=self.cwd)
+            res = self.runner.run([*asm_base, "-o", str(obj), str(copies[sfile])], cwd=self.cwd)
             if res.returncode != 0:
-                return CompileResult(pkg.import_path, None, (res.stdout + res.stderr).decode(errors="replace")
+                return CompileResult(pkg.import_path, None, self._unmap(res.stdout + res.stderr, copies)
                                      or f"asm exited with status {res.returncode}\n", False, True)
             objects.append(obj)
-        objects.extend(step.objects)
+        for sobj in step.objects:
+            copies[sobj] = d / "syso" / sobj.name
+            copies[sobj].parent.mkdir(exist_ok=True)
+            copies[sobj].write_bytes(native_data[sobj])
+            objects.append(copies[sobj])
         if objects:
             if self.runner.echo is not None:
                 self.runner.show(f"go tool pack r {out} " + " ".join(str(o) for o in objects) + " # internal")
@@ -263,7 +419,7 @@ class Builder:
                 append_to_archive(out, objects)
             except OSError as e:
                 return CompileResult(pkg.import_path, None, f"pack {out}: {e}\n", False, True)
-        if step.check_only:
+        if step.check_only or not exact:
             return CompileResult(pkg.import_path, out, output, False, False)
         try:
             self.store.put_file(key, out)
@@ -273,6 +429,21 @@ class Builder:
             archive = out
         return CompileResult(pkg.import_path, archive, output, False, False)
 
+    def _copy_exact(self, origin: Path, copy: Path, digest: bytes) -> bool:
+        """Writes the current content of `origin` to `copy`; whether it is the content hashed as `digest`."""
+        if self.runner.dry_run:
+            return True
+        data = origin.read_bytes()
+        copy.write_bytes(data)
+        return hashlib.sha256(data).digest() == digest
+
+    def _unmap(self, raw: bytes, copies: Mapping[Path, Path]) -> str:
+        """A tool's output with the private copies named as the user knows the files."""
+        text = raw.decode(errors="replace")
+        for real, copy in sorted(copies.items(), key=lambda rc: len(str(rc[1])), reverse=True):
+            text = text.replace(str(copy), self.shown(real))
+        return text
+
     def _write(self, path: Path, text: str) -> None:
         if self.runner.echo is not None:
             self.runner.show(f"cat >{path} << 'EOF' # internal\n{text}EOF")
@@ -281,6 +452,22 @@ class Builder:
     # -- the whole plan ------------------------------------------------------------
 
     def run(self, plan: Plan) -> BuildOutcome:
+        """Build the plan. When a step fails and stored content it used no longer matches its
+        digest (damaged after it was stored), that content is removed and the build runs once more."""
+        outcome = self._run_once(plan)
+        if outcome.failed_stage is None or self.runner.dry_run:
+            return outcome
+        with self._served_lock:
+            served, self._served_paths = self._served_paths, []
+        damaged = [p for p in dict.fromkeys(served) if not self.store.check(p)]
+        if not damaged:
+            return outcome
+        if self.runner.echo is not None:
+            for p in damaged:
+                self.runner.show(f"# damaged cache file {p} removed; building again")
+        return self._run_once(plan)
+
+    def _run_once(self, plan: Plan) -> BuildOutcome:
         results: dict[str, CompileResult] = {}
         archives: dict[str, Path] = {}
         failed: set[str] = set()

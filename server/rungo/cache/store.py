@@ -15,6 +15,12 @@ name and is renamed into place, so readers never see a partial file; several pro
 cache at once. Reading never raises: anything absent, short, garbled or inconsistent is a miss.
 Writing raises `CacheWriteError` (and leaves no partial entry) when the directory cannot be written.
 
+Stored content is named by its sha256 (the output ID), and is checked against it when served:
+`get_bytes`, `get_executable` and `get_file` for content up to VERIFY_LIMIT bytes re-hash what they
+serve; larger content from `get_file` is checked by size, and `check` re-hashes it on demand (when a
+consumer fails). Content that does not match its name is removed, so every entry naming it misses
+until it is stored again.
+
 A file's mtime records when it was last used, refreshed at most once an hour so that hits
 almost never cost a write; `trim` removes by that time.
 """
@@ -40,6 +46,9 @@ USE_INTERVAL = 3600.0
 
 FRESH_SECONDS = 60.0
 """`trim` never removes a file written or marked used within this many seconds."""
+
+VERIFY_LIMIT = 4 << 20
+"""`get_file` re-hashes stored content up to this size on every hit; larger content on `check`."""
 
 STALE_TEMP_SECONDS = 3600.0
 """Temporary files left by writers that died are removed by `trim` once this old."""
@@ -281,9 +290,73 @@ class Cache:
             st = os.stat(blob)
         except OSError:
             return None
-        if not statmod.S_ISREG(st.st_mode) or st.st_size != entry.size:
+        if not statmod.S_ISREG(st.st_mode):
+            return None
+        if st.st_size != entry.size:
+            self._discard(blob, entry.output_id)
             return None
         return entry, entry_path, entry_mtime, blob, st.st_mtime
+
+    def _discard(self, path: str, output_id: OutputID) -> None:
+        """Remove stored content found not to match its output ID (a file, or an executable's
+        directory), unless it was replaced by good content meanwhile."""
+        ohex = output_id.hex()
+        parent = os.path.dirname(path)
+        target = parent if os.path.basename(parent) == ohex + "-x" else path
+        trash = os.path.join(os.path.dirname(target), f"{_TRASH}{secrets.token_hex(8)}")
+        try:
+            os.rename(target, trash)
+        except OSError:
+            return
+        if target == parent:
+            shutil.rmtree(trash, ignore_errors=True)
+            return
+        try:
+            if hash_file_sized(trash)[0] == output_id:  # a writer put good content back: keep it
+                os.rename(trash, target)
+                return
+        except OSError:
+            pass
+        _unlink_quietly(trash)
+
+    def _matches(self, path: str, output_id: OutputID, size: int) -> bool:
+        """Whether the stored file re-hashes to its output ID; removes it when it does not."""
+        try:
+            got, n = hash_file_sized(path)
+        except OSError:
+            return False
+        if got == output_id and n == size:
+            return True
+        self._discard(path, output_id)
+        return False
+
+    def hashed_on_hit(self, entry: Entry) -> bool:
+        """Whether `get_file` re-hashed this entry's content when it served it (it is small enough)."""
+        return entry.size <= VERIFY_LIMIT
+
+    def check(self, path: os.PathLike[str] | str) -> bool:
+        """Re-hash stored content that a getter returned (`get_file`'s path, an executable's path).
+
+        True when it still matches its output ID; otherwise it is removed (every entry naming it
+        misses from now on) and False is returned. Paths outside the cache are not judged (True).
+        """
+        p = os.path.abspath(os.fspath(path))
+        root = os.path.abspath(self._dir)
+        name = os.path.basename(p)
+        parent = os.path.dirname(p)
+        if os.path.dirname(os.path.dirname(parent)) == root and _ITEM_RE.fullmatch(os.path.basename(parent)) \
+                and parent.endswith("-x"):
+            ohex = os.path.basename(parent)[:-2]
+        elif os.path.dirname(parent) == root and _ITEM_RE.fullmatch(name) and name.endswith("-d"):
+            ohex = name[:-2]
+        else:
+            return True
+        output_id = bytes.fromhex(ohex)
+        try:
+            size = os.stat(p).st_size
+        except OSError:
+            return False
+        return self._matches(p, output_id, size)
 
     def get(self, action_id: ActionID) -> Entry | None:
         """The entry for `action_id` if it and its stored content are present and consistent.
@@ -295,11 +368,17 @@ class Cache:
         return hit[0] if hit is not None else None
 
     def get_file(self, action_id: ActionID) -> tuple[Entry, Path] | None:
-        """The entry for `action_id` and the path of its stored content (checked by size, not hash)."""
+        """The entry for `action_id` and the path of its stored content.
+
+        Content up to VERIFY_LIMIT bytes is re-hashed; larger content is checked by size (use
+        `check` when its consumer fails).
+        """
         hit = self._lookup_blob(action_id)
         if hit is None:
             return None
         entry, entry_path, entry_mtime, blob, blob_mtime = hit
+        if entry.size <= VERIFY_LIMIT and not self._matches(blob, entry.output_id, entry.size):
+            return None
         now = time.time()
         _touch(entry_path, entry_mtime, now)
         _touch(blob, blob_mtime, now)
@@ -317,6 +396,7 @@ class Cache:
         except OSError:
             return None
         if len(data) != entry.size or hashlib.sha256(data).digest() != entry.output_id:
+            self._discard(blob, entry.output_id)
             return None
         now = time.time()
         _touch(entry_path, entry_mtime, now)
@@ -326,9 +406,10 @@ class Cache:
     def get_executable(self, action_id: ActionID, name: str) -> tuple[Entry, Path] | None:
         """The entry for `action_id` and the path of its executable stored under `name`.
 
-        The file must exist, be a regular file executable by everyone and have the entry's size; it
-        is not re-hashed. A hit costs an open, fstat, read and close of the entry and a stat of
-        the executable (plus a utime of each at most once an hour).
+        The file must exist, be a regular file executable by everyone, have the entry's size and
+        re-hash to the entry's output ID (a program that does not is removed: it is never run). A
+        hit costs reading the entry, a stat and a read of the executable (plus a utime of each at
+        most once an hour).
         """
         _check_name(name)
         found = self._read_entry(action_id)
@@ -341,8 +422,12 @@ class Cache:
             st = os.stat(path)
         except OSError:
             return None
-        if (not statmod.S_ISREG(st.st_mode) or st.st_size != entry.size
-                or st.st_mode & 0o111 != 0o111):
+        if not statmod.S_ISREG(st.st_mode) or st.st_mode & 0o111 != 0o111:
+            return None
+        if st.st_size != entry.size:
+            self._discard(path, entry.output_id)
+            return None
+        if not self._matches(path, entry.output_id, entry.size):
             return None
         now = time.time()
         _touch(entry_path, entry_mtime, now)
@@ -660,15 +745,16 @@ class Cache:
         """Remove what has not been used for `max_age_seconds`, then the least recently used until
         the cache holds at most `max_bytes` (if given).
 
-        Because uses are recorded at most hourly, the age cutoff is an hour further back. Nothing
-        written or used in the last minute is removed. Concurrent readers that lose a race see a
+        The age is that of the last recorded use; uses are recorded at most once an hour, so a
+        file in steady use may look up to an hour older than it is. Nothing written or used in the
+        last minute is removed. Concurrent readers that lose a race see a
         miss. Raises CacheWriteError if files cannot be removed.
         """
         if max_age_seconds < 0 or (max_bytes is not None and max_bytes < 0):
             raise ValueError("trim: limits must not be negative")
         now = time.time()
         fresh_cut = now - FRESH_SECONDS
-        age_cut = min(now - max_age_seconds - USE_INTERVAL, fresh_cut)
+        age_cut = min(now - max_age_seconds, fresh_cut)
         removed_files = removed_bytes = 0
         kept: list[_Item] = []
         for item in self._scan():

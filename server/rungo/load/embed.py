@@ -24,8 +24,14 @@ def _is_module_root(d: Path) -> bool:
     return (d / "go.mod").is_file()
 
 
-def resolve(pkg_dir: Path, pattern: str) -> tuple[tuple[str, ...], str | None]:
-    """The files (slash paths relative to pkg_dir) one pattern embeds, or go's error text."""
+def resolve(pkg_dir: Path, pattern: str, visited: list[Path] | None = None) -> tuple[tuple[str, ...], str | None]:
+    """The files (slash paths relative to pkg_dir) one pattern embeds, or go's error text.
+
+    Every directory whose listing decides the answer is appended to `visited` (the directories a
+    glob element is matched in, every directory a matched directory's walk lists, and the
+    subdirectories it skips as other modules), so a file added anywhere there can be noticed.
+    """
+    seen = visited if visited is not None else []
     all_prefix = pattern.startswith("all:")
     glob = pattern[4:] if all_prefix else pattern
     err = _valid_pattern(glob)
@@ -37,6 +43,7 @@ def resolve(pkg_dir: Path, pattern: str) -> tuple[tuple[str, ...], str | None]:
         nxt: list[str] = []
         for base in candidates:
             d = pkg_dir / base if base else pkg_dir
+            seen.append(d)
             try:
                 names = sorted(os.listdir(d))
             except OSError:
@@ -55,11 +62,13 @@ def resolve(pkg_dir: Path, pattern: str) -> tuple[tuple[str, ...], str | None]:
             for root, dirs, files in os.walk(full):
                 dirs.sort()
                 rroot = Path(root)
+                seen.append(rroot)
                 keep = []
                 for dname in dirs:
                     if not all_prefix and _ignored(dname):
                         continue
                     if _is_module_root(rroot / dname):
+                        seen.append(rroot / dname)
                         continue
                     keep.append(dname)
                 dirs[:] = keep

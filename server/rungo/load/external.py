@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from rungo.cache import Cache, CacheWriteError, KeyHasher
 from rungo.load.model import ExternalPackage, Watched
@@ -14,7 +14,7 @@ from rungo.load.stamps import stamp, still_valid
 from rungo.process import Runner
 
 _FIELDS = "ImportPath,Name,Export,Standard,Imports,Deps,Dir,GoFiles,EmbedFiles,Module,Error,DepsErrors,Incomplete"
-_FORMAT = "rungo-golist-v2"
+_FORMAT = "rungo-golist-v3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,23 @@ class ExternalLoadError(Exception):
     """`go list` itself failed (not a package error): its message, ready to print."""
 
 
-def _pkg_from_json(d: Mapping[str, Any], mutable_roots: Sequence[str]) -> ExternalPackage:
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _writable(directory: str) -> bool:
+    """Whether a directory in the module cache can be written, so its files may change in place
+    (-modcacherw, or made writable by hand); the go command makes it read-only otherwise."""
+    try:
+        return bool(os.stat(directory).st_mode & 0o222)
+    except OSError:
+        return True
+
+
+def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> ExternalPackage:
+    """One package of go list's output. Its directory is watched, and its files unless it is a
+    standard package or sits in a read-only module-cache directory (to keep the rerun shortcut
+    cheap: the toolchain's own binaries are watched too)."""
     mod = d.get("Module") or {}
     rep = mod.get("Replace") or {}
     err = d.get("Error") or None
@@ -42,10 +58,14 @@ def _pkg_from_json(d: Mapping[str, Any], mutable_roots: Sequence[str]) -> Extern
             err_text = f"{pos}: {err_text}"
     directory = str(d.get("Dir", ""))
     watched: list[str] = []
-    if directory and not d.get("Standard") and not any(directory.startswith(r) for r in mutable_roots):
+    if directory:
+        # Always the directory: a file added, removed or replaced by rename, and (through its
+        # ctime) a module-cache directory made writable, which brings its files under watch.
         watched.append(directory)
-        for f in list(d.get("GoFiles") or []) + list(d.get("EmbedFiles") or []):
-            watched.append(os.path.join(directory, f))
+        if not d.get("Standard") and (not any(_under(directory, r) for r in read_only_roots)
+                                      or _writable(directory)):
+            for f in list(d.get("GoFiles") or []) + list(d.get("EmbedFiles") or []):
+                watched.append(os.path.join(directory, f))
     return ExternalPackage(
         import_path=str(d["ImportPath"]),
         name=str(d.get("Name", "")),
@@ -125,6 +145,7 @@ def load_external(
     imports: Iterable[str],
     always: Sequence[str],
     force: bool = False,
+    tmpdir: Callable[[], Path] | None = None,
 ) -> Snapshot:
     """The snapshot for these imports (plus `always`, e.g. runtime), from the cache when still valid."""
     wanted = sorted(set(imports) | set(always))
@@ -140,11 +161,14 @@ def load_external(
                 ):
                     return Snapshot(pkgs, watched, True)
     argv = [go, "list", "-e", "-export", "-deps", "-json=" + _FIELDS, *list_flags, "--", *wanted]
-    res = runner.run(argv, cwd=module_dir or cwd, quiet=not force)
+    # go list builds what is missing in a go-build* directory of its own: under rungo's work
+    # directory, so that it goes with it even when both are killed.
+    extra = {"GOTMPDIR": str(tmpdir())} if tmpdir is not None else None
+    res = runner.run(argv, cwd=module_dir or cwd, quiet=not force, env_extra=extra)
     if res.returncode != 0:
         msg = res.stderr.decode(errors="replace").rstrip()
         raise ExternalLoadError(msg or f"go list exited with status {res.returncode}")
-    mutable_roots = [r for r in (goenv.get("GOROOT", ""), goenv.get("GOMODCACHE", "")) if r]
+    read_only_roots = [r for r in (goenv.get("GOROOT", ""), goenv.get("GOMODCACHE", "")) if r]
     pkgs = {}
     try:
         dec = json.JSONDecoder()
@@ -156,7 +180,7 @@ def load_external(
             if i >= len(text):
                 break
             obj, i = dec.raw_decode(text, i)
-            p = _pkg_from_json(obj, mutable_roots)
+            p = _pkg_from_json(obj, read_only_roots)
             pkgs[p.import_path] = p
     except (ValueError, KeyError, UnicodeDecodeError) as e:
         raise ExternalLoadError(f"go list printed output rungo cannot read: {e}") from None

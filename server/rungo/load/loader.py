@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat as statmod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from rungo.load import embed as embedmod
-from rungo.load.constraints import BuildContext, file_included
+from rungo.load.constraints import BuildContext, file_included, good_os_arch_file, should_build
+from rungo.load.filechecks import header_utf8_error, invalid_import, irregular_file
 from rungo.load.model import (
     EmbedFile,
     LoadError,
@@ -49,6 +51,12 @@ class Target:
 
     files: tuple[str, ...]
     package: str | None
+
+
+def _strerror(e: OSError) -> str:
+    """An OS error's text as the go command prints it ("permission denied")."""
+    text = e.strerror or str(e)
+    return text[:1].lower() + text[1:]
 
 
 def find_module_root(start: Path) -> Path | None:
@@ -166,16 +174,22 @@ class Loader:
 
     def main_module(self) -> Module | None:
         root = find_module_root(self.cwd)
-        # Remember the absence of go.mod/go.work above, so creating one invalidates a remembered load.
+        # Remember the absence of go.mod up to the module root and of go.work up to the file system
+        # root (the go command looks for go.work above the module too), so creating one invalidates
+        # a remembered load.
         d = self.cwd
+        below_root = True
         while True:
             self._watch(d / "go.work")
             if root is not None and d == root:
-                break
-            self._watch(d / "go.mod")
+                below_root = False
+            if below_root:
+                self._watch(d / "go.mod")
             if d.parent == d:
                 break
             d = d.parent
+        if self.env.get("GOWORK", "") not in ("", "off"):
+            self._watch(Path(self.env["GOWORK"]))
         if self.env.get("GOWORK", "") != "off":
             gowork = Path(self.env["GOWORK"]) if self.env.get("GOWORK") else find_go_work(self.cwd)
             if gowork is not None:
@@ -223,21 +237,51 @@ class Loader:
                 continue
             ext = os.path.splitext(name)[1]
             if ext == ".go":
-                if not named and ((not p.is_file() and p not in self.overlays) or p in self.hidden):
+                if not named and p in self.hidden:
                     continue
+                if p not in self.overlays:
+                    try:
+                        st = os.stat(p)
+                    except FileNotFoundError:
+                        if named:
+                            errors.append(LoadError(f"open {p}: no such file or directory"))
+                        continue
+                    except OSError as e:
+                        errors.append(LoadError(f"open {p}: {_strerror(e)}"))
+                        continue
+                    if statmod.S_ISDIR(st.st_mode) and not named:
+                        continue
+                    if not statmod.S_ISREG(st.st_mode):
+                        errors.append(LoadError(irregular_file(p, st)))
+                        continue
                 try:
                     data, digest = self.read(p)
                 except OSError as e:
-                    errors.append(LoadError(f"open {p}: {e.strerror}"))
+                    errors.append(LoadError(f"open {p}: {_strerror(e)}"))
                     continue
                 if not named:
                     if name.endswith("_test.go"):
                         excluded.append(p)
                         continue
-                    if not file_included(name, data, self.ctx):
+                    if not good_os_arch_file(name, self.ctx):
                         excluded.append(p)
                         continue
+                    ok, why = should_build(data, self.ctx)
+                    if why is not None and why.startswith("parsing //go:build line"):
+                        errors.append(LoadError(f"{self.rel(p)}: {why}"))
+                        continue
+                    if not ok:
+                        excluded.append(p)
+                        continue
+                bad = header_utf8_error(data)
+                if bad is not None:
+                    errors.append(LoadError(f"{self.rel(p)}:{bad[0]}:{bad[1]}: illegal UTF-8 encoding"))
+                    continue
                 summ = self.summary(data, digest)
+                bad_import = invalid_import(p, data, summ)
+                if bad_import is not None:
+                    errors.append(LoadError(bad_import))
+                    continue
                 if summ.imports_c and not self.ctx.cgo_enabled and not named:
                     excluded.append(p)
                     continue
@@ -258,9 +302,15 @@ class Loader:
         if names is None:
             try:
                 names = self.listdir(d)
-            except OSError:
+            except FileNotFoundError:
                 raise LoadFailure(f"stat {d}: directory not found") from None
+            except OSError as e:
+                return LocalPackage(import_path, "", d, (), (), (), (), (), (), (), module, cmdline,
+                                    (LoadError(f"open {d}: {_strerror(e)}"),))
         files, excluded, other, errors = self._classify(d, names, named)
+        if not files and errors:
+            return LocalPackage(import_path, "", d, (), tuple(excluded), tuple(other), (), (), (), (),
+                                module, cmdline, tuple(errors[:1]))
         if not files:
             if not excluded and not other:
                 msg = f"no Go files in {d}"
@@ -274,8 +324,8 @@ class Loader:
             name = f.summary.package
             if not name:
                 if f.summary.syntax_errors:
-                    e = f.summary.syntax_errors[0]
-                    errors.append(LoadError(e.message, f.path, e.position.line, e.position.column))
+                    se = f.summary.syntax_errors[0]
+                    errors.append(LoadError(se.message, f.path, se.position.line, se.position.column))
                 else:
                     errors.append(LoadError("expected 'package', found 'EOF'", f.path, 1, 1))
                 continue
@@ -302,7 +352,10 @@ class Loader:
                 for pat in ed.patterns:
                     if any(p == pat for p, _ in patterns):
                         continue
-                    matched, err = embedmod.resolve(d, pat)
+                    listed: list[Path] = []
+                    matched, err = embedmod.resolve(d, pat, listed)
+                    for ld in listed:
+                        self._watch(ld)
                     if err:
                         errors.append(LoadError(err, f.path, ed.position.line, ed.position.column + len("//go:embed ")))
                         continue
@@ -502,11 +555,15 @@ class Loader:
                     external.add(imp)
                     continue
                 if state.get(imp) == 1:
+                    # go prints the whole import stack from the main package, each step with the
+                    # file that has the import.
                     chain = stack + [pkg.import_path, imp]
-                    start = chain.index(imp)
-                    cyc = chain[start:]
-                    msg = "package " + cyc[0] + "".join(f"\n\timports {c}" for c in cyc[1:]) + ": import cycle not allowed"
-                    errors.append(LoadError(msg))
+                    lines = ["package " + chain[0]]
+                    for i in range(1, len(chain)):
+                        importer = loaded.get(chain[i - 1])
+                        where = import_pos(importer, chain[i])[0] if importer is not None else None
+                        lines.append(f"\timports {chain[i]}" + (f" from {where.name}" if where else ""))
+                    errors.append(LoadError("\n".join(lines) + ": import cycle not allowed"))
                     continue
                 if state.get(imp) == 2:
                     continue

@@ -52,7 +52,7 @@ def exec_in_place(argv: Sequence[str], env: Mapping[str, str], via_exec: bool,
     program is looked up in search_path (rungo's own PATH), else in env's PATH."""
     prog = resolve_program(argv[0], search_path if search_path is not None else env.get("PATH", os.defpath))
     if prog is None:
-        return ExecFailure(f"go: exec {argv[0]}: executable file not found in $PATH"
+        return ExecFailure(f'exec: "{argv[0]}": executable file not found in $PATH'
                            if via_exec else f"fork/exec {argv[0]}: no such file or directory",
                            EXIT_NOT_FOUND if via_exec else EXIT_CANNOT_EXECUTE)
     try:
@@ -66,9 +66,10 @@ def exec_in_place(argv: Sequence[str], env: Mapping[str, str], via_exec: bool,
 
 
 def run_child(argv: Sequence[str], env: Mapping[str, str], cleanup: Callable[[], None],
-              search_path: str | None = None) -> int:
+              search_path: str | None = None, report: Callable[[str], object] | None = None) -> int:
     """Runs the program as a child (when exec in place is impossible): relays every catchable signal,
-    returns its status (a signal death is re-raised on rungo itself), and always runs cleanup."""
+    returns its status (a signal death is re-raised on rungo itself), and always runs cleanup.
+    When the program cannot be started, `report` gets go's one-line reason."""
     relayed = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
                signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT, signal.SIGTSTP]
     old: dict[int, object] = {}
@@ -76,6 +77,9 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], cleanup: Callable[[],
     try:
         proc = subprocess.Popen(list(argv), executable=prog or argv[0], env=dict(env))
     except OSError as e:
+        if report is not None:
+            reason = e.strerror.lower() if e.strerror else str(e)
+            report(f"fork/exec {prog or argv[0]}: {reason}")
         cleanup()
         return EXIT_NOT_FOUND if isinstance(e, FileNotFoundError) else EXIT_CANNOT_EXECUTE
 
@@ -98,7 +102,10 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], cleanup: Callable[[],
         cleanup()
     if status < 0:
         signum = -status
-        signal.signal(signum, signal.SIG_DFL)
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # SIGKILL and SIGSTOP cannot be handled, nor need to be
         os.kill(os.getpid(), signum)
         return 128 + signum
     return status
