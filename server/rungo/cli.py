@@ -229,11 +229,14 @@ def _run(argv: list[str]) -> int:
         import time
 
         k = len(argv) - len(inv.args)
+        # The program is rungo's own cache entry: its stamp is taken now, after the cache's last
+        # touch of it (the inputs' stamps are from before they were read).
+        own = str(prepared.binary)
         fastpath.write_record(
             str(config.cache_dir), list(argv[:k]), str(cwd if not flags.chdir else Path(os.getcwd())),
-            os.environ, [*prepared.exec_argv, str(prepared.binary)], goroot_bin,
-            [(w.path, w.stamp) for w in prepared.watched], prepared.inputs_since_ns or time.time_ns(),
-            frozenset((str(prepared.binary),)),
+            os.environ, [*prepared.exec_argv, own], goroot_bin,
+            [(w.path, fastpath.stamp(own) if w.path == own else w.stamp) for w in prepared.watched],
+            prepared.inputs_since_ns or time.time_ns(), frozenset((own,)),
         )
     _maybe_trim(config.cache_dir)
     prog_env = fastpath.program_env(fastpath.initial_environ(), goroot_bin)

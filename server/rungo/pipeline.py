@@ -629,6 +629,7 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
         if key is not None and binary.name == name:
             try:
                 _, stored = session.store.put_executable(key, binary, name)
+                binary.unlink(missing_ok=True)     # the entry's ctime must not change with the work dir
                 return Prepared(binary=stored, exec_argv=exec_argv, temporary=False,
                                 watched=_program_watch(stored, tc, session.config),
                                 outcome=BuildOutcome(stored, (), "", True, None), main=None, messages=output)
@@ -646,6 +647,9 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
         except (CacheWriteError, OSError):
             pass
         else:
+            # The cache may hold it as a hard link: remove the work dir's name now, so the
+            # entry's ctime (which the rerun shortcut stamps) does not change when the work dir goes.
+            binary.unlink(missing_ok=True)
             return Prepared(binary=kept, exec_argv=exec_argv, temporary=False,
                             watched=(*watched, *_program_watch(kept, tc, session.config)),
                             outcome=BuildOutcome(kept, (), "", True, None), main=None, messages=output,

@@ -555,4 +555,7 @@ class Builder:
             _, binary = self.store.put_executable(key, out, step.name)
         except CacheWriteError:
             return BuildOutcome(out, compiles, "", True, None, temporary=True)
+        # The entry may be a hard link to `out`: drop the work dir's name now, so that the entry's
+        # ctime (part of the rerun shortcut's stamp) does not change later when the work dir goes.
+        out.unlink(missing_ok=True)
         return BuildOutcome(binary, compiles, "", True, None)
