@@ -7,6 +7,9 @@ lines count before the package clause; //go:embed lines count only in files that
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Iterator
 
 from rungo.syntax.literals import embed_patterns, go_debug_setting, is_valid_import_path, unquote
@@ -50,10 +53,44 @@ _STATEMENTS = frozenset({
 })
 
 
+# Summaries of large sources, by content: a summary computed elsewhere (another process) is
+# remembered here, and a second summarize of the same bytes costs one hash.
+MEMO_MIN_BYTES = 1 << 18
+_MEMO_ENTRIES = 8
+_memo: OrderedDict[bytes, FileSummary] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def _digest(source: bytes) -> bytes:
+    return hashlib.sha256(source).digest()
+
+
+def remember(source: bytes, summary: FileSummary) -> None:
+    """Records the summary of a large source, for the next summarize of the same bytes."""
+    if len(source) < MEMO_MIN_BYTES:
+        return
+    key = _digest(source)
+    with _memo_lock:
+        _memo[key] = summary
+        _memo.move_to_end(key)
+        while len(_memo) > _MEMO_ENTRIES:
+            _memo.popitem(last=False)
+
+
 def summarize(source: bytes) -> FileSummary:
     """The summary of a Go source file. Never raises: whatever is wrong with the input becomes a SyntaxProblem."""
+    key = None
+    if len(source) >= MEMO_MIN_BYTES:
+        key = _digest(bytes(source))
+        with _memo_lock:
+            hit = _memo.get(key)
+        if hit is not None:
+            return hit
     try:
-        return _summarize(bytes(source))
+        s = _summarize(bytes(source))
+        if key is not None:
+            remember(bytes(source), s)
+        return s
     except Exception as e:  # a last resort: no input may make summarize raise
         problem = SyntaxProblem(Position(1, 1), f"internal error: cannot summarize file: {type(e).__name__}: {e}")
         return FileSummary("", None, (), False, (), (), None, (problem,))
