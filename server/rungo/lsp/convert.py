@@ -32,6 +32,8 @@ def _range(index: LineIndex, line1: int, col1: int) -> lsp.Range:
 
 
 def syntax_diagnostics(data: bytes, summary: FileSummary) -> list[lsp.Diagnostic]:
+    if not summary.syntax_errors:
+        return []
     index = LineIndex(data)
     return [
         lsp.Diagnostic(
@@ -46,6 +48,8 @@ def syntax_diagnostics(data: bytes, summary: FileSummary) -> list[lsp.Diagnostic
 
 def parse_diagnostics(data: bytes, problems: list[ParseProblem]) -> list[lsp.Diagnostic]:
     """The Go parser's errors (gofmt -e) as diagnostics."""
+    if not problems:
+        return []
     index = LineIndex(data)
     return [lsp.Diagnostic(range=_range(index, p.line, p.column), message=p.message,
                            severity=lsp.DiagnosticSeverity.Error, source=SOURCE) for p in problems]

@@ -119,10 +119,13 @@ def in_spans(line: int, spans: Sequence[tuple[int, int]]) -> bool:
 def between_answers(compiler: Sequence[lsp.Diagnostic], fast: Sequence[lsp.Diagnostic],
                     edited: Sequence[tuple[int, int]], answered: bool) -> list[lsp.Diagnostic]:
     """What to show after a keystroke: the compiler's standing diagnostics, and the fast parser's only
-    on the lines edited since the compiler's answer (everywhere when the compiler has not answered)."""
+    on the lines edited since the compiler's answer and the line after each (everywhere when the
+    compiler has not answered)."""
     if not answered:
         return list(fast)
     out = [d for d in compiler if not in_spans(d.range.start.line, edited)]
-    out.extend(d for d in fast if in_spans(d.range.start.line, edited))
+    # A parser reports an unfinished line at the next token: the line after an edit is the edit's too.
+    near = [(a, b + 1) for a, b in edited]
+    out.extend(d for d in fast if in_spans(d.range.start.line, near))
     out.sort(key=lambda d: (d.range.start.line, d.range.start.character))
     return out
