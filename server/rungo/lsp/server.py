@@ -176,6 +176,8 @@ class RungoServer(LanguageServer):
         self.results: dict[Path, str] = {}            # package dir (or file) -> last run result for the lens
         self.summaries: dict[str, tuple[int | None, FileSummary]] = {}
         self.docs: dict[str, DocState] = {}
+        self.client_uris: dict[str, str] = {}         # pygls' (unquoted) key -> the client's URI
+        self.path_uris: dict[Path, str] = {}          # an open file -> the client's URI for it
         self.warm: asyncio.Task[None] | None = None
         self.warm_token = CancelToken()
         self.closing = False
@@ -229,7 +231,7 @@ class RungoServer(LanguageServer):
         return s
 
     async def summary(self, uri: str, data: bytes) -> FileSummary:
-        doc = self.workspace.text_documents.get(uri)
+        doc = self.doc(uri)
         version = doc.version if doc is not None else None
         hit = self.summaries.get(uri)
         if hit is not None and hit[0] == version and version is not None:
@@ -239,8 +241,20 @@ class RungoServer(LanguageServer):
             self.summaries[uri] = (version, s)
         return s
 
+    def doc(self, uri: str) -> Any:
+        """The open document of a URI as the client spells it (pygls keeps them unquoted)."""
+        return self.workspace.text_documents.get(unquote(uri))
+
+    def documents(self) -> list[tuple[str, Any]]:
+        """The open documents, under the URIs the client used."""
+        return [(self.client_uris.get(k, k), d) for k, d in list(self.workspace.text_documents.items())]
+
+    def uri_for(self, path: Path) -> str:
+        """The URI under which the client knows a file (the one it opened it with, when open)."""
+        return self.path_uris.get(path) or path.as_uri()
+
     def doc_bytes(self, uri: str) -> bytes | None:
-        doc = self.workspace.text_documents.get(uri)
+        doc = self.doc(uri)
         if doc is None:
             return None
         source: str = doc.source
@@ -254,21 +268,21 @@ class RungoServer(LanguageServer):
             return None
 
     def versions(self) -> dict[str, int | None]:
-        return {uri: doc.version for uri, doc in self.workspace.text_documents.items()}
+        return {uri: doc.version for uri, doc in self.documents()}
 
     def open_in(self, pkg_dir: Path) -> dict[str, int | None]:
         out: dict[str, int | None] = {}
-        for uri, doc in self.workspace.text_documents.items():
+        for uri, doc in self.documents():
             p = uri_to_path(uri)
             if p is not None and p.parent == pkg_dir and p.suffix == ".go":
                 out[uri] = doc.version
         return out
 
     def texts(self) -> dict[str, str]:
-        return {uri: doc.source for uri, doc in self.workspace.text_documents.items()}
+        return {uri: doc.source for uri, doc in self.documents()}
 
     def publish(self, uri: str, diagnostics: list[lsp.Diagnostic], version: int | None = None) -> None:
-        doc = self.workspace.text_documents.get(uri)
+        doc = self.doc(uri)
         if doc is not None and version is not None and doc.version != version:
             return     # never publish for content the client no longer has
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
@@ -280,7 +294,11 @@ class RungoServer(LanguageServer):
     # -- keystrokes -----------------------------------------------------------------------------
 
     def on_open(self, uri: str) -> None:
-        doc = self.workspace.text_documents.get(uri)
+        self.client_uris[unquote(uri)] = uri
+        path = uri_to_path(uri)
+        if path is not None:
+            self.path_uris[path] = uri
+        doc = self.doc(uri)
         if doc is None:
             return
         self.docs[uri] = DocState(text=doc.source)
@@ -296,7 +314,7 @@ class RungoServer(LanguageServer):
         if not _is_go(uri) and (path is not None or self.language_of(uri) != "go"):
             return
         if uri not in self.docs:
-            doc = self.workspace.text_documents.get(uri)
+            doc = self.doc(uri)
             if doc is None:
                 return
             self.docs[uri] = DocState(text=doc.source)
@@ -309,7 +327,7 @@ class RungoServer(LanguageServer):
             self.schedule_check(path.parent, delay)
 
     def language_of(self, uri: str) -> str:
-        doc = self.workspace.text_documents.get(uri)
+        doc = self.doc(uri)
         return (doc.language_id or "") if doc is not None else ""
 
     def refresh(self, uri: str) -> None:
@@ -328,7 +346,7 @@ class RungoServer(LanguageServer):
         try:
             while True:
                 state.again = False
-                doc = self.workspace.text_documents.get(uri)
+                doc = self.doc(uri)
                 if doc is None or self.docs.get(uri) is not state or self.closing:
                     return
                 version, text = doc.version, doc.source
@@ -437,9 +455,9 @@ class RungoServer(LanguageServer):
                 diags.append(lsp.Diagnostic(range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)),
                                             message="\n".join(loose), severity=lsp.DiagnosticSeverity.Error,
                                             source=convert.SOURCE))
-            out.append((p.as_uri(), tuple(diags)))
+            out.append((self.uri_for(p), tuple(diags)))
         for p, diags in by_file.items():
-            out.append((p.as_uri(), tuple(diags)))
+            out.append((self.uri_for(p), tuple(diags)))
         return CheckAnswer(tuple(out), tuple(self.module_answers(pkg_dir, texts, check.message)))
 
     def module_answers(self, pkg_dir: Path, texts: Mapping[str, str],
@@ -449,7 +467,7 @@ class RungoServer(LanguageServer):
         root = find_module_root(pkg_dir)
         work = find_go_work(pkg_dir)
         for path in ([root / "go.mod"] if root is not None else []) + ([work] if work is not None else []):
-            uri = path.as_uri()
+            uri = self.uri_for(path)
             text = texts.get(uri)
             data = text.encode("utf-8", "surrogateescape") if text is not None else self.read_disk(path)
             if data is None:
@@ -530,7 +548,7 @@ class RungoServer(LanguageServer):
         return work
 
     def recheck_open(self, delay: float = 0) -> None:
-        dirs = {p.parent for uri in self.workspace.text_documents if (p := uri_to_path(uri)) is not None
+        dirs = {p.parent for uri, _ in self.documents() if (p := uri_to_path(uri)) is not None
                 and p.suffix == ".go"}
         for d in dirs | set(self.published):
             if d in dirs or self.published.get(d):
@@ -735,7 +753,7 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: RungoServer, params: lsp.InitializedParams) -> None:
-        if ls.runs_allowed:
+        if ls.runs_allowed and ls.settings.warm_start:
             ls.warm = asyncio.ensure_future(_warm_start(ls))
         caps = ls.client_capabilities.workspace
         watched = caps.did_change_watched_files if caps is not None else None
@@ -765,7 +783,10 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
         uri = params.text_document.uri
         ls.summaries.pop(uri, None)
         ls.docs.pop(uri, None)
+        ls.client_uris.pop(unquote(uri), None)
         p = uri_to_path(uri)
+        if p is not None:
+            ls.path_uris.pop(p, None)
         if p is None:
             ls.publish(uri, [])
             old = ls.checks.pop(uri, None)
@@ -794,8 +815,8 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
                 module_changed = True
             elif p.suffix == ".go":
                 dirs.add(p.parent)
-                if ch.type == lsp.FileChangeType.Deleted and p.as_uri() not in ls.workspace.text_documents:
-                    ls.publish(p.as_uri(), [])
+                if ch.type == lsp.FileChangeType.Deleted and ls.doc(ls.uri_for(p)) is None:
+                    ls.publish(ls.uri_for(p), [])
         if module_changed:
             ls.recheck_open()
         for d in dirs:
