@@ -92,8 +92,9 @@ class _Flight:
 
 
 class ListGate:
-    """One `go list -export` per configuration (go binary, directory, environment, flags) at a time;
-    a call identical to one in flight waits for that one and shares its answer."""
+    """One `go list -export` per configuration (go binary, flags, module directory) at a time, so two
+    never compile the same packages at once (the second finds them in GOCACHE); a call identical to
+    one in flight (same packages, same environment) waits for it and shares its answer."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -109,8 +110,8 @@ class ListGate:
     def run(self, argv: Sequence[str], cwd: Path | None, env: Mapping[str, str], token: CancelToken | None,
             spawn: Callable[[], Completed]) -> Completed:
         head = tuple(argv[:argv.index("--")]) if "--" in argv else tuple(argv)
-        config = (head, str(cwd), tuple(sorted(env.items())))
-        exact = (tuple(argv), str(cwd), config[2])
+        config = (head, str(cwd))     # waiting costs nothing but time; sharing needs the very same call
+        exact = (tuple(argv), str(cwd), tuple(sorted(env.items())))
         while True:
             with self._lock:
                 flight = self._flights.get(exact)
