@@ -273,7 +273,9 @@ class Engine:
         try:
             return check_package(session, inv, flags)
         finally:
-            work.close()
+            # Removing the scratch files is not part of the answer: a thread of its own does it
+            # (not a daemon, so the process still waits for it before exiting).
+            threading.Thread(target=work.close, name="rungo-workdir-close").start()
 
     def build(self, pkg_dir: Path, *, env_extra: Mapping[str, str], flags: Sequence[str],
               go_path: str, work: WorkDir, overlays: Mapping[Path, bytes] | None = None,

@@ -321,6 +321,10 @@ class RungoServer(LanguageServer):
         if not immediate:
             self.refresh(uri)
         delay = 0.0 if immediate else self.settings.diagnostics.delay_ms / 1000
+        key: Path | str = path.parent if path is not None else uri
+        pending = self.checks.get(key)
+        if pending is None or pending[0].done():
+            delay = 0.0    # the first keystroke after a pause is checked at once; a burst waits for its end
         if path is None:
             self.schedule(uri, delay, self._parse_only(uri))
         else:
