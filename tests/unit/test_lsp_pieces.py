@@ -198,3 +198,46 @@ def test_go_list_export_runs_once_per_configuration() -> None:
     assert calls == 2, f"identical calls were not shared ({calls} ran)"
     assert gate.shared == 2
     assert ListGate.applies(same) and not ListGate.applies(["go", "env", "-json"])
+
+
+# -- incremental edits at C speed, equal to pygls' own ---------------------------------------------------
+
+@pytest.mark.parametrize("encoding", [lsp.PositionEncodingKind.Utf16, lsp.PositionEncodingKind.Utf8,
+                                      lsp.PositionEncodingKind.Utf32])
+def test_edits_equal_pygls(encoding: lsp.PositionEncodingKind) -> None:
+    import random
+
+    from pygls.workspace import PositionCodec, TextDocument
+
+    from rungo.lsp.documents import EditableDocument
+
+    rng = random.Random(7)
+    text = "package main\n\nfunc main() {\n\tx := \"héllo ✓ 😀\"\n}\n"
+    codec = PositionCodec(encoding=encoding)
+    ours = EditableDocument("file:///a.go", source=text, position_codec=codec)
+    theirs = TextDocument("file:///a.go", source=text, position_codec=codec)
+    pieces = ["a", "é", "😀", "\n", "✓", "}", ""]
+    for _ in range(2000):
+        src = theirs.source
+        lines = src.split("\n")
+        l1 = rng.randrange(len(lines))
+        l2 = min(len(lines) - 1, l1 + rng.randrange(3))
+
+        def units(line: str, upto: int) -> int:
+            part = line[:upto]
+            if encoding == lsp.PositionEncodingKind.Utf8:
+                return len(part.encode())
+            if encoding == lsp.PositionEncodingKind.Utf16:
+                return len(part.encode("utf-16-le")) // 2
+            return len(part)
+
+        c1 = units(lines[l1], rng.randrange(len(lines[l1]) + 1))
+        c2 = units(lines[l2], rng.randrange(len(lines[l2]) + 1))
+        if (l2, c2) < (l1, c1):
+            c2 = c1
+        change = lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(lsp.Position(l1, c1), lsp.Position(l2, c2)),
+            text="".join(rng.choice(pieces) for _ in range(rng.randrange(3))))
+        ours.apply_change(change)
+        theirs.apply_change(change)
+        assert ours.source == theirs.source

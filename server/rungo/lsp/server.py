@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import multiprocessing
 import os
+import pickle
+import sys
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
@@ -26,11 +26,13 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcParseError
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.workspace import Workspace
 
 from rungo import __version__
 from rungo.load.loader import find_go_work, find_module_root
 from rungo.load.modfile import ModError, parse_mod, parse_work
 from rungo.lsp import convert
+from rungo.lsp.documents import EditableWorkspace
 from rungo.lsp.engine import CancelToken, Engine, find_main_packages
 from rungo.lsp.runs import Run, RunManager
 from rungo.lsp.settings import Settings, parse_settings
@@ -181,7 +183,7 @@ class RungoServer(LanguageServer):
         self.warm: asyncio.Task[None] | None = None
         self.warm_token = CancelToken()
         self.closing = False
-        self._pool: ProcessPoolExecutor | None = None
+        self.worker = SummaryWorker()
         self.runs = RunManager(self.engine, _Events(self), self._in_thread)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -203,29 +205,16 @@ class RungoServer(LanguageServer):
         except Exception:
             pass
 
-    def pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
-
     def close_pool(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        for proc in list(pool._processes.values()):
-            proc.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        self.worker.kill()
 
     async def summarize(self, data: bytes) -> FileSummary:
         """The tree-sitter summary, in a thread; a large document's in the worker process (tree-sitter
         holds the interpreter while it parses), remembered for the loader of the next check."""
         if len(data) < BIG_DOCUMENT_BYTES:
             return await self._in_thread(lambda: summarize(data))
-        loop = asyncio.get_running_loop()
-        try:
-            s: FileSummary = await loop.run_in_executor(self.pool(), summarize, data)
-        except Exception:     # the worker died (shutdown, out of memory): no fast answer for this one
-            self.close_pool()
+        s = await self.worker.summarize(data)
+        if s is None:     # the worker is gone (shutdown, out of memory): no fast answer for this one
             return FileSummary("", None, (), False, (), (), None, ())
         await self._in_thread(lambda: remember(data, s))
         return s
@@ -591,6 +580,44 @@ class RungoServer(LanguageServer):
         self.close_pool()
 
 
+class SummaryWorker:
+    """One `python -m rungo.syntax.worker` child, started on first use, one request at a time."""
+
+    def __init__(self) -> None:
+        self.proc: asyncio.subprocess.Process | None = None
+        self.lock = asyncio.Lock()
+
+    async def summarize(self, data: bytes) -> FileSummary | None:
+        async with self.lock:
+            try:
+                if self.proc is None or self.proc.returncode is not None:
+                    self.proc = await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "rungo.syntax.worker", stdin=asyncio.subprocess.PIPE,
+                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+                proc = self.proc
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(len(data).to_bytes(8, "big") + data)
+                await proc.stdin.drain()
+                head = await proc.stdout.readexactly(8)
+                body = await proc.stdout.readexactly(int.from_bytes(head, "big"))
+                summary = pickle.loads(body)    # from our own child process
+            except asyncio.CancelledError:
+                self.kill()      # a half-read answer would confuse the next request
+                raise
+            except (OSError, EOFError, asyncio.IncompleteReadError, pickle.UnpicklingError, AssertionError):
+                self.kill()
+                return None
+        return summary if isinstance(summary, FileSummary) else None
+
+    def kill(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.returncode is None:
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+
+
 def _overlays(texts: Mapping[str, str]) -> dict[Path, bytes]:
     out: dict[Path, bytes] = {}
     for uri, text in texts.items():
@@ -734,6 +761,8 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
 
     @server.feature(lsp.INITIALIZE)
     def initialize(ls: RungoServer, params: lsp.InitializeParams) -> None:
+        if type(ls.workspace) is Workspace:
+            ls.workspace.__class__ = EditableWorkspace    # same state, edits applied at C speed
         opts = params.initialization_options
         settings, problems = parse_settings(opts)
         ls.settings = settings
