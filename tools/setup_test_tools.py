@@ -1,5 +1,6 @@
 """Installs what the editor tests drive, from the package registries: Debian's Neovim and Chromium,
-the VS Code extension's npm dependencies and its .vsix, and code-server (a real VS Code).
+the VS Code extension's npm dependencies and its .vsix, code-server (a real VS Code), and gopls from
+the Go module proxy (bench/lsp_bench.py measures it beside rungo lsp).
 
 Idempotent: what is already there is kept. Run by the README's test command before pytest.
 """
@@ -61,6 +62,23 @@ def code_server() -> None:
     run(["npm", "ci", "--foreground-scripts", "--no-audit", "--no-fund"], cwd=E2E, env=env)
 
 
+GOPLS = "golang.org/x/tools/gopls@v0.23.0"     # the newest gopls that Go 1.26 builds
+
+
+def gopls() -> None:
+    go = shutil.which("go")
+    if go is None:
+        print("setup: no go on PATH; not installing gopls", flush=True)
+        return
+    gopath = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True).stdout.strip().split(os.pathsep)[0]
+    if shutil.which("gopls") or (gopath and (Path(gopath) / "bin" / "gopls").is_file()):
+        return
+    try:
+        run([go, "install", GOPLS], env=dict(os.environ, GOTOOLCHAIN="local", GOFLAGS=""))
+    except subprocess.CalledProcessError:
+        print("setup: gopls did not install; the benchmark leaves its row out", flush=True)
+
+
 def main() -> int:
     if shutil.which("npm") is None:
         print("setup: npm not found; the VS Code tests will fail", file=sys.stderr)
@@ -68,6 +86,7 @@ def main() -> int:
     apt_packages()
     extension()
     code_server()
+    gopls()
     return 0
 
 
