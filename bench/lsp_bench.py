@@ -427,6 +427,10 @@ def render(meta: dict[str, str], res: dict[str, Any]) -> str:
         out.append(f"| keystroke → type error, one-file main of a 50-package module | {cell(sc['rungo lsp'])} | "
                    f"compile by hand {cell(by_hand)} (ratio {ratio:.2f}x median); {gopls} | "
                    f"≤ 2x of the compile by hand |")
+        m = sc.get("measured")
+        if m:
+            out += ["", f"The 50-package row: measured {m['date']} with {m['go']}"
+                        f"{' and ' + m['gopls'] if m.get('gopls') else ''}; `{m['command']}`."]
     return "\n".join(out) + "\n"
 
 
@@ -481,11 +485,13 @@ def main() -> int:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "command": "python3 bench/lsp_bench.py " + " ".join(sys.argv[1:])}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    if opts.only_scale:    # the other rows keep their last measurement
+    if opts.only_scale:    # the other rows keep their last measurement, and its date
         try:
             previous = json.loads((RESULTS / "lsp.json").read_text())
+            gopls_version = res["scale"].get("gopls version") or [""]
+            res["scale"]["measured"] = {**meta, "gopls": gopls_version[0] if gopls_version else ""}
             res = {**previous["results"], "scale": res["scale"]}
-            meta = {**meta, "command": previous["meta"]["command"] + "; " + meta["command"]}
+            meta = previous["meta"]
         except (OSError, ValueError, KeyError):
             print(json.dumps(res, indent=2))
             return 0

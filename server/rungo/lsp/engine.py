@@ -228,6 +228,7 @@ class Engine:
         self._toolchains: dict[tuple[str, tuple[tuple[str, str], ...]], Toolchain] = {}
         self._built: dict[tuple[Any, ...], Prepared] = {}
         self.gate = ListGate()
+        self._parsed: dict[tuple[str, bytes], tuple[ParseProblem, ...]] = {}   # gofmt -e answers by content
 
     def env_for(self, extra: Mapping[str, str], *, check: bool) -> dict[str, str]:
         env = dict(self.base_env)
@@ -327,11 +328,21 @@ class Engine:
         gofmt = tc.goroot / "bin" / "gofmt"
         if not gofmt.is_file():
             return None
+        key = (str(gofmt), hashlib.sha256(data).digest())
+        with self._lock:
+            known = self._parsed.get(key)
+        if known is not None:
+            return list(known)
         res = self.runner(make_config(env, cwd).child_env(), token).run([str(gofmt), "-l", "-e"], stdin=data,
                                                                       quiet=True)
         if res.returncode < 0:
             return None
-        return parse_gofmt_errors(res.stderr.decode(errors="replace"))
+        problems = parse_gofmt_errors(res.stderr.decode(errors="replace"))
+        with self._lock:
+            self._parsed[key] = tuple(problems)
+            while len(self._parsed) > 1024:
+                self._parsed.pop(next(iter(self._parsed)))
+        return problems
 
     def included(self, path: Path, data: bytes, *, env_extra: Mapping[str, str], flags: Sequence[str],
                  go_path: str) -> bool | None:
