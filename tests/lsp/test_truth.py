@@ -340,3 +340,45 @@ async def test_stop_ends_children_in_their_own_process_group(session_factory: An
         os.kill(child, 9)
         raise AssertionError("the child in its own process group survived rungo.stop")
 
+
+
+# -- files the compiler does not see: the Go parser, not tree-sitter -------------------------------------
+
+EXCLUDED = {
+    "go.mod": "module example.com/excluded\n\ngo 1.26\n",
+    "main.go": 'package main\n\nfunc main() {}\n',
+    "gen.go": """
+        //go:build ignore
+
+        package main
+
+        func main() {
+        	p := new(123)
+        	_ = p
+        }
+        """,
+    "main_test.go": """
+        package main
+
+        func helper() *int {
+        	return new(7)
+        }
+        """,
+}
+
+
+async def test_files_outside_the_build_are_judged_by_the_go_parser(session_factory: Any) -> None:
+    s: Session = await session_factory(EXCLUDED)
+    gen = s.open("gen.go")
+    test = s.open("main_test.go")
+    await s.diagnostics(gen, lambda d: d == [], "gen.go clean")
+    await s.diagnostics(test, lambda d: d == [], "main_test.go clean")
+    broken = (s.root / "gen.go").read_text().replace("_ = p", "_ = p +")
+    s.change(gen, broken)
+    diags = await s.diagnostics(gen, lambda d: any(x.range.start.line in (6, 7) for x in d), "the real error")
+    assert all(x.range.start.line != 5 for x in diags), diags     # the new(123) line
+    await settle(s)
+    for p in publishes_for(s, gen):
+        assert not any(x.range.start.line == 5 for x in p.diagnostics), p       # never about new(123)
+    for p in publishes_for(s, test):
+        assert not p.diagnostics, p                                            # never about new(7)
