@@ -10,7 +10,7 @@ import pytest
 
 from conftest import write_tree
 from lspkit import CLIENTS
-from rawkit import RawServer
+from rawkit import RawServer, capabilities
 
 MODULE = {
     "go.mod": "module example.com/proto\n\ngo 1.22\n",
@@ -102,3 +102,27 @@ def test_requests_after_shutdown_are_answered(kind: str, tmp_path: Path, base_en
     finally:
         if s.proc.poll() is None:
             s.proc.kill()
+
+
+def test_positions_are_utf16_for_every_client(kind: str, tmp_path: Path, base_env: dict[str, str]) -> None:
+    """Neovim offers UTF-8 first; the server's columns are UTF-16, so it must settle on UTF-16."""
+    root = write_tree(tmp_path / "ws", MODULE)
+    s = RawServer.start(base_env)
+    try:
+        s.next_id = 0
+        rid = s.request("initialize", {"processId": None, "rootUri": root.as_uri(),
+                                       "capabilities": capabilities(kind),
+                                       "initializationOptions": {"warmStart": False}})
+        encoding = s.response(rid, 60)["result"]["capabilities"].get("positionEncoding", "utf-16")
+        assert encoding == "utf-16", encoding
+        s.notify("initialized", {})
+        uri = (root / "main.go").as_uri()
+        line = '\tx := "héllo ✓ 😀"; println(x, undefinedName)'
+        s.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1,
+                                                           "text": f"package main\n\nfunc main() {{\n{line}\n}}\n"}})
+        m = s.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["diagnostics"], 60)
+        d = m["params"]["diagnostics"][0]
+        want = len(line[:line.index("undefinedName")].encode("utf-16-le")) // 2
+        assert d["range"]["start"] == {"line": 3, "character": want}, d
+    finally:
+        assert s.close() == 0

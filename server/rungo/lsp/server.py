@@ -18,7 +18,7 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Generator, Mapping, TypeVar
 from urllib.parse import unquote, urlparse
 
 import cattrs
@@ -26,6 +26,7 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcParseError
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 from pygls.workspace import Workspace
 
 from rungo import __version__
@@ -82,6 +83,16 @@ def _validation_text(exc: BaseException) -> str:
 class RungoProtocol(LanguageServerProtocol):
     """pygls' protocol, with every request answered: invalid params get -32602, malformed requests
     -32600, requests after shutdown -32600; nothing of this pops up in the editor (it is logged)."""
+
+    @lsp_method(lsp.INITIALIZE)
+    def lsp_initialize(self, params: lsp.InitializeParams) -> Generator[Any, Any, lsp.InitializeResult]:
+        # Positions are UTF-16, which every client must support: a client that prefers UTF-8
+        # (Neovim) would otherwise read UTF-16 columns as bytes.
+        general = params.capabilities.general
+        if general is not None and general.position_encodings is not None:
+            general.position_encodings = None
+        result: lsp.InitializeResult = yield from super().lsp_initialize(params)
+        return result
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
