@@ -86,9 +86,13 @@ def test_random_edits_and_malformed_messages(kind: str, tmp_path: Path, base_env
         s.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [
             {"range": {"start": {"line": 0, "character": 0}, "end": end}, "text": FINAL}]})
         final = version
-        s.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
-               and m["params"].get("version") == final
-               and any("undefined: undefinedFinalName" in d["message"] for d in m["params"]["diagnostics"]), 180)
+        last = s.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+                      and m["params"].get("version") == final
+                      and any("undefined: undefinedFinalName" in d["message"] for d in m["params"]["diagnostics"]),
+                      180)
+        # Exactly the one error: had the server's text drifted from the client's, more would be left over.
+        assert [d["message"] for d in last["params"]["diagnostics"]] == ["undefined: undefinedFinalName"], last
+        assert last["params"]["diagnostics"][0]["range"]["start"]["line"] == 5
         for msg_id, want in expected.items():
             r = s.response(msg_id, 60)
             assert want in r, (msg_id, r)
