@@ -247,6 +247,11 @@ async def test_file_scoped_mains_run_as_go_run_file(session_factory: Any) -> Non
         assert lenses[0].command.title == "▶ Run gen.go", lenses[0].command.title
         ex, out = await run_lens(s, lenses[0])
         assert ex["exitCode"] == 0 and want in out, (rel, ex, out)
+    # A client command that passes only the file's URI ("Run with arguments…") runs the same program.
+    res = await s.command("rungo.run", {"uri": s.uri("gen.go"), "args": ["x"]})
+    run_id = str(res["runId"] if isinstance(res, dict) else res.runId)
+    ex = await s.rec.until(lambda: s.rec.exited.get(run_id), 120, "the run")
+    assert ex["exitCode"] == 0 and "generated here" in "".join(s.rec.output.get(run_id, [])), ex
     other = await lenses_of(s, s.open("lib/other.go"))
     assert other and other[0].command is not None and other[0].command.title == "▶ Run other.go"
     assert not await lenses_of(s, s.open("lib/lib.go"))

@@ -560,6 +560,22 @@ class RungoServer(LanguageServer):
 
     # -- runs ------------------------------------------------------------------------------------
 
+    async def file_scoped_main(self, path: Path) -> bool:
+        """A file the package build leaves out, with its own package main and func main: a program of
+        its own, run as `go run file.go`."""
+        data = self.doc_bytes(self.uri_for(path))
+        if data is None:
+            data = await self._in_thread(lambda: self.read_disk(path))
+        if data is None:
+            return False
+        summary = await self.summary(self.uri_for(path), data)
+        if summary.package != "main" or summary.main_func is None:
+            return False
+        s = self.settings
+        included = await self._in_thread(lambda: self.engine.included(
+            path, data, env_extra=s.env, flags=s.build_flags, go_path=s.go_path))
+        return included is False
+
     def package_args(self, pkg_dir: Path) -> list[str]:
         for key, args in self.settings.args.items():
             candidates = [Path(key)] if os.path.isabs(key) else [r / key for r in self.roots]
@@ -912,7 +928,7 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
         return convert.main_lenses(uri, data, summary, ls.results.get(key), ls.runs_allowed, included)
 
     @server.command("rungo.run")
-    def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
+    async def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
         if not ls.runs_allowed:
             raise JsonRpcInvalidRequest("rungo runs no workspace code in Restricted Mode: trust the workspace first")
         opts = _first_arg(args)
@@ -935,6 +951,8 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
             files = [f.name for f in named]
         else:
             pkg_dir = path if path.is_dir() else path.parent
+            if path.suffix == ".go" and await ls.file_scoped_main(path):
+                files = [path.name]     # as its lens runs it, whichever client command asked
         run_args = _strings(opts.get("args"), "args") if "args" in opts else ls.package_args(pkg_dir)
         flags = [*ls.settings.build_flags, *_strings(opts.get("buildFlags"), "buildFlags")]
         env = dict(ls.settings.env)
