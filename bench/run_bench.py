@@ -28,6 +28,7 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -191,27 +192,38 @@ def main() -> int:
             "ratio_min": rr["min"] / gr["min"], "ratio_median": rr["median"] / gr["median"],
             "runs": int(gr["n"]), "goal": goals[scen],
         })
-    meta = {
+    meta = measured_with(version, "bench/run_bench.py")
+    publish("latest", "bench" if opts.update_readme else None, meta, rows, render(meta, rows))
+    return 0
+
+
+def measured_with(go_version: str, script: str) -> dict[str, str]:
+    """What a results file says about where and how it was measured."""
+    return {
         "date": time.strftime("%Y-%m-%d"),
-        "go": version,
+        "go": go_version,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "command": "python3 bench/run_bench.py " + " ".join(sys.argv[1:]),
+        "command": f"python3 {script} " + " ".join(sys.argv[1:]),
     }
+
+
+def publish(stem: str, readme_marker: str | None, meta: dict[str, str], rows: list[Any], table: str) -> None:
+    """Writes bench/results/<stem>.json and .md, prints the table, and puts it into README.md between
+    `<!-- {readme_marker}:begin -->` and `<!-- {readme_marker}:end -->` when a marker is given."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    table = render(meta, rows)
-    (RESULTS / "latest.md").write_text(table)
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    (RESULTS / f"{stem}.md").write_text(table)
     print(table)
-    if opts.update_readme:
-        readme = ROOT / "README.md"
-        text = readme.read_text()
-        begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
-        if begin in text and end in text:
-            head, rest = text.split(begin, 1)
-            _, tail = rest.split(end, 1)
-            readme.write_text(head + begin + "\n" + table + end + tail)
-    return 0
+    if readme_marker is None:
+        return
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    begin, end = f"<!-- {readme_marker}:begin -->", f"<!-- {readme_marker}:end -->"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(head + begin + "\n" + table + end + tail)
 
 
 def render(meta: dict[str, str], rows: list[dict[str, float | str | int]]) -> str:

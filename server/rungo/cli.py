@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                             prog = cand
                             break
                 try:
-                    os.execve(prog, full, fastpath.program_env(env, goroot_bin))
+                    os.execve(prog, full, fastpath.program_env(fastpath.initial_environ(), goroot_bin))
                 except OSError:
                     pass  # fall through: the full pipeline will report it properly
         return _run(args[1:])
@@ -155,8 +155,11 @@ def _run(argv: list[str]) -> int:
     try:
         try:
             prepared = prepare(session, inv)
-        except NeedsGoBuild:
-            prepared = build_with_go(session, inv, _go_build_args(argv[: len(argv) - len(inv.args)], len(inv.files) or 1))
+        except NeedsGoBuild as why:
+            if flags.v:
+                announce(f"rungo: building with the go command: {why.reason}")
+            prepared = build_with_go(session, inv, _go_build_args(argv[: len(argv) - len(inv.args)], len(inv.files) or 1),
+                                     remember=not (flags.x or flags.n or flags.a or flags.work or flags.v))
             if prepared.messages:
                 sys.stderr.write(prepared.messages)
     except RunError as e:
@@ -183,10 +186,11 @@ def _run(argv: list[str]) -> int:
         fastpath.write_record(
             str(config.cache_dir), list(argv[:k]), str(cwd if not flags.chdir else Path(os.getcwd())),
             os.environ, [*prepared.exec_argv, str(prepared.binary)], goroot_bin,
-            [(w.path, w.stamp) for w in prepared.watched], time.time_ns(),
+            [(w.path, w.stamp) for w in prepared.watched], prepared.inputs_since_ns or time.time_ns(),
+            frozenset((str(prepared.binary),)),
         )
     _maybe_trim(config.cache_dir)
-    prog_env = fastpath.program_env(env, goroot_bin)
+    prog_env = fastpath.program_env(fastpath.initial_environ(), goroot_bin)
     if prepared.temporary:
         return run_child(argv_run, prog_env, work.close, search_path=env.get("PATH", os.defpath))
     work.close()

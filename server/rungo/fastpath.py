@@ -44,12 +44,16 @@ def stamp(path: str) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
+def selecting_env(env: "dict[str, str] | os._Environ[str]") -> "dict[str, str]":
+    """The part of the environment that can change what a run builds, sorted by name."""
+    return {k: env[k] for k in sorted(env) if k.startswith(ENV_PREFIXES) or k in ENV_NAMES}
+
+
 def run_key(prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]") -> str:
     """Everything that selects a remembered run: the build part of argv, cwd and the relevant environment."""
     parts = [MAGIC, cwd, str(len(prefix)), *prefix]
-    for k in sorted(env):
-        if k.startswith(ENV_PREFIXES) or k in ENV_NAMES:
-            parts.append(k + "=" + env[k])
+    for k, v in selecting_env(env).items():
+        parts.append(k + "=" + v)
     return "\x1f".join(parts)
 
 
@@ -59,11 +63,36 @@ def record_path(cache_dir: str, key: str) -> str:
     return os.path.join(cache_dir, "fast", f"{h:08x}{h2:08x}")
 
 
+def initial_environ() -> "dict[str, str]":
+    """The environment this process was started with, in its order, a repeated name keeping its last
+    value at its last place (as os/exec dedups it). Read from /proc/self/environ where there is one:
+    Python's start-up may add to os.environ (LC_CTYPE when it coerces the C locale)."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            data = f.read()
+    except OSError:
+        return dict(os.environ)
+    out: "dict[str, str]" = {}
+    for item in data.split(b"\0"):
+        name, sep, value = item.partition(b"=")
+        if not sep or not name:
+            continue
+        key = os.fsdecode(name)
+        out.pop(key, None)
+        out[key] = os.fsdecode(value)
+    env = os.environ
+    if len(out) > len(env) or any(env.get(k) != v for k, v in out.items()) \
+            or any(k not in out and k != "LC_CTYPE" for k in env):
+        return dict(env)    # changed since start-up by this process: that is the environment to pass on
+    return out
+
+
 def program_env(env: "dict[str, str] | os._Environ[str]", goroot_bin: str) -> "dict[str, str]":
-    """The program's environment: rungo's own, with the toolchain's bin directory first on PATH (as go run does)."""
+    """The program's environment as go run builds it (base.AppendPATH): the user's environment with
+    PATH=$GOROOT/bin:$PATH moved to the end."""
     out = dict(env)
     if goroot_bin:
-        path = out.get("PATH", "")
+        path = out.pop("PATH", "")
         out["PATH"] = goroot_bin + os.pathsep + path if path else goroot_bin
     return out
 
@@ -108,10 +137,12 @@ def write_record(
     goroot_bin: str,
     watched: "list[tuple[str, str]]",
     now_ns: int,
+    written_by_us: "frozenset[str]" = frozenset(),
 ) -> bool:
-    """Remember a run. Refuses (False) when an input changed too recently to trust its mtime."""
+    """Remember a run. Refuses (False) when an input changed too recently to trust its mtime
+    (`now_ns` is when the inputs were read); files rungo itself wrote into its cache are exempt."""
     for path, st in watched:
-        if st == "absent":
+        if st == "absent" or path in written_by_us:
             continue
         try:
             mtime = int(st.split(":")[1])

@@ -10,23 +10,29 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import Callable, Sequence, TextIO, TypeVar
 
 from rungo.build.buildinfo import ModuleInfo, build_info_text, default_godebug, modinfo_line
 from rungo.build.execute import BuildOutcome, Builder, WorkDir
-from rungo.build.keys import TARGET_ENV, tool_id, versioned_program_key
+from rungo.build.keys import TARGET_ENV, go_built_program_key, tool_id, versioned_program_key
 from rungo.build.plan import LinkDepsError, executable_name_of, external_closure, linker_deps, plan_build
 from rungo.cache import Cache, CacheWriteError
 from rungo.config import Config
+from rungo.fastpath import selecting_env
 from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
 from rungo.load.constraints import BuildContext
 from rungo.load.external import ExternalLoadError, load_external
+from rungo.load.inputs import BuildInputs, list_build_inputs
+from rungo.load.summaries import SummaryCache
 from rungo.load.loader import CMDLINE_PATH, Loader, LoadFailure, NotNative, Target, lang_for
 from rungo.load.model import ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
 from rungo.load.stamps import stamp
 from rungo.process import Runner
 from rungo.run.execute import find_exec_cmd
 from rungo.toolchain import Toolchain, ToolchainError, check_go_version, goenv_file
+
+
+T = TypeVar("T")
 
 
 class RunError(Exception):
@@ -64,6 +70,7 @@ class Prepared:
     outcome: BuildOutcome
     main: LocalPackage | None          # None when the go command built it
     messages: str = ""                 # what the go command printed while building (e.g. under -x)
+    inputs_since_ns: int = 0           # when the inputs were read, if before the build finished (0: now)
 
 
 @dataclass(slots=True)
@@ -223,6 +230,7 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
                 except OSError as e:
                     raise RunError(f"open {repl}: {(e.strerror or str(e)).lower()}") from None
     loader = Loader(config.cwd, ctx, ctx.go_minor, config.env, modfile=flags.modfile, overlays=session.overlays,
+                    summary_cache=SummaryCache(session.store),
                     hidden=hidden)
     for f in overlay_files:
         loader.watch_file(f)
@@ -259,7 +267,7 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
         foreign = [f for f in p.other_files if f.suffix not in _NATIVE_EXTS]
         if foreign or p.uses_cgo:
             what = "cgo" if p.uses_cgo else "non-Go files (" + ", ".join(f.name for f in foreign) + ")"
-            raise NeedsGoBuild(f"package {p.import_path}, which uses {what}")
+            raise NeedsGoBuild(f"package {p.import_path} uses {what}")
     if errors:
         raise RunError(_render_errors(errors, rel), errors=tuple(errors), package=main)
 
@@ -343,7 +351,9 @@ def prepare(session: Session, inv: Invocation, *, link: bool = True, require_mai
 
     def compile_args(pkg: LocalPackage) -> tuple[str, ...]:
         args = ["-p", "main" if pkg.is_main else pkg.import_path]
-        pkg_lang = lang if pkg.module is not None or module is None else f"go1.{ctx.go_minor}"
+        # Named files (command-line-arguments) compile at the toolchain's language version, as in go run.
+        toolchain_lang = pkg.import_path == CMDLINE_PATH or (module is not None and pkg.module is None)
+        pkg_lang = f"go1.{ctx.go_minor}" if toolchain_lang else lang
         args.append("-lang=" + pkg_lang)
         if not any(f.suffix in (".s", ".syso") for f in pkg.other_files):
             args.append("-complete")
@@ -538,10 +548,15 @@ def _program_watch(binary: Path, tc: Toolchain, config: Config) -> tuple[Watched
     return tuple(Watched(str(p), stamp(p)) for p in items)
 
 
-def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str]) -> Prepared:
+def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], *, remember: bool = False) -> Prepared:
     """Builds the program with `go build -o <work dir>/exe/` (`go install` for pkg@version), for what
-    the native pipeline does not build. The binary is temporary: the caller runs it as a child."""
+    the native pipeline does not build. With `remember`, the inputs `go list -deps` names are stamped
+    (listed while go builds) and the binary goes into the cache, so an unchanged rerun can exec it;
+    otherwise the binary is temporary and the caller runs it as a child."""
     tc = session.toolchain
+    inputs_job: Callable[[], BuildInputs] | None = None
+    started_ns = 0
+    targets: list[str] = []
     exec_argv = _exec_cmd(session, inv.flags.exec_cmd)
     exe_dir = session.work.path / "exe"
     exe_dir.mkdir(exist_ok=True)
@@ -573,12 +588,19 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str]) 
         else:
             targets = [pattern]    # `go list` only when the build finds no main package (for go run's message)
         argv = [str(tc.go), "build", "-o", str(exe_dir) + os.sep, *build_args, *targets]
+        if remember and not session.runner.dry_run:
+            started_ns = time.time_ns()
+            list_args = [a for a in build_args if a.lstrip("-").split("=", 1)[0] not in _LIST_QUIET]
+            inputs_job = _in_background(lambda: list_build_inputs(
+                session.runner, str(tc.go), list_args, targets, session.config.cwd, tc.env,
+                session.config.env.get("PATH", os.defpath)))
     if session.runner.dry_run:
         session.runner.show(" ".join(argv))
         res = session.runner.run(argv, cwd=session.config.cwd, env_extra=env_extra, quiet=True)
     else:
         res = session.runner.run(argv, cwd=session.config.cwd, env_extra=env_extra)
     output = (res.stdout + res.stderr).decode(errors="replace")
+    inputs = inputs_job() if inputs_job is not None else None
     if res.returncode != 0:
         if output.endswith("go: no main packages to build\n") and inv.package is not None and "@" not in argv[-1]:
             _main_package_with_go(session, inv.package, build_args)
@@ -598,9 +620,74 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str]) 
                                 outcome=BuildOutcome(stored, (), "", True, None), main=None, messages=output)
             except CacheWriteError:
                 pass
+    unsure, extra = _go_build_unsure(session, inv.flags)
+    if inputs is not None and not inputs.unsure and not unsure:
+        watched = [Watched(p, stamp(p)) for p in (*inputs.paths, *extra)]
+        key = go_built_program_key(
+            go_tool=tool_id(str(tc.go), tc.version), target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
+            build_args=build_args, targets=targets, cwd=str(session.config.cwd),
+            env=selecting_env(dict(session.config.env)), inputs=[(w.path, w.stamp) for w in watched])
+        try:
+            kept = session.store.put_executable(key, binary, binary.name)[1]
+        except (CacheWriteError, OSError):
+            pass
+        else:
+            return Prepared(binary=kept, exec_argv=exec_argv, temporary=False,
+                            watched=(*watched, *_program_watch(kept, tc, session.config)),
+                            outcome=BuildOutcome(kept, (), "", True, None), main=None, messages=output,
+                            inputs_since_ns=started_ns)
     outcome = BuildOutcome(binary, (), "", True, None, temporary=True)
     return Prepared(binary=binary, exec_argv=exec_argv, temporary=True, watched=(),
                     outcome=outcome, main=None, messages=output)
+
+
+def _go_build_unsure(session: Session, flags: BuildFlags) -> tuple[str, list[str]]:
+    """What the flags add to the files a go-command build reads (the -overlay file and its
+    replacements, -modfile and its go.sum, a -pgo profile), or why its binary cannot be remembered
+    by stats at all (VCS stamping reads the repository; a -toolexec program decides anything)."""
+    if flags.buildvcs == "true":
+        return "-buildvcs=true stamps the repository's state", []
+    if flags.toolexec:
+        return "-toolexec", []
+    cwd = session.config.cwd
+    extra: list[str] = []
+    if flags.overlay:
+        try:
+            _, files = read_overlay(cwd, flags.overlay)
+        except RunError as e:
+            return e.text, []
+        extra.extend(str(f) for f in files)
+    if flags.modfile:
+        mf = cwd / flags.modfile
+        extra += [str(mf), str(mf.with_suffix(".sum"))]
+    if flags.pgo and flags.pgo not in ("auto", "off"):
+        extra.append(str(cwd / flags.pgo))
+    return "", extra
+
+
+def _in_background(job: Callable[[], T]) -> Callable[[], T]:
+    """Starts job on a thread; the returned function waits for its result (or re-raises its error)."""
+    import threading
+
+    box: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            box.append(job())
+        except BaseException as e:  # noqa: BLE001 - handed to the waiting caller
+            error.append(e)
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+
+    def wait() -> T:
+        t.join()
+        if error:
+            raise error[0]
+        return box[0]
+
+    return wait
 
 
 _LIST_QUIET = {"x", "n", "v", "work", "a"}

@@ -11,10 +11,9 @@ from typing import Mapping
 
 from rungo.cache import Cache, CacheWriteError, KeyHasher
 from rungo.config import Config
+from rungo.fastpath import selecting_env
 from rungo.process import Runner
 
-# Environment variables that can change what `go env` reports.
-_ENV_INPUTS = ("HOME", "XDG_CONFIG_HOME", "CC", "CXX", "AR", "PKG_CONFIG", "GCCGO")
 
 
 class ToolchainError(Exception):
@@ -148,10 +147,11 @@ def goenv_file(env: Mapping[str, str]) -> Path | None:
     return Path(home) / ".config" / "go" / "env" if home else None
 
 
-def _add_env(h: KeyHasher, env: Mapping[str, str], also: tuple[str, ...] = ()) -> bytes:
-    for k in sorted(env):
-        if k.startswith(("GO", "CGO_")) or k in _ENV_INPUTS or k in also:
-            h.add("env:" + k, env[k])
+def _add_env(h: KeyHasher, env: Mapping[str, str]) -> bytes:
+    """The environment that can change what `go env` reports, PATH included: the default of
+    CGO_ENABLED depends on whether the C compiler is found on it."""
+    for k, v in selecting_env(dict(env)).items():
+        h.add("env:" + k, v)
     return h.digest()
 
 
@@ -166,7 +166,7 @@ def _env_key(go: Path, env: Mapping[str, str]) -> bytes:
 def _wrapper_key(wrapper: Path, env: Mapping[str, str]) -> bytes:
     h = KeyHasher("go-wrapper")
     h.add("wrapper", str(wrapper)).add("wrapper-stat", _stat_key(wrapper))
-    return _add_env(h, env, also=("PATH",))
+    return _add_env(h, env)
 
 
 def load_toolchain(config: Config, runner: Runner, setting: str | None = None) -> Toolchain:

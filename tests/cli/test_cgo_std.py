@@ -3,11 +3,12 @@ with cgo on and off, internal and external linking, side by side with `go run`."
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import gorun, rungo, write_tree
+from conftest import Toolchains, gorun, rungo, write_tree
 
 NETUSER = {
     "go.mod": """
@@ -93,3 +94,18 @@ def test_race_without_cgo_is_refused(module: Path, base_env: dict[str, str], go_
     got = rungo(["run", "-race", "."], module, env)
     assert got.returncode == 125
     assert got.stderr == want.stderr
+
+
+def test_toolchain_answer_follows_path(module: Path, base_env: dict[str, str], toolchains: Toolchains) -> None:
+    """`go env CGO_ENABLED` defaults to 1 only when the C compiler is on PATH: a remembered answer
+    from a PATH without gcc must not be used with one that has it (and the other way round)."""
+    if not toolchains.path_go or not shutil.which("gcc"):
+        pytest.skip("needs a go binary and gcc on PATH")
+    write_tree(module, NETUSER)
+    go_dir = str(Path(toolchains.path_go).parent)
+    bare = dict(base_env, PATH=go_dir, RUNGO_GO=toolchains.path_go)
+    full = dict(base_env, RUNGO_GO=toolchains.path_go)
+    for env, want in ((bare, '"0"'), (full, '"1"'), (bare, '"0"')):
+        got = rungo(["env"], module, env)
+        assert got.returncode == 0, got.stderr
+        assert f"CGO_ENABLED={want}" in got.stdout.splitlines()

@@ -51,3 +51,17 @@ def test_closure_follows_implicit_deps() -> None:
         "runtime/cgo": ExternalPackage("runtime/cgo", "cgo", "/x/cgo.a", True, ("unsafe",), ""),
     }
     assert external_closure(["net"], ext) == ["net", "os", "runtime/cgo"]
+
+
+def test_go_list_snapshot_round_trips() -> None:
+    from rungo.load.external import _decode, _encode
+    from rungo.load.model import Watched
+
+    pkgs = {
+        "net": ExternalPackage("net", "net", "/x/net.a", True, ("C", "os"), "/goroot/src/net", deps=("os", "runtime/cgo")),
+        "example.com/dep": ExternalPackage("example.com/dep", "dep", "/x/dep.a", False, ("fmt",), "/m/dep",
+                                           "example.com/dep", "v1.0.0", "h1:x", "../dep", None, None,
+                                           ("/m/dep/d.go",), ("fmt", "os")),
+    }
+    watched = (Watched("/m/dep/d.go", "1:2:3"), Watched("/m/dep", "dir:4:5"))
+    assert _decode(_encode(pkgs, watched)) == (pkgs, watched)

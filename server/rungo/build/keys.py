@@ -126,3 +126,28 @@ def versioned_program_key(
               "GOINSECURE", "GONOSUMDB", "GOPRIVATE", "GONOPROXY", "GOSUMDB"):
         h.add("env:" + k, env.get(k, ""))
     return h.digest()
+
+
+# Any new influence on a program the go command builds (outside `pkg@version`) must be added here.
+# The go command decides what is stale; this key only names the binary it produced for one exact
+# state of the inputs, as the rerun shortcut watches them: their stats, the build's arguments, the
+# directory it ran in and the environment that selects the build.
+def go_built_program_key(
+    *,
+    go_tool: str,
+    target_env: Mapping[str, str],
+    build_args: Sequence[str],
+    targets: Sequence[str],
+    cwd: str,
+    env: Mapping[str, str],
+    inputs: Sequence[tuple[str, str]],
+) -> ActionID:
+    h = _action("go-built-program", go_tool, target_env)
+    h.add_many("args", build_args)
+    h.add_many("targets", targets)
+    h.add("cwd", cwd)
+    for k in sorted(env):
+        h.add("env:" + k, env[k])
+    for path, st in inputs:
+        h.add("input", path).add("stamp", st)
+    return h.digest()

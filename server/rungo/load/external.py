@@ -69,7 +69,7 @@ def _encode(pkgs: Mapping[str, ExternalPackage], watched: Iterable[Watched]) -> 
     for p in pkgs.values():
         rows.append([p.import_path, p.name, p.export, p.standard, list(p.imports), p.dir,
                      p.module_path, p.module_version, p.module_sum, p.replace_path,
-                     p.replace_version, p.error, list(p.watched)])
+                     p.replace_version, p.error, list(p.watched), list(p.deps)])
     return json.dumps({"format": _FORMAT, "packages": rows,
                        "watched": [[w.path, w.stamp] for w in watched]}).encode()
 

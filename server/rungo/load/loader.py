@@ -6,7 +6,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from rungo.load import embed as embedmod
 from rungo.load.constraints import BuildContext, file_included
@@ -22,6 +22,9 @@ from rungo.load.model import (
 from rungo.load.modfile import format_errors, lang_version, parse_mod
 from rungo.load.stamps import read_digest, watched
 from rungo.syntax import FileSummary, GoDebugDirective, summarize
+
+if TYPE_CHECKING:
+    from rungo.load.summaries import SummaryCache
 
 CMDLINE_PATH = "command-line-arguments"
 
@@ -101,6 +104,7 @@ class Loader:
         modfile: str | None = None,
         overlays: Mapping[Path, bytes] | None = None,
         hidden: Iterable[Path] = (),
+        summary_cache: SummaryCache | None = None,
     ) -> None:
         self.cwd = cwd
         self.ctx = ctx
@@ -112,6 +116,7 @@ class Loader:
         self.rel = RelPath(cwd)
         self.watch: dict[str, Watched] = {}
         self._summaries: dict[bytes, FileSummary] = {}
+        self._summary_cache = summary_cache
 
     # -- files -------------------------------------------------------------------
 
@@ -137,9 +142,13 @@ class Loader:
 
     def summary(self, data: bytes, digest: bytes) -> FileSummary:
         s = self._summaries.get(digest)
+        if s is None and self._summary_cache is not None:
+            s = self._summary_cache.get(digest)
         if s is None:
             s = summarize(data)
-            self._summaries[digest] = s
+            if self._summary_cache is not None:
+                self._summary_cache.put(digest, s)
+        self._summaries[digest] = s
         return s
 
     def listdir(self, d: Path) -> list[str]:

@@ -1,0 +1,212 @@
+"""`rungo run` beside `go run` on the real programs of tests/realworld/corpus.toml, in one invocation.
+
+Usage: python3 bench/realworld_bench.py [--runs N] [--cold-runs N] [--programs a,b] [--update-readme]
+
+For every program, from a copy of its module (the main module; `pkg@version` programs as such), with
+the test module cache the setup step filled and no network (GOPROXY=off, or the module cache's
+download directory as a file:// proxy for `pkg@version`):
+  cold          empty GOCACHE and rungo cache before each run: everything is compiled
+  unchanged     the same program again
+  edit main     a function added to a file of the main package before each run (new content each time)
+  edit shared   the same in a file of a package most of the module's packages import
+Runs alternate between the two tools; min and median per tool; the ratio rungo / go run.
+rungo runs from a bare virtual environment (see bench/run_bench.py). Results go to
+bench/results/realworld.json and .md, and with --update-readme into README.md between the
+`realworld-bench:begin` / `realworld-bench:end` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_bench import make_venv, measured_with, publish, real_go  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MODCACHE = ROOT / ".cache" / "realworld" / "gomodcache"
+CORPUS = ROOT / "tests" / "realworld" / "corpus.toml"
+GOALS = {"cold": 1.1, "unchanged": 0.3, "edit main": 1.0, "edit shared": 1.0}
+
+
+class Pong(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"pong\n")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str], stdin: bytes, expect: int | None) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, env=env, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dt = (time.perf_counter() - t0) * 1000.0
+    if expect is not None and p.returncode != expect:
+        raise SystemExit(f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}:\n"
+                         f"{p.stderr.decode(errors='replace')[-2000:]}")
+    return dt, p.returncode
+
+
+def add_edit(path: Path, n: int) -> None:
+    """Appends (or replaces) an unexported function: new code in the package, every time different."""
+    text = path.read_text()
+    marker = "\n// rungo-bench edit\n"
+    if marker in text:
+        text = text[: text.index(marker)]
+    path.write_text(text + f"{marker}func rungoBenchEdit() int {{ return {n} }}\n")
+
+
+def stats(xs: list[float]) -> dict[str, float]:
+    return {"min": min(xs), "median": statistics.median(xs), "n": len(xs)}
+
+
+def bench_program(spec: dict[str, Any], go: str, rungo: Path, work: Path, opts: argparse.Namespace,
+                  url: str) -> dict[str, dict[str, dict[str, float]]]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GOFLAGS", "RUNGO_", "PYTHONDONTWRITEBYTECODE", "GOPROXY", "GOMODCACHE"))}
+    env.update(GOMODCACHE=str(MODCACHE), GOPROXY="off", GOFLAGS="", GOSUMDB="off", GOTOOLCHAIN="local",
+               GOCACHE=str(work / "gocache"), RUNGO_CACHE=str(work / "rungo-cache"),
+               PYTHONPYCACHEPREFIX=str(work / "pycache"),
+               PATH=str(Path(go).parent) + os.pathsep + os.environ.get("PATH", ""))
+    run = spec.get("bench") or spec["runs"][0]
+    args = [a.replace("{url}", url).replace("{dir}", str(work)) for a in run.get("args", [])]
+    stdin = run.get("stdin", "").encode()
+    if spec.get("at_version"):
+        env["GOPROXY"] = (MODCACHE / "cache" / "download").as_uri()
+        src = work / "cwd"
+        src.mkdir()
+        target = f"{spec['package']}@{spec['version']}"
+    else:
+        info = json.loads(subprocess.run([go, "mod", "download", "-json", f"{spec['module']}@{spec['version']}"],
+                                         env=env, capture_output=True, text=True, check=True, cwd=work).stdout)
+        src = work / "src"
+        shutil.copytree(info["Dir"], src)
+        for d, _dirs, files in os.walk(src):
+            os.chmod(d, 0o755)
+            for f in files:
+                os.chmod(os.path.join(d, f), 0o644)
+        target = spec["package"]
+    for name, text in (run.get("files") or {}).items():
+        (work / name).write_text(text)
+    cmds = {"go run": [go, "run", *run.get("flags", []), target, *args],
+            "rungo run": [str(rungo), "run", *run.get("flags", []), target, *args]}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    expect: int | None = None
+
+    def one(tool: str) -> float:
+        nonlocal expect
+        dt, rc = timed(cmds[tool], src, env, stdin, expect)
+        expect = rc if expect is None else expect
+        return dt
+
+    if opts.cold_runs:
+        acc: dict[str, list[float]] = {"go run": [], "rungo run": []}
+        for _ in range(opts.cold_runs):
+            for tool in acc:
+                shutil.rmtree(env["GOCACHE"], ignore_errors=True)
+                shutil.rmtree(env["RUNGO_CACHE"], ignore_errors=True)
+                acc[tool].append(one(tool))
+        out["cold"] = {t: stats(v) for t, v in acc.items()}
+    for tool in cmds:      # warm both, let the files age past the one-second mtime window, once more
+        one(tool)
+    time.sleep(1.2)
+    for tool in cmds:
+        one(tool)
+    acc = {"go run": [], "rungo run": []}
+    for _ in range(opts.runs):
+        for tool in acc:
+            acc[tool].append(one(tool))
+    out["unchanged"] = {t: stats(v) for t, v in acc.items()}
+    n = 0
+    for scen, key in (("edit main", "edit_main"), ("edit shared", "edit_shared")):
+        if not spec.get(key):
+            continue
+        path = src / spec[key]
+        original = path.read_text()
+        acc = {"go run": [], "rungo run": []}
+        for _ in range(opts.edit_runs):
+            for tool in acc:
+                n += 1
+                add_edit(path, n)
+                acc[tool].append(one(tool))
+        path.write_text(original)
+        out[scen] = {t: stats(v) for t, v in acc.items()}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--edit-runs", type=int, default=5)
+    ap.add_argument("--cold-runs", type=int, default=1)
+    ap.add_argument("--programs", default="")
+    ap.add_argument("--update-readme", action="store_true")
+    opts = ap.parse_args()
+    if not (MODCACHE.parent / "complete.txt").is_file():
+        raise SystemExit("the corpus is not downloaded: run python3 tools/setup_test_tools.py")
+    go = os.environ.get("RUNGO_GO") or shutil.which("go")
+    if not go:
+        raise SystemExit("no go on PATH")
+    go = real_go(go)
+    version = subprocess.run([go, "version"], capture_output=True, text=True).stdout.strip()
+    wanted = {p for p in opts.programs.split(",") if p}
+    programs = [p for p in tomllib.loads(CORPUS.read_text())["program"] if not wanted or p["name"] in wanted]
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pong)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/"
+    top = Path(tempfile.mkdtemp(prefix="rungo-rwbench"))
+    rows: list[dict[str, Any]] = []
+    try:
+        rungo = make_venv(top / "venv")
+        for spec in programs:
+            work = top / spec["name"]
+            work.mkdir()
+            print(f"bench: {spec['name']}", file=sys.stderr, flush=True)
+            res = bench_program(spec, go, rungo, work, opts, url)
+            for scen in ("cold", "unchanged", "edit main", "edit shared"):
+                if scen in res:
+                    g, r = res[scen]["go run"], res[scen]["rungo run"]
+                    rows.append({"program": spec["name"], "scenario": scen, "runs": int(g["n"]),
+                                 "go_min": g["min"], "go_median": g["median"],
+                                 "rungo_min": r["min"], "rungo_median": r["median"],
+                                 "ratio_min": r["min"] / g["min"], "ratio_median": r["median"] / g["median"],
+                                 "goal": GOALS[scen]})
+            shutil.rmtree(work, ignore_errors=True)
+    finally:
+        srv.shutdown()
+        shutil.rmtree(top, ignore_errors=True)
+    meta = measured_with(version, "bench/realworld_bench.py")
+    publish("realworld", "realworld-bench" if opts.update_readme else None, meta, rows, render(meta, rows))
+    return 0
+
+
+def render(meta: dict[str, str], rows: list[dict[str, Any]]) -> str:
+    out = [f"Measured {meta['date']} with {meta['go']}, Python {meta['python']}, {meta['machine']}; "
+           f"`{meta['command']}`.", "",
+           "| program | scenario | runs | `go run` min / median | `rungo run` min / median | ratio min / median | goal |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        miss = "" if r["ratio_median"] <= r["goal"] else " (missed)"
+        out.append(f"| {r['program']} | {r['scenario']} | {r['runs']} | {r['go_min']:.0f} / {r['go_median']:.0f} ms | "
+                   f"{r['rungo_min']:.0f} / {r['rungo_median']:.0f} ms | "
+                   f"{r['ratio_min']:.2f}x / {r['ratio_median']:.2f}x | ≤ {r['goal']}x{miss} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

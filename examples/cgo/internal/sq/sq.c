@@ -1,0 +1,3 @@
+#include "sq.h"
+
+int square(int x) { return x * x; }

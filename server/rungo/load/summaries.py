@@ -1,0 +1,82 @@
+"""File summaries remembered across runs: a Go file's content digest -> its FileSummary.
+
+Parsing is the loader's largest cost after an edit (every file of every main-module package is
+summarized on each full run); a file's summary depends only on its bytes and on rungo's own
+summarizing code, so both are in the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from rungo.cache import Cache, CacheWriteError, KeyHasher
+from rungo.syntax import model
+from rungo.syntax.model import FileSummary
+
+_FORMAT = "rungo-summary-v1"
+_TYPES = {name: obj for name, obj in vars(model).items() if isinstance(obj, type) and is_dataclass(obj)}
+
+
+def _code_identity() -> str:
+    """The stats of the syntax package's files: a changed summarizer never reads old summaries."""
+    d = Path(model.__file__).parent
+    parts = []
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".py"):
+            st = os.stat(d / name)
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    return ";".join(parts)
+
+
+def _encode(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        out = {"@": type(value).__name__}
+        for f in fields(value):
+            out[f.name] = _encode(getattr(value, f.name))
+        return out
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        cls = _TYPES[value["@"]]
+        return cls(**{k: _decode(v) for k, v in value.items() if k != "@"})
+    if isinstance(value, list):
+        return tuple(_decode(v) for v in value)
+    return value
+
+
+class SummaryCache:
+    """Summaries by content digest, kept in the build cache; anything unreadable is a miss."""
+
+    def __init__(self, store: Cache) -> None:
+        self._store = store
+        self._code = _code_identity()
+
+    # Any new influence on a file's summary must be added here.
+    def _key(self, digest: bytes) -> bytes:
+        h = KeyHasher("filesummary")
+        h.add("format", _FORMAT).add("code", self._code).add("content", digest)
+        return h.digest()
+
+    def get(self, digest: bytes) -> FileSummary | None:
+        data = self._store.get_bytes(self._key(digest))
+        if data is None:
+            return None
+        try:
+            value = _decode(json.loads(data))
+        except (ValueError, KeyError, TypeError):
+            return None
+        return value if isinstance(value, FileSummary) else None
+
+    def put(self, digest: bytes, summary: FileSummary) -> None:
+        try:
+            self._store.put_bytes(self._key(digest), json.dumps(_encode(summary), separators=(",", ":")).encode())
+        except (CacheWriteError, OSError):
+            pass

@@ -1,0 +1,130 @@
+"""What the go command builds keeps the rerun shortcut: an unchanged rerun execs the cached binary
+without calling go; any change to an input the build read makes the next run build again; `-v`
+names the reason the go command builds it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import rungo, write_tree
+
+CGO_MODULE = {
+    "go.mod": "module example.com/cgomod\n\ngo 1.22\n",
+    "internal/sq/sq.go": 'package sq\n\n// #include "sq.h"\nimport "C"\n\n'
+                         "func Square(x int) int { return int(C.square(C.int(x))) }\n",
+    "internal/sq/sq.h": "int square(int x);\n",
+    "internal/sq/sq.c": '#include "sq.h"\nint square(int x) { return x * x; }\n',
+    "main.go": 'package main\n\nimport (\n\t"fmt"\n\t"os"\n\n\t"example.com/cgomod/internal/sq"\n)\n\n'
+               'func main() {\n\tfmt.Println("square:", sq.Square(7), os.Args[1:])\n}\n',
+}
+
+
+def age(root: Path) -> None:
+    """Moves the mtime of root, and of everything below a directory root, into the past, so the
+    rerun shortcut trusts it at once (a file edited later is aged alone)."""
+    past = time.time() - 30
+    if root.is_file():
+        os.utime(root, (past, past))
+        return
+    for dirpath, _dirs, files in os.walk(root):
+        for name in [*files, "."]:
+            os.utime(os.path.join(dirpath, name), (past, past))
+
+
+@pytest.fixture
+def no_go_cache(base_env: dict[str, str]) -> Iterator[Path]:
+    """While active, GOCACHE is a plain file: any go build fails, while the environment is unchanged."""
+    cache = Path(base_env["GOCACHE"])
+    away = cache.with_name(cache.name + ".away")
+
+    class Toggle:
+        def __enter__(self) -> None:
+            cache.rename(away)
+            cache.write_text("not a directory\n")
+
+        def __exit__(self, *exc: object) -> None:
+            cache.unlink()
+            away.rename(cache)
+
+    yield Toggle()  # type: ignore[misc]
+
+
+def test_cgo_module_rerun_skips_the_go_command(tmp_path: Path, base_env: dict[str, str], no_go_cache: object) -> None:
+    if not shutil.which("gcc"):
+        pytest.skip("needs a C compiler")
+    env = dict(base_env, CGO_ENABLED="1")
+    write_tree(tmp_path, CGO_MODULE)
+    age(tmp_path)
+    first = rungo(["run", "-v", ".", "a"], tmp_path, env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "square: 49 [a]\n"
+    assert first.stderr.startswith(
+        "rungo: building with the go command: package example.com/cgomod/internal/sq uses cgo\n"), first.stderr
+
+    remembered = rungo(["run", ".", "a"], tmp_path, env)
+    assert (remembered.returncode, remembered.stdout) == (0, "square: 49 [a]\n"), remembered.stderr
+
+    with no_go_cache:  # type: ignore[attr-defined]
+        rerun = rungo(["run", ".", "b", "c"], tmp_path, env)
+        assert (rerun.returncode, rerun.stdout, rerun.stderr) == (0, "square: 49 [b c]\n", "")
+
+        # A change to a C file is a change: the next run builds (and here, with no GOCACHE, fails).
+        (tmp_path / "internal/sq/sq.c").write_text('#include "sq.h"\nint square(int x) { return x * x + 1; }\n')
+        age(tmp_path / "internal/sq/sq.c")
+        broken = rungo(["run", ".", "b"], tmp_path, env)
+        assert broken.returncode == 125 and "build cache" in broken.stderr, broken.stderr
+
+    edited = rungo(["run", ".", "b"], tmp_path, env)
+    assert (edited.returncode, edited.stdout) == (0, "square: 50 [b]\n"), edited.stderr
+
+    # A new file in a package directory is a change too.
+    (tmp_path / "extra.go").write_text('package main\n\nimport "fmt"\n\nfunc init() { fmt.Println("extra") }\n')
+    age(tmp_path)
+    added = rungo(["run", ".", "b"], tmp_path, env)
+    assert (added.returncode, added.stdout) == (0, "extra\nsquare: 50 [b]\n"), added.stderr
+    again = rungo(["run", ".", "b"], tmp_path, env)
+    assert (again.returncode, again.stdout) == (0, "extra\nsquare: 50 [b]\n"), again.stderr
+
+
+def test_go_work_above_the_module_is_seen(tmp_path: Path, base_env: dict[str, str]) -> None:
+    """A go.work created above a module the go command builds changes the build: no stale rerun."""
+    env = dict(base_env, CGO_ENABLED="1")
+    mod = tmp_path / "mod"
+    write_tree(mod, CGO_MODULE)
+    age(tmp_path)
+    for _ in range(2):
+        ok = rungo(["run", "."], mod, env)
+        assert (ok.returncode, ok.stdout) == (0, "square: 49 []\n"), ok.stderr
+    (tmp_path / "go.work").write_text("go 1.22\n")
+    age(tmp_path / "go.work")
+    refused = rungo(["run", "."], mod, env)
+    assert refused.returncode == 125
+    assert "workspace" in refused.stderr, refused.stderr
+
+
+def test_overlay_replacement_is_watched(tmp_path: Path, base_env: dict[str, str]) -> None:
+    """-buildmode=pie goes through the go command; an -overlay file and its replacements are inputs too."""
+    write_tree(tmp_path, {
+        "go.mod": "module example.com/ov\n\ngo 1.22\n",
+        "main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("disk") }\n',
+        "alt/main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("overlay 1") }\n',
+        "overlay.json": '{"Replace": {"main.go": "alt/main.go"}}\n',
+    })
+    age(tmp_path)
+    for _ in range(2):
+        got = rungo(["run", "-buildmode=pie", "-overlay", "overlay.json", "."], tmp_path, base_env)
+        assert (got.returncode, got.stdout) == (0, "overlay 1\n"), got.stderr
+    (tmp_path / "alt/main.go").write_text('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("overlay 2") }\n')
+    age(tmp_path / "alt/main.go")
+    got = rungo(["run", "-buildmode=pie", "-overlay", "overlay.json", "."], tmp_path, base_env)
+    assert (got.returncode, got.stdout) == (0, "overlay 2\n"), got.stderr
+    (tmp_path / "overlay.json").write_text('{"Replace": {}}\n')
+    age(tmp_path / "overlay.json")
+    got = rungo(["run", "-buildmode=pie", "-overlay", "overlay.json", "."], tmp_path, base_env)
+    assert (got.returncode, got.stdout) == (0, "disk\n"), got.stderr

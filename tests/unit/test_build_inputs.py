@@ -1,0 +1,53 @@
+"""Which files a go-command build must be watched for: the pure reading of `go list -deps -json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rungo.load.inputs import inputs_from_list
+
+
+def listing(*pkgs: dict[str, object]) -> str:
+    return "\n".join(json.dumps(p) for p in pkgs)
+
+
+def test_main_module_files_dirs_and_module_files(tmp_path: Path) -> None:
+    mod = tmp_path / "m"
+    (mod / "static" / "sub").mkdir(parents=True)
+    text = listing(
+        {"ImportPath": "fmt", "Dir": "/goroot/src/fmt", "Standard": True, "GoFiles": ["print.go"]},
+        {"ImportPath": "example.com/dep", "Dir": "/modcache/example.com/dep@v1.0.0", "GoFiles": ["d.go"],
+         "Module": {"Path": "example.com/dep", "Dir": "/modcache/example.com/dep@v1.0.0",
+                    "GoMod": "/modcache/cache/download/example.com/dep/@v/v1.0.0.mod"}},
+        {"ImportPath": "example.com/m", "Dir": str(mod), "GoFiles": ["main.go"], "CgoFiles": ["c.go"],
+         "CFiles": ["x.c"], "HFiles": ["x.h"], "EmbedFiles": ["static/sub/a.txt"],
+         "IgnoredGoFiles": ["gen.go"],
+         "Module": {"Path": "example.com/m", "Dir": str(mod), "GoMod": str(mod / "go.mod")}},
+    )
+    got = set(inputs_from_list(text, goroot="/goroot", gomodcache="/modcache", modcache_writable=False,
+                               cwd=mod).paths)
+    for name in ("main.go", "c.go", "x.c", "x.h", "gen.go", "static/sub/a.txt", "go.mod", "go.sum",
+                 "vendor/modules.txt"):
+        assert str(mod / name) in got, name
+    for d in (mod, mod / "static", mod / "static" / "sub"):
+        assert str(d) in got
+    assert str(mod / "go.work") in got and str(tmp_path / "go.work") in got and "/go.work" in got
+    assert not any(p.startswith(("/goroot", "/modcache")) for p in got)
+
+
+def test_module_cache_is_watched_when_writable(tmp_path: Path) -> None:
+    text = listing({"ImportPath": "example.com/dep", "Dir": "/modcache/dep@v1", "GoFiles": ["d.go"],
+                    "Module": {"Path": "example.com/dep", "Dir": "/modcache/dep@v1"}})
+    got = inputs_from_list(text, goroot="/goroot", gomodcache="/modcache", modcache_writable=True, cwd=tmp_path)
+    assert "/modcache/dep@v1/d.go" in got.paths and not got.unsure
+
+
+def test_errors_and_pkg_config_make_the_list_unsure(tmp_path: Path) -> None:
+    broken = listing({"ImportPath": "x", "Dir": str(tmp_path), "Error": {"Err": "bad"}})
+    assert inputs_from_list(broken, goroot="", gomodcache="", modcache_writable=False, cwd=tmp_path).unsure
+    pc = listing({"ImportPath": "x", "Dir": str(tmp_path), "CgoPkgConfig": ["sqlite3"]})
+    assert "pkg-config" in inputs_from_list(pc, goroot="", gomodcache="", modcache_writable=False,
+                                            cwd=tmp_path).unsure
+    garbage = inputs_from_list("{not json", goroot="", gomodcache="", modcache_writable=False, cwd=tmp_path)
+    assert garbage.unsure and not garbage.paths
