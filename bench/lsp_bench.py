@@ -7,7 +7,8 @@ Usage: python3 bench/lsp_bench.py [--runs N] [--update-readme]
                the same package with the error saved to disk. A small package and a 2,000-line one.
   run click    workspace/executeCommand rungo.run -> the first rungo/output byte, for an unchanged
                program and after saving one edit; beside `go run` -> its first stdout byte.
-  at scale     the same keystroke in the one-file main package of a 50-package web server module, beside
+  at scale     the same keystroke (after a 0.3 s pause, as between a person's edits) in the one-file
+               main package of a 50-package web server module, beside
                the same compile run by hand (`$GOTOOLDIR/compile` with the importcfg `go build` wrote for
                it) and beside gopls (golang.org/x/tools/gopls, which tools/setup_test_tools.py installs
                from the Go module proxy; the row says so when it is missing) on the same edit.
@@ -341,8 +342,24 @@ def keystrokes(c: Client, uri: str, good: str, bad: str, runs: int) -> list[floa
         c.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
                    and m["params"].get("version") in (want, None) and not any(
                        "cannot use" in d["message"] for d in m["params"]["diagnostics"]), 300)
+        drain_for(c, PAUSE)     # a person pauses between edits: the next one is a first keystroke
     c.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     return samples
+
+
+PAUSE = 0.3
+
+
+def drain_for(c: Client, seconds: float) -> None:
+    """Reads (and answers) whatever the server sends for a while."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        ready, _, _ = select.select([c.r], [], [], left)
+        if ready:
+            c.receive()
 
 
 def compile_by_hand(root: Path, rel: str, bad: str, runs: int, go: str, env: dict[str, str]) -> list[float]:

@@ -189,6 +189,7 @@ class RungoServer(LanguageServer):
         self.results: dict[Path, str] = {}            # package dir (or file) -> last run result for the lens
         self.summaries: dict[str, tuple[int | None, FileSummary]] = {}
         self.docs: dict[str, DocState] = {}
+        self.last_change: dict[Path | str, float] = {}   # package dir (or URI) -> its last keystroke
         self.client_uris: dict[str, str] = {}         # pygls' (unquoted) key -> the client's URI
         self.path_uris: dict[Path, str] = {}          # an open file -> the client's URI for it
         self.warm: asyncio.Task[None] | None = None
@@ -322,8 +323,10 @@ class RungoServer(LanguageServer):
             self.refresh(uri)
         delay = 0.0 if immediate else self.settings.diagnostics.delay_ms / 1000
         key: Path | str = path.parent if path is not None else uri
-        pending = self.checks.get(key)
-        if pending is None or pending[0].done():
+        now = asyncio.get_running_loop().time()
+        last = self.last_change.get(key)
+        self.last_change[key] = now
+        if last is None or now - last >= delay:
             delay = 0.0    # the first keystroke after a pause is checked at once; a burst waits for its end
         if path is None:
             self.schedule(uri, delay, self._parse_only(uri))
@@ -383,15 +386,21 @@ class RungoServer(LanguageServer):
             old[0].cancel()
             old[1].cancel()
         token = CancelToken()
-        self.checks[key] = (asyncio.ensure_future(self._later(delay, work, token)), token)
+        self.checks[key] = (asyncio.ensure_future(self._later(key, delay, work, token)), token)
 
-    async def _later(self, delay: float, work: Any, token: CancelToken) -> None:
+    async def _later(self, key: Path | str, delay: float, work: Any, token: CancelToken) -> None:
         try:
             if delay > 0:
                 await asyncio.sleep(delay)
             await work(token)
         except asyncio.CancelledError:
             token.cancel()
+            return
+        # Answered: from here on (before the client can even read the answer) the next keystroke
+        # finds no check pending and is checked at once.
+        current = self.checks.get(key)
+        if current is not None and current[1] is token:
+            del self.checks[key]
 
     def schedule_check(self, pkg_dir: Path, delay: float) -> None:
         if not self.settings.diagnostics.enabled or self.closing:
