@@ -1,7 +1,8 @@
 """Installs what the tests drive, from the package registries: Debian's Neovim and Chromium, the
 VS Code extension's npm dependencies and its .vsix, code-server (a real VS Code), and the real Go
 programs of tests/realworld/corpus.toml with every module they need, from the Go module proxy into
-a test module cache (.cache/realworld/gomodcache), so that the tests run them offline.
+a test module cache (.cache/realworld/gomodcache), so that the tests run them offline; and gopls,
+from the Go module proxy, which bench/lsp_bench.py measures beside rungo lsp.
 
 Idempotent: what is already there is kept. Run by the README's test command before pytest.
 """
@@ -121,6 +122,20 @@ def realworld() -> None:
     marker.write_text(want + "\n")
 
 
+GOPLS = "golang.org/x/tools/gopls@v0.23.0"     # the newest gopls that Go 1.26 builds
+
+
+def gopls() -> None:
+    go = find_go()
+    gopath = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True).stdout.strip().split(os.pathsep)[0]
+    if shutil.which("gopls") or (gopath and (Path(gopath) / "bin" / "gopls").is_file()):
+        return
+    try:
+        run([go, "install", GOPLS], env=dict(os.environ, GOTOOLCHAIN="local", GOFLAGS=""))
+    except subprocess.CalledProcessError:
+        print("setup: gopls did not install; the benchmark leaves its row out", flush=True)
+
+
 def main() -> int:
     if shutil.which("npm") is None:
         print("setup: npm not found; the VS Code tests will fail", file=sys.stderr)
@@ -129,6 +144,7 @@ def main() -> int:
     realworld()
     extension()
     code_server()
+    gopls()
     return 0
 
 

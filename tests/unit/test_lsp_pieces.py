@@ -81,3 +81,163 @@ def test_settings_camel_case_and_invalid_values() -> None:
     assert parse_settings("garbage")[0] == Settings()
     assert parse_settings(None) == (Settings(), [])
     assert to_wire(Settings())["diagnostics"] == {"enabled": True, "delayMs": 100, "explainExcluded": False}
+
+
+# -- standing diagnostics: the compiler's word carried through edits ---------------------------------
+
+from lsprotocol import types as lsp  # noqa: E402
+
+from rungo.lsp.engine import CancelToken, EngineRunner, ListGate, parse_gofmt_errors  # noqa: E402
+from rungo.lsp.standing import (  # noqa: E402
+    LineEdit, between_answers, common_prefix, common_suffix, line_edit, shift_diagnostics, shift_lines)
+from rungo.process import Completed  # noqa: E402
+
+
+def diag(line: int, msg: str = "m") -> lsp.Diagnostic:
+    return lsp.Diagnostic(range=lsp.Range(lsp.Position(line, 2), lsp.Position(line, 3)), message=msg)
+
+
+def test_line_edit_finds_the_changed_lines() -> None:
+    old = "a\nb\nc\nd\n"
+    assert line_edit(old, old) is None
+    assert line_edit(old, "a\nB\nc\nd\n") == LineEdit(1, 2, 2)
+    assert line_edit(old, "a\nb\nx\ny\nc\nd\n") == LineEdit(2, 3, 5)   # two lines inserted before c
+    assert line_edit(old, "a\nd\n") == LineEdit(1, 4, 2)
+    big = "x" * 100_000
+    assert common_prefix(big + "a", big + "b") == 100_000
+    assert common_suffix("a" + big, "b" + big, 200_000) == 100_000
+
+
+def test_shift_keeps_untouched_lines_and_moves_later_ones() -> None:
+    diags = [diag(0, "above"), diag(3, "edited"), diag(7, "below")]
+    kept = shift_diagnostics(diags, LineEdit(3, 4, 6))
+    assert [(d.message, d.range.start.line) for d in kept] == [("above", 0), ("below", 9)]
+    assert shift_lines([(1, 2), (10, 12)], LineEdit(3, 4, 6)) == [(1, 2), (3, 6), (12, 14)]
+    assert shift_lines([(3, 5)], LineEdit(4, 5, 5)) == [(3, 5)]
+
+
+def test_between_answers_trusts_the_compiler_outside_the_edits() -> None:
+    compiler = [diag(2, "undefined: x"), diag(8, "other")]
+    fast = [diag(5, "syntax error at the edit"), diag(6, "next line"), diag(12, "far away (a parser's mistake)")]
+    shown = between_answers(compiler, fast, [(5, 6)], answered=True)
+    assert [d.message for d in shown] == ["undefined: x", "syntax error at the edit", "next line", "other"]
+    assert [d.message for d in between_answers(compiler, fast, [], answered=False)] == [d.message for d in fast]
+
+
+def test_gofmt_errors_are_read() -> None:
+    text = "<standard input>:3:14: expected ';', found 'EOF'\n<standard input>:7:1: expected '}'\nnoise\n"
+    got = parse_gofmt_errors(text)
+    assert [(p.line, p.column, p.message) for p in got] == [(3, 14, "expected ';', found 'EOF'"),
+                                                            (7, 1, "expected '}'")]
+
+
+# -- the engine's runner: cancellation kills the process group, go list runs once at a time ----------------
+
+def test_cancel_kills_the_whole_process_group(tmp_path: Path) -> None:
+    import os
+    import threading
+    import time
+
+    token = CancelToken()
+    runner = EngineRunner(env=dict(os.environ), token=token)
+    pidfile = tmp_path / "grandchild"
+    result: list[Completed] = []
+    t = threading.Thread(target=lambda: result.append(runner.run(
+        ["/bin/sh", "-c", f"sleep 100 & echo $! > {pidfile}; wait"])))
+    t.start()
+    deadline = time.monotonic() + 10
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    grandchild = int(pidfile.read_text())
+    t0 = time.monotonic()
+    token.cancel()
+    t.join(5)
+    assert not t.is_alive() and time.monotonic() - t0 < 0.5
+    assert result[0].returncode < 0 and b"cancelled" in result[0].stderr
+    time.sleep(0.1)
+    try:
+        with open(f"/proc/{grandchild}/stat") as f:
+            assert f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        pass    # gone: reaped
+    late = runner.run(["/bin/true"])
+    assert late.returncode < 0, "a cancelled token still started a process"
+
+
+def test_go_list_export_runs_once_per_configuration() -> None:
+    import threading
+    import time
+
+    gate = ListGate()
+    running = 0
+    most = 0
+    calls = 0
+    lock = threading.Lock()
+
+    def spawn() -> Completed:
+        nonlocal running, most, calls
+        with lock:
+            running += 1
+            calls += 1
+            most = max(most, running)
+        time.sleep(0.2)
+        with lock:
+            running -= 1
+        return Completed(("go",), 0, b"{}", b"")
+
+    same = ["go", "list", "-e", "-export", "-deps", "-json=X", "--", "fmt"]
+    other = ["go", "list", "-e", "-export", "-deps", "-json=X", "--", "fmt", "net"]
+    threads = [threading.Thread(target=lambda a=a: gate.run(a, Path("/m"), {"A": "1"}, None, spawn))
+               for a in (same, same, same, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert most == 1, "two go list -export of one configuration ran at once"
+    assert calls == 2, f"identical calls were not shared ({calls} ran)"
+    assert gate.shared == 2
+    assert ListGate.applies(same) and not ListGate.applies(["go", "env", "-json"])
+
+
+# -- incremental edits at C speed, equal to pygls' own ---------------------------------------------------
+
+@pytest.mark.parametrize("encoding", [lsp.PositionEncodingKind.Utf16, lsp.PositionEncodingKind.Utf8,
+                                      lsp.PositionEncodingKind.Utf32])
+def test_edits_equal_pygls(encoding: lsp.PositionEncodingKind) -> None:
+    import random
+
+    from pygls.workspace import PositionCodec, TextDocument
+
+    from rungo.lsp.documents import EditableDocument
+
+    rng = random.Random(7)
+    text = "package main\n\nfunc main() {\n\tx := \"héllo ✓ 😀\"\n}\n"
+    codec = PositionCodec(encoding=encoding)
+    ours = EditableDocument("file:///a.go", source=text, position_codec=codec)
+    theirs = TextDocument("file:///a.go", source=text, position_codec=codec)
+    pieces = ["a", "é", "😀", "\n", "✓", "}", ""]
+    for _ in range(2000):
+        src = theirs.source
+        lines = src.split("\n")
+        l1 = rng.randrange(len(lines))
+        l2 = min(len(lines) - 1, l1 + rng.randrange(3))
+
+        def units(line: str, upto: int) -> int:
+            part = line[:upto]
+            if encoding == lsp.PositionEncodingKind.Utf8:
+                return len(part.encode())
+            if encoding == lsp.PositionEncodingKind.Utf16:
+                return len(part.encode("utf-16-le")) // 2
+            return len(part)
+
+        c1 = units(lines[l1], rng.randrange(len(lines[l1]) + 1))
+        c2 = units(lines[l2], rng.randrange(len(lines[l2]) + 1))
+        if (l2, c2) < (l1, c1):
+            c2 = c1
+        change = lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(lsp.Position(l1, c1), lsp.Position(l2, c2)),
+            text="".join(rng.choice(pieces) for _ in range(rng.randrange(3))))
+        ours.apply_change(change)
+        theirs.apply_change(change)
+        assert ours.source == theirs.source

@@ -82,3 +82,37 @@ def live_members(groups: set[int]) -> list[int]:
         if fields[0] != "Z" and int(fields[2]) in groups:
             found.append(int(entry))
     return found
+
+
+async def test_stop_ends_every_process_group_of_the_session(tmp_path: object) -> None:
+    """A child that moves to a process group of its own (setpgid) still dies with the program."""
+    import pathlib
+    import tempfile
+
+    d = pathlib.Path(tempfile.mkdtemp())
+    pidfile = d / "pid"
+    script = (f"import os, subprocess, time\n"
+              f"p = subprocess.Popen(['sleep', '100'], process_group=0)\n"
+              f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
+              f"print('ready', flush=True)\n"
+              f"time.sleep(100)\n")
+    chunks: list[bytes] = []
+    p = await PtyProcess.start([sys.executable, "-c", script], cwd="/", env=dict(os.environ),
+                               on_output=chunks.append)
+    deadline = time.monotonic() + 20
+    while b"ready" not in b"".join(chunks):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    child = int(pidfile.read_text())
+    assert os.getpgid(child) == child != p.pid
+    await p.stop(grace=0.2)
+    await asyncio.wait_for(p.wait(), 10)
+    await asyncio.sleep(0.1)
+    try:
+        with open(f"/proc/{child}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        state = "gone"
+    if state not in ("Z", "gone"):
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the child in its own process group survived stop")

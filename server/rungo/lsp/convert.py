@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
 
 from rungo.build.diagnostics import CompilerMessage, parse_compiler_output
+from rungo.load.modfile import ModError
+from rungo.lsp.engine import ParseProblem
 from rungo.pipeline import PackageCheck
 from rungo.syntax import FileSummary
 from rungo.syntax.utf16 import LineIndex
@@ -29,6 +32,8 @@ def _range(index: LineIndex, line1: int, col1: int) -> lsp.Range:
 
 
 def syntax_diagnostics(data: bytes, summary: FileSummary) -> list[lsp.Diagnostic]:
+    if not summary.syntax_errors:
+        return []
     index = LineIndex(data)
     return [
         lsp.Diagnostic(
@@ -39,6 +44,29 @@ def syntax_diagnostics(data: bytes, summary: FileSummary) -> list[lsp.Diagnostic
         )
         for p in summary.syntax_errors
     ]
+
+
+def parse_diagnostics(data: bytes, problems: list[ParseProblem]) -> list[lsp.Diagnostic]:
+    """The Go parser's errors (gofmt -e) as diagnostics."""
+    if not problems:
+        return []
+    index = LineIndex(data)
+    return [lsp.Diagnostic(range=_range(index, p.line, p.column), message=p.message,
+                           severity=lsp.DiagnosticSeverity.Error, source=SOURCE) for p in problems]
+
+
+def modfile_diagnostics(data: bytes, errors: tuple[ModError, ...]) -> list[lsp.Diagnostic]:
+    """go.mod / go.work errors at their lines (the whole line when Go gives no column)."""
+    index = LineIndex(data)
+    return [lsp.Diagnostic(range=_range(index, e.line, e.column if e.column > 1 else 0), message=e.message,
+                           severity=lsp.DiagnosticSeverity.Error, source=SOURCE) for e in errors]
+
+
+def is_module_message(text: str) -> bool:
+    """A load failure about go.mod or go.work itself (shown at its line in that file instead)."""
+    first = text.split("\n", 1)[0]
+    return first.startswith(("go: errors parsing go.", "go: errors parsing ")) and (
+        "go.mod" in first or "go.work" in first) or (first.startswith("go: error reading ") and "go.mod" in first)
 
 
 class _Indexes:
@@ -105,19 +133,28 @@ RESTRICTED = "▶ Run is off in Restricted Mode: trust the workspace to run prog
 
 
 def main_lenses(uri: str, data: bytes, summary: FileSummary, result: str | None,
-                runs_allowed: bool = True) -> list[lsp.CodeLens]:
-    """`▶ Run` and `Run with arguments…` above func main of package main, and the last result."""
-    if summary.package != "main" or summary.main_func is None:
+                runs_allowed: bool = True, included: bool | None = True) -> list[lsp.CodeLens]:
+    """`▶ Run` and `Run with arguments…` above func main of package main, and the last result.
+
+    included says whether the package build takes the file: a file it leaves out (`//go:build ignore`,
+    other tags) with its own package main and func main is a program of its own, run as
+    `go run file.go` (`▶ Run file.go`); any other file it leaves out gets no lens.
+    """
+    if summary.package != "main" or summary.main_func is None or included is None:
         return []
     index = LineIndex(data)
     line0, _ = index.position(summary.main_func.line, 1)
     rng = lsp.Range(lsp.Position(line0, 0), lsp.Position(line0, 0))
-    arg = {"uri": uri}
+    arg: dict[str, object] = {"uri": uri}
+    suffix = ""
+    if not included:
+        arg = {"uri": uri, "files": [uri]}
+        suffix = " " + PurePosixPath(unquote(urlparse(uri).path)).name
     if not runs_allowed:
         return [lsp.CodeLens(range=rng, command=lsp.Command(title=RESTRICTED, command="rungo.showRestricted",
                                                             arguments=[arg]))]
     lenses = [
-        lsp.CodeLens(range=rng, command=lsp.Command(title="▶ Run", command="rungo.run", arguments=[arg])),
+        lsp.CodeLens(range=rng, command=lsp.Command(title="▶ Run" + suffix, command="rungo.run", arguments=[arg])),
         lsp.CodeLens(range=rng, command=lsp.Command(title="Run with arguments…", command="rungo.runWithArguments", arguments=[arg])),
     ]
     if result:

@@ -1,13 +1,22 @@
-"""The pipeline as the language server uses it: checks with unsaved buffers, builds for runs. Thread-safe."""
+"""The pipeline as the language server uses it: checks and builds with unsaved buffers, cancellable. Thread-safe.
+
+Every subprocess of a check or a build starts in a session of its own, so cancelling its CancelToken
+kills the compiler (and whatever it started) at once; `go list -export` runs once per configuration
+at a time, and identical calls in flight share one answer.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import signal
+import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from rungo.build.execute import WorkDir
 from rungo.cache import Cache
@@ -17,7 +26,9 @@ from rungo.load.stamps import still_valid
 from rungo.invocation import Invocation, UsageError, parse_run_args
 from rungo.pipeline import (NeedsGoBuild, PackageCheck, Prepared, RunError, Session, build_with_go, check_package,
                              prepare)
-from rungo.process import Runner
+from rungo.load.constraints import file_included
+from rungo.pipeline import build_context
+from rungo.process import Completed, Runner
 from rungo.toolchain import Toolchain, ToolchainError, load_toolchain
 
 # Diagnostics never fetch anything: no module downloads, no toolchain switch.
@@ -32,6 +43,173 @@ class BuildResult:
     stage: str                    # "" on success, else "load", "build", "link", "usage"
     text: str                     # the error text, go-style (`file:line:col: message`)
     check: PackageCheck | None    # the failed compile as a check, for diagnostics
+
+
+CANCELLED = b"rungo: cancelled\n"
+
+
+class CancelToken:
+    """Cancels one check or build: kills the process group of every subprocess it started, and makes
+    every later one fail at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self.cancelled = False
+
+    def adopt(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            if not self.cancelled:
+                self._procs.add(proc)
+                return
+        _kill_group(proc)
+
+    def release(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            procs = list(self._procs)
+            self._procs.clear()
+        for p in procs:
+            _kill_group(p)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@dataclass(eq=False)
+class _Flight:
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Completed | None = None
+    token: CancelToken | None = None
+
+
+class ListGate:
+    """One `go list -export` per configuration (go binary, flags, module directory) at a time, so two
+    never compile the same packages at once (the second finds them in GOCACHE); a call identical to
+    one in flight (same packages, same environment) waits for it and shares its answer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._config_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._flights: dict[tuple[Any, ...], _Flight] = {}
+        self.started = 0     # go list processes actually run (for tests and the benchmark)
+        self.shared = 0      # calls answered by another call's result
+
+    @staticmethod
+    def applies(argv: Sequence[str]) -> bool:
+        return len(argv) > 2 and argv[1] == "list" and "-export" in argv
+
+    def run(self, argv: Sequence[str], cwd: Path | None, env: Mapping[str, str], token: CancelToken | None,
+            spawn: Callable[[], Completed]) -> Completed:
+        head = tuple(argv[:argv.index("--")]) if "--" in argv else tuple(argv)
+        config = (head, str(cwd))     # waiting costs nothing but time; sharing needs the very same call
+        exact = (tuple(argv), str(cwd), tuple(sorted(env.items())))
+        while True:
+            with self._lock:
+                flight = self._flights.get(exact)
+                mine = flight is None
+                if mine:
+                    flight = _Flight(token=token)
+                    self._flights[exact] = flight
+                lock = self._config_locks.setdefault(config, threading.Lock())
+            assert flight is not None
+            if not mine:
+                flight.done.wait()
+                owner = flight.token
+                if flight.result is not None and not (owner is not None and owner.cancelled):
+                    with self._lock:
+                        self.shared += 1
+                    return flight.result
+                if token is not None and token.cancelled:
+                    return Completed(tuple(argv), -signal.SIGKILL, b"", CANCELLED)
+                continue     # the owner was cancelled: try again, perhaps as the owner
+            try:
+                with lock:
+                    with self._lock:
+                        self.started += 1
+                    flight.result = spawn()
+                return flight.result
+            finally:
+                with self._lock:
+                    self._flights.pop(exact, None)
+                flight.done.set()
+
+
+@dataclass(slots=True)
+class EngineRunner(Runner):
+    """The runner of the server's checks and builds: each subprocess in a session of its own, killed
+    with the token; `go list -export` through the gate."""
+
+    token: CancelToken | None = None
+    gate: ListGate | None = None
+
+    def run(self, argv: Sequence[str], *, cwd: Path | None = None, env_extra: Mapping[str, str] | None = None,
+            stdin: bytes | None = None, quiet: bool = False) -> Completed:
+        if self.echo is not None or self.dry_run:
+            return Runner.run(self, argv, cwd=cwd, env_extra=env_extra, stdin=stdin, quiet=quiet)
+        env = dict(self.env)
+        if env_extra:
+            env.update(env_extra)
+        if self.token is not None and self.token.cancelled:
+            return Completed(tuple(argv), -signal.SIGKILL, b"", CANCELLED)
+        if self.gate is not None and ListGate.applies(argv):
+            return self.gate.run(argv, cwd, env, self.token, lambda: self._spawn(argv, cwd, env, stdin))
+        return self._spawn(argv, cwd, env, stdin)
+
+    def _spawn(self, argv: Sequence[str], cwd: Path | None, env: Mapping[str, str], stdin: bytes | None) -> Completed:
+        try:
+            proc = subprocess.Popen(list(argv), cwd=str(cwd) if cwd is not None else None, env=dict(env),
+                                    stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as e:
+            return Completed(tuple(argv), 127, b"", f"{argv[0]}: {e.strerror}\n".encode())
+        if self.token is not None:
+            self.token.adopt(proc)
+        try:
+            out, err = proc.communicate(stdin)
+        finally:
+            if self.token is not None:
+                self.token.release(proc)
+        if self.token is not None and self.token.cancelled:
+            return Completed(tuple(argv), proc.returncode if proc.returncode < 0 else -signal.SIGKILL, out,
+                             err + CANCELLED)
+        return Completed(tuple(argv), proc.returncode, out, err)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseProblem:
+    """One error of the Go toolchain's own parser (gofmt -e): 1-based line, 1-based byte column."""
+
+    line: int
+    column: int
+    message: str
+
+
+_GOFMT_LINE = re.compile(r"^<standard input>:(\d+):(\d+): (.*)$")
+
+
+def parse_gofmt_errors(text: str) -> list[ParseProblem]:
+    out: list[ParseProblem] = []
+    for line in text.splitlines():
+        m = _GOFMT_LINE.match(line)
+        if m:
+            out.append(ParseProblem(int(m.group(1)), int(m.group(2)), m.group(3)))
+    return out
+
+
+def overlay_digest(overlays: Mapping[Path, bytes]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(overlays):
+        h.update(str(p).encode() + b"\0" + hashlib.sha256(overlays[p]).digest())
+    return h.hexdigest()
 
 
 def _settled(items: Sequence[Watched], now_ns: int) -> bool:
@@ -49,6 +227,8 @@ class Engine:
         self._lock = threading.Lock()
         self._toolchains: dict[tuple[str, tuple[tuple[str, str], ...]], Toolchain] = {}
         self._built: dict[tuple[Any, ...], Prepared] = {}
+        self.gate = ListGate()
+        self._parsed: dict[tuple[str, bytes], tuple[ParseProblem, ...]] = {}   # gofmt -e answers by content
 
     def env_for(self, extra: Mapping[str, str], *, check: bool) -> dict[str, str]:
         env = dict(self.base_env)
@@ -70,48 +250,57 @@ class Engine:
                 self._toolchains[key] = tc
         return tc
 
-    def _invocation(self, flags: Sequence[str], target: str, tc: Toolchain) -> Invocation:
-        return parse_run_args([*flags, target], tc.env.get("GOFLAGS", ""))
+    def _invocation(self, flags: Sequence[str], targets: Sequence[str], tc: Toolchain) -> Invocation:
+        return parse_run_args([*flags, *targets], tc.env.get("GOFLAGS", ""))
+
+    def runner(self, env: Mapping[str, str], token: CancelToken | None) -> EngineRunner:
+        return EngineRunner(env=env, token=token, gate=self.gate)
 
     def check(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
-              flags: Sequence[str], go_path: str) -> PackageCheck:
+              flags: Sequence[str], go_path: str, token: CancelToken | None = None) -> PackageCheck:
         """The compile stage of the package in pkg_dir, with unsaved buffers as overlays."""
         env = self.env_for(env_extra, check=True)
         try:
             tc = self.toolchain(env, pkg_dir, go_path)
-            inv = self._invocation(flags, str(pkg_dir), tc)
+            inv = self._invocation(flags, [str(pkg_dir)], tc)
         except ToolchainError as e:
             return PackageCheck(None, pkg_dir, (), (), f"rungo: {e}")
         except UsageError as e:
             return PackageCheck(None, pkg_dir, (), (), f"rungo: build flags setting: {e.message}")
         config = make_config(env, pkg_dir)
         work = WorkDir(env.get("GOTMPDIR") or None, keep=False, announce=lambda _: None)
-        session = Session(config=config, toolchain=tc, runner=Runner(env=config.child_env()),
+        session = Session(config=config, toolchain=tc, runner=self.runner(config.child_env(), token),
                           store=Cache(config.cache_dir), work=work, overlays=dict(overlays))
         try:
             return check_package(session, inv, flags)
         finally:
-            work.close()
+            # Removing the scratch files is not part of the answer: a thread of its own does it
+            # (not a daemon, so the process still waits for it before exiting).
+            threading.Thread(target=work.close, name="rungo-workdir-close").start()
 
     def build(self, pkg_dir: Path, *, env_extra: Mapping[str, str], flags: Sequence[str],
-              go_path: str, work: WorkDir) -> BuildResult:
-        """Builds the main package in pkg_dir from the files on disk, as `rungo run` would."""
+              go_path: str, work: WorkDir, overlays: Mapping[Path, bytes] | None = None,
+              files: Sequence[str] = (), token: CancelToken | None = None) -> BuildResult:
+        """Builds the main package in pkg_dir as `rungo run` would (or the named files in it, as
+        `go run a.go b.go`), with unsaved buffers as overlays."""
         env = self.env_for(env_extra, check=False)
-        memo_key = (str(pkg_dir), tuple(flags), go_path, tuple(sorted(env.items())))
+        overlays = dict(overlays or {})
+        memo_key = (str(pkg_dir), tuple(files), tuple(flags), go_path, tuple(sorted(env.items())),
+                    overlay_digest(overlays))
         with self._lock:
             known = self._built.get(memo_key)
         if known is not None and still_valid(known.watched):
             return BuildResult(known, "", "", None)
         try:
             tc = self.toolchain(env, pkg_dir, go_path)
-            inv = self._invocation(flags, str(pkg_dir), tc)
+            inv = self._invocation(flags, list(files) or [str(pkg_dir)], tc)
         except ToolchainError as e:
             return BuildResult(None, "load", f"rungo: {e}", None)
         except UsageError as e:
             return BuildResult(None, "usage", e.message or "invalid build flags", None)
         config = make_config(env, pkg_dir)
-        session = Session(config=config, toolchain=tc, runner=Runner(env=config.child_env()),
-                          store=Cache(config.cache_dir), work=work)
+        session = Session(config=config, toolchain=tc, runner=self.runner(config.child_env(), token),
+                          store=Cache(config.cache_dir), work=work, overlays=overlays)
         try:
             try:
                 prepared = prepare(session, inv)
@@ -127,6 +316,48 @@ class Engine:
             with self._lock:
                 self._built[memo_key] = prepared
         return BuildResult(prepared, "", "", None)
+
+    def parse_errors(self, data: bytes, *, env_extra: Mapping[str, str], go_path: str, cwd: Path,
+                     token: CancelToken | None = None) -> list[ParseProblem] | None:
+        """The Go toolchain's own parser on one file's content (`gofmt -l -e`); None when it cannot run."""
+        env = self.env_for(env_extra, check=True)
+        try:
+            tc = self.toolchain(env, cwd, go_path)
+        except ToolchainError:
+            return None
+        gofmt = tc.goroot / "bin" / "gofmt"
+        if not gofmt.is_file():
+            return None
+        key = (str(gofmt), hashlib.sha256(data).digest())
+        with self._lock:
+            known = self._parsed.get(key)
+        if known is not None:
+            return list(known)
+        res = self.runner(make_config(env, cwd).child_env(), token).run([str(gofmt), "-l", "-e"], stdin=data,
+                                                                      quiet=True)
+        if res.returncode < 0:
+            return None
+        problems = parse_gofmt_errors(res.stderr.decode(errors="replace"))
+        with self._lock:
+            self._parsed[key] = tuple(problems)
+            while len(self._parsed) > 1024:
+                self._parsed.pop(next(iter(self._parsed)))
+        return problems
+
+    def included(self, path: Path, data: bytes, *, env_extra: Mapping[str, str], flags: Sequence[str],
+                 go_path: str) -> bool | None:
+        """Whether the package build of path's directory takes the file (constraints, file name);
+        None when that cannot be known (no toolchain, bad flags)."""
+        if path.name.endswith("_test.go") or path.name.startswith((".", "_")):
+            return False
+        env = self.env_for(env_extra, check=True)
+        try:
+            tc = self.toolchain(env, path.parent, go_path)
+            inv = self._invocation(flags, [str(path.parent)], tc)
+        except (ToolchainError, UsageError):
+            return None
+        ctx = build_context(tc, inv.flags, env.get("CGO_ENABLED") or None)
+        return file_included(path.name, data, ctx)
 
     def program_env(self, env_extra: Mapping[str, str]) -> dict[str, str]:
         env = dict(self.base_env)

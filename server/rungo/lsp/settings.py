@@ -25,6 +25,7 @@ class Settings:
     env: dict[str, str] = field(default_factory=dict)           # extra environment for checks and runs
     args: dict[str, list[str]] = field(default_factory=dict)    # package (dir or import path) -> default args
     diagnostics: DiagnosticsSettings = field(default_factory=DiagnosticsSettings)
+    warm_start: bool = True                                     # build the main packages' dependencies at start
 
 
 def _camel(name: str) -> str:

@@ -1,4 +1,8 @@
-"""Running a program under a pseudo-terminal for the editor: output chunks out, keystrokes in, resize, stop."""
+"""Running a program under a pseudo-terminal for the editor: output chunks out, keystrokes in, resize, stop.
+
+The program leads a session of its own (setsid). Stopping it ends the whole session: every process
+group in it (children that called setpgid included) and every descendant that is still found.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,54 @@ class ExitInfo:
 
 def _set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def session_groups(sid: int, proc_dir: str = "/proc") -> set[int]:
+    """The process groups of every process in session sid (Linux /proc; empty elsewhere)."""
+    groups: set[int] = set()
+    try:
+        entries = os.listdir(proc_dir)
+    except OSError:
+        return groups
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{proc_dir}/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # fields after the command: state ppid pgrp session ...
+        if len(fields) > 3 and fields[0] != b"Z" and int(fields[3]) == sid:
+            groups.add(int(fields[2]))
+    return groups
+
+
+def descendants(pid: int, proc_dir: str = "/proc") -> set[int]:
+    """Every live descendant of pid (Linux /proc; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir(proc_dir)
+    except OSError:
+        return set()
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{proc_dir}/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[0] != b"Z":
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
 
 
 def _take_terminal() -> None:
@@ -130,6 +182,23 @@ class PtyProcess:
         except (ProcessLookupError, PermissionError):
             pass
 
+    def _kill_session(self, known: set[int] | None = None) -> None:
+        """SIGKILL to the program's group, every group of its session and every descendant found (now,
+        or in known before the program exited)."""
+        found = descendants(self.pid) if self._proc.returncode is None else set()
+        found |= known or set()
+        self._signal_group(signal.SIGKILL)
+        for pgrp in session_groups(self.pid):
+            try:
+                os.killpg(pgrp, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
     async def wait(self) -> ExitInfo:
         """Waits for the program, then for its output to be read to the end, then closes the pty."""
         if self._exit is not None:
@@ -138,8 +207,8 @@ class PtyProcess:
         try:
             await asyncio.wait_for(asyncio.shield(self._eof), DRAIN_SECONDS)
         except asyncio.TimeoutError:
-            # Something it started still holds the terminal: end the whole group.
-            self._signal_group(signal.SIGKILL)
+            # Something it started still holds the terminal: end the whole session.
+            self._kill_session()
             try:
                 await asyncio.wait_for(asyncio.shield(self._eof), DRAIN_SECONDS)
             except asyncio.TimeoutError:
@@ -159,20 +228,21 @@ class PtyProcess:
             self._master = None
 
     async def stop(self, grace: float = 1.0) -> None:
-        """SIGINT to the program's process group; SIGKILL to the group after grace seconds."""
+        """SIGINT to the program's process group; after it exits, or after grace seconds, SIGKILL to
+        everything in its session."""
         if self._proc.returncode is not None:
-            self._signal_group(signal.SIGKILL)
+            self._kill_session()
             return
+        known = descendants(self.pid)
         self._signal_group(signal.SIGINT)
         try:
             await asyncio.wait_for(asyncio.shield(self._proc.wait()), grace)
         except asyncio.TimeoutError:
-            self._signal_group(signal.SIGKILL)
-        else:
-            self._signal_group(signal.SIGKILL)
+            pass
+        self._kill_session(known | descendants(self.pid))
 
     def kill(self) -> None:
-        self._signal_group(signal.SIGKILL)
+        self._kill_session()
         try:
             self._proc.kill()
         except ProcessLookupError:

@@ -11,7 +11,7 @@ from rungo.syntax.model import (
     Position,
     SyntaxProblem,
 )
-from rungo.syntax.summary import summarize
+from rungo.syntax.summary import remember, summarize
 
 __all__ = [
     "EmbedDirective",
@@ -20,5 +20,6 @@ __all__ = [
     "ImportSpec",
     "Position",
     "SyntaxProblem",
+    "remember",
     "summarize",
 ]

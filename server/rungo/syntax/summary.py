@@ -7,6 +7,9 @@ lines count before the package clause; //go:embed lines count only in files that
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Iterator
 
 from rungo.syntax.literals import embed_patterns, go_debug_setting, is_valid_import_path, unquote
@@ -50,10 +53,47 @@ _STATEMENTS = frozenset({
 })
 
 
+# Summaries by content: a second summarize of the same bytes (the same files, check after check)
+# costs one hash, and a summary computed elsewhere (another process) can be remembered here.
+_MEMO_ENTRIES = 4096
+_MEMO_BYTES = 64 << 20       # the sources behind the remembered summaries, at most (large ones count)
+_memo: OrderedDict[bytes, tuple[int, FileSummary]] = OrderedDict()
+_memo_lock = threading.Lock()
+_memo_size = 0
+
+
+def _digest(source: bytes) -> bytes:
+    return hashlib.sha256(source).digest()
+
+
+def remember(source: bytes, summary: FileSummary) -> None:
+    """Records the summary of a source, for the next summarize of the same bytes."""
+    global _memo_size
+    key = _digest(source)
+    with _memo_lock:
+        old = _memo.pop(key, None)
+        if old is not None:
+            _memo_size -= old[0]
+        _memo[key] = (len(source), summary)
+        _memo_size += len(source)
+        while len(_memo) > _MEMO_ENTRIES or (_memo_size > _MEMO_BYTES and len(_memo) > 1):
+            _, (n, _s) = _memo.popitem(last=False)
+            _memo_size -= n
+
+
 def summarize(source: bytes) -> FileSummary:
     """The summary of a Go source file. Never raises: whatever is wrong with the input becomes a SyntaxProblem."""
+    data = bytes(source)
+    key = _digest(data)
+    with _memo_lock:
+        hit = _memo.get(key)
+        if hit is not None:
+            _memo.move_to_end(key)
+            return hit[1]
     try:
-        return _summarize(bytes(source))
+        s = _summarize(data)
+        remember(data, s)
+        return s
     except Exception as e:  # a last resort: no input may make summarize raise
         problem = SyntaxProblem(Position(1, 1), f"internal error: cannot summarize file: {type(e).__name__}: {e}")
         return FileSummary("", None, (), False, (), (), None, (problem,))
