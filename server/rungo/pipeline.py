@@ -607,7 +607,7 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
             list_args = [a for a in build_args if a.lstrip("-").split("=", 1)[0] not in _LIST_QUIET]
             inputs_job = _in_background(lambda: list_build_inputs(
                 session.runner, str(tc.go), list_args, targets, session.config.cwd, tc.env,
-                session.config.env.get("PATH", os.defpath)))
+                session.config.env.get("PATH", os.defpath), env_extra))
     if session.runner.dry_run:
         session.runner.show(" ".join(argv))
         res = session.runner.run(argv, cwd=session.config.cwd, env_extra=env_extra, quiet=True)

@@ -122,10 +122,11 @@ def compiler_paths(goenv: Mapping[str, str], path_var: str) -> list[str]:
 
 
 def list_build_inputs(runner: Runner, go: str, list_args: Sequence[str], targets: Sequence[str], cwd: Path,
-                      goenv: Mapping[str, str], path_var: str) -> BuildInputs:
+                      goenv: Mapping[str, str], path_var: str,
+                      env_extra: Mapping[str, str] | None = None) -> BuildInputs:
     """Runs `go list -deps` for the build's targets (quietly: it is not part of the build)."""
     argv = [go, "list", "-e", "-deps", "-json=" + FIELDS, *list_args, "--", *targets]
-    res = runner.run(argv, cwd=cwd, quiet=True)
+    res = runner.run(argv, cwd=cwd, quiet=True, env_extra=env_extra)
     if res.returncode != 0:
         return BuildInputs((), "go list failed")
     return inputs_from_list(

@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 from rungo.build.execute import WorkDir
 from rungo.cache import Cache
 from rungo.config import make_config
+from rungo.load.stamps import last_change_ns
 from rungo.load.model import Watched
 from rungo.load.stamps import still_valid
 from rungo.invocation import Invocation, UsageError, parse_run_args
@@ -215,8 +216,8 @@ def overlay_digest(overlays: Mapping[Path, bytes]) -> str:
 def _settled(items: Sequence[Watched], now_ns: int) -> bool:
     """No input changed within the last second (a later edit could keep size and mtime tick)."""
     for w in items:
-        parts = w.stamp.split(":")
-        if len(parts) == 3 and parts[1].isdigit() and now_ns - int(parts[1]) < 1_000_000_000:
+        changed = last_change_ns(w.stamp)
+        if changed is not None and now_ns - changed < 1_000_000_000:
             return False
     return True
 
