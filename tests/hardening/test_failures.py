@@ -86,19 +86,23 @@ def test_rungo_cache_on_a_noexec_mount(module: Path, env: dict[str, str], go_exe
 def test_tmpdir_on_a_noexec_mount(module: Path, env: dict[str, str], go_exe: str, tmp_path: Path,
                                   mounts: list[Mount]) -> None:
     mounts.append(Mount(tmp_path / "noexec", "noexec,size=64m"))
-    # A workspace is built through the go command, into the work directory under TMPDIR.
+    # A workspace is built through the go command, into the work directory under TMPDIR; with -a
+    # nothing is remembered, so the program runs from there.
     write_tree(module, {"go.mod": "module example.com/nxw\n\ngo 1.22\n", "main.go": MAIN, "go.work": "go 1.22\n\nuse .\n"})
     renv = env | {"TMPDIR": str(tmp_path / "noexec")}
     want = gorun(go_exe, ["."], module, renv)
     assert want.returncode == 1 and "permission denied" in want.stderr, want
-    got = rungo(["run", "."], module, renv)
+    got = rungo(["run", "-a", "."], module, renv)
     assert got.returncode == 126, got
     lines = got.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("fork/exec ") and "permission denied" in lines[0], got
     assert "noexec" in lines[0] and "GOTMPDIR" in lines[0]
     # What it says to do works.
-    fixed = rungo(["run", "."], module, renv | {"GOTMPDIR": str(tmp_path)})
+    fixed = rungo(["run", "-a", "."], module, renv | {"GOTMPDIR": str(tmp_path)})
     assert (fixed.returncode, fixed.stdout) == (0, "ran\n"), fixed
+    # Without -a the program is kept in rungo's cache and runs from there.
+    cached = rungo(["run", "."], module, renv)
+    assert (cached.returncode, cached.stdout) == (0, "ran\n"), cached
 
 
 @pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])

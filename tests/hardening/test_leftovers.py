@@ -78,8 +78,8 @@ def test_work_dir_of_a_killed_run_is_removed_by_the_next(module: Path, base_env:
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = base_env | {"RUNGO_CACHE": str(tmp_path / "cache"), "TMPDIR": str(tmp)}
-    # A workspace goes through the go command and runs from the work directory, as a child of
-    # rungo: the work directory exists as long as the program runs.
+    # A workspace goes through the go command; with -a nothing is remembered, so the program runs
+    # from the work directory, as a child of rungo: the work directory exists as long as it runs.
     write_tree(module, {
         "go.mod": "module example.com/killed\n\ngo 1.22\n",
         "go.work": "go 1.22\n\nuse .\n",
@@ -87,7 +87,7 @@ def test_work_dir_of_a_killed_run_is_removed_by_the_next(module: Path, base_env:
                    'func main() {\n\tif len(os.Args) > 1 {\n\t\tfmt.Println("waiting")\n\t\ttime.Sleep(300 * time.Second)\n\t}\n'
                    '\tfmt.Println("done")\n}\n',
     })
-    proc = subprocess.Popen([*RUNGO, "run", ".", "wait"], cwd=module, env=env, stdout=subprocess.PIPE)
+    proc = subprocess.Popen([*RUNGO, "run", "-a", ".", "wait"], cwd=module, env=env, stdout=subprocess.PIPE)
     program = 0
     try:
         assert proc.stdout is not None
