@@ -33,8 +33,13 @@ def cache_dir_from(env: "dict[str, str] | os._Environ[str]") -> str:
     return os.path.join(home, ".cache", "rungo")
 
 
-def stamp(path: str) -> str:
-    """Same format as rungo.load.stamps.stamp (kept here so the hot path imports nothing else)."""
+def stamp(path: "str | os.PathLike[str]") -> str:
+    """"size:mtime_ns:ino:ctime_ns" for files, "dir:mtime_ns:ino:ctime_ns" for directories, "absent"
+    when missing (rungo.load.stamps uses this one; it lives here so the hot path imports nothing else).
+
+    The ctime is what makes the stamp trustworthy: size and mtime survive an in-place edit followed by
+    `touch -r`, but every write, chmod, link or utime moves the ctime, and nothing can set it back.
+    """
     try:
         st = os.stat(path)
     except OSError:
@@ -42,6 +47,38 @@ def stamp(path: str) -> str:
     if _stat.S_ISDIR(st.st_mode):
         return f"dir:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
+
+
+# Names in a package directory whose coming or going can change a build: sources of every kind the
+# go command compiles or packs, a go.mod (another module), a vendor directory. Anything else (a
+# database or log the program writes next to its sources) cannot. A package directory's stamp
+# (rungo.load.stamps.package_dir_stamp) ends in SRC_MARK and a digest of those names.
+SOURCE_SUFFIXES = (".go", ".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".hxx", ".m", ".s", ".S",
+                   ".sx", ".f", ".F", ".for", ".f90", ".syso", ".swig", ".swigcxx")
+SOURCE_NAMES = ("go.mod", "go.sum", "go.work", "vendor")
+SRC_MARK = "/src:"
+
+
+def holds(path: str, recorded: str) -> bool:
+    """Whether a recorded stamp still holds (rungo.load.stamps.holds, without its imports)."""
+    live = stamp(path)
+    if live == recorded:
+        return True
+    base, mark, names = recorded.partition(SRC_MARK)
+    if not mark:
+        return False
+    if live == base:
+        return True
+    return live.startswith("dir:") and source_names(path) == names
+
+
+def source_names(path: str) -> str:
+    """A digest of the build-relevant names in a directory ("none" when it cannot be listed)."""
+    try:
+        found = sorted(n for n in os.listdir(path) if n.endswith(SOURCE_SUFFIXES) or n in SOURCE_NAMES)
+    except OSError:
+        return "none"
+    return format(zlib.crc32("\0".join(found).encode("utf-8", "surrogateescape")), "08x")
 
 
 def selecting_env(env: "dict[str, str] | os._Environ[str]") -> "dict[str, str]":
@@ -120,7 +157,7 @@ def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]"
             n_watch = int(fields[i])
             i += 1
             for j in range(n_watch):
-                if stamp(fields[i + 2 * j]) != fields[i + 2 * j + 1]:
+                if not holds(fields[i + 2 * j], fields[i + 2 * j + 1]):
                     return None
         except (IndexError, ValueError):
             return None
@@ -145,7 +182,7 @@ def write_record(
         if st == "absent" or path in written_by_us:
             continue
         try:
-            parts = st.split(":")
+            parts = st.partition(SRC_MARK)[0].split(":")
             changed = max(int(parts[1]), int(parts[3]))
         except (IndexError, ValueError):
             return False

@@ -26,7 +26,7 @@ from rungo.load.inputs import BuildInputs, list_build_inputs
 from rungo.load.summaries import SummaryCache
 from rungo.load.loader import CMDLINE_PATH, Loader, LoadFailure, NotNative, Target, lang_for
 from rungo.load.model import ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
-from rungo.load.stamps import stamp
+from rungo.load.stamps import package_dir_stamp, stamp
 from rungo.process import Runner
 from rungo.run.execute import find_exec_cmd
 from rungo.toolchain import Toolchain, ToolchainError, check_go_version, goenv_file
@@ -637,7 +637,8 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
                 pass
     unsure, extra = _go_build_unsure(session, inv.flags)
     if inputs is not None and not inputs.unsure and not unsure:
-        watched = [Watched(p, stamp(p)) for p in (*inputs.paths, *extra)]
+        loose = set(inputs.package_dirs)
+        watched = [Watched(p, package_dir_stamp(p) if p in loose else stamp(p)) for p in (*inputs.paths, *extra)]
         key = go_built_program_key(
             go_tool=tool_id(str(tc.go), tc.version), target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
             build_args=build_args, targets=targets, cwd=str(session.config.cwd),

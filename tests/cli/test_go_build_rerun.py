@@ -122,3 +122,28 @@ def test_overlay_replacement_is_watched(tmp_path: Path, base_env: dict[str, str]
     age(tmp_path / "overlay.json")
     got = rungo(["run", "-buildmode=pie", "-overlay", "overlay.json", "."], tmp_path, base_env)
     assert (got.returncode, got.stdout) == (0, "disk\n"), got.stderr
+
+
+def test_a_file_the_program_writes_beside_its_sources_keeps_the_shortcut(
+        tmp_path: Path, base_env: dict[str, str], no_go_cache: object) -> None:
+    """A program that writes a database or a log into its own package directory (the directory's
+    stat changes on every run) is still not rebuilt; a new source file there still is."""
+    if not shutil.which("gcc"):
+        pytest.skip("needs a C compiler")
+    env = dict(base_env, CGO_ENABLED="1")
+    files = dict(CGO_MODULE)
+    files["main.go"] = ('package main\n\nimport (\n\t"fmt"\n\t"os"\n\n\t"example.com/cgomod/internal/sq"\n)\n\n'
+                        'func main() {\n\tos.WriteFile("run.log", []byte("ran\\n"), 0o644)\n'
+                        '\tfmt.Println("square:", sq.Square(7))\n}\n')
+    write_tree(tmp_path, files)
+    age(tmp_path)
+    first = rungo(["run", "."], tmp_path, env)
+    assert (first.returncode, first.stdout) == (0, "square: 49\n"), first.stderr
+    with no_go_cache:  # type: ignore[attr-defined]
+        for _ in range(2):
+            (tmp_path / "run.log").unlink()
+            again = rungo(["run", "."], tmp_path, env)
+            assert (again.returncode, again.stdout, again.stderr) == (0, "square: 49\n", "")
+        (tmp_path / "extra.go").write_text('package main\n\nimport "fmt"\n\nfunc init() { fmt.Println("extra") }\n')
+        rebuilt = rungo(["run", "."], tmp_path, env)
+        assert rebuilt.returncode == 125 and "build cache" in rebuilt.stderr, rebuilt.stderr

@@ -51,3 +51,28 @@ def test_errors_and_pkg_config_make_the_list_unsure(tmp_path: Path) -> None:
                                             cwd=tmp_path).unsure
     garbage = inputs_from_list("{not json", goroot="", gomodcache="", modcache_writable=False, cwd=tmp_path)
     assert garbage.unsure and not garbage.paths
+
+
+def test_package_dirs_are_loose_unless_they_embed(tmp_path: Path) -> None:
+    plain, embeds = tmp_path / "plain", tmp_path / "embeds"
+    (embeds / "static").mkdir(parents=True)
+    plain.mkdir()
+    text = listing({"ImportPath": "a", "Dir": str(plain), "GoFiles": ["a.go"]},
+                   {"ImportPath": "b", "Dir": str(embeds), "GoFiles": ["b.go"], "EmbedFiles": ["static/x.txt"]})
+    got = inputs_from_list(text, goroot="", gomodcache="", modcache_writable=False, cwd=tmp_path)
+    assert got.package_dirs == (str(plain),)
+
+
+def test_a_file_the_program_writes_beside_its_sources_is_no_change(tmp_path: Path) -> None:
+    from rungo.load.stamps import holds, package_dir_stamp
+
+    (tmp_path / "main.go").write_text("package main\n")
+    recorded = package_dir_stamp(tmp_path)
+    (tmp_path / "foo.db").write_text("data")
+    assert holds(str(tmp_path), recorded)
+    (tmp_path / "extra.go").write_text("package main\n")
+    assert not holds(str(tmp_path), recorded)
+    (tmp_path / "extra.go").unlink()
+    assert holds(str(tmp_path), recorded)
+    (tmp_path / "sq.c").write_text("int x;\n")
+    assert not holds(str(tmp_path), recorded)

@@ -30,6 +30,7 @@ class BuildInputs:
 
     paths: tuple[str, ...]
     unsure: str = ""        # non-empty: a reason the list cannot vouch for every input
+    package_dirs: tuple[str, ...] = ()   # of paths: package directories where only source names matter
 
 
 def json_stream(text: str) -> Iterator[dict[str, Any]]:
@@ -56,6 +57,8 @@ def inputs_from_list(text: str, *, goroot: str, gomodcache: str, modcache_writab
     """The watch list for the packages `go list -deps -json` printed (pure but for directory walks
     below packages that embed files)."""
     paths: set[str] = set()
+    package_dirs: set[str] = set()
+    embed_dirs: set[str] = set()
     unsure = ""
     try:
         packages = list(json_stream(text))
@@ -76,6 +79,7 @@ def inputs_from_list(text: str, *, goroot: str, gomodcache: str, modcache_writab
                 paths.add(gomod)
             continue
         paths.add(directory)
+        package_dirs.add(directory)
         if p.get("Name") == "main":
             paths.add(os.path.join(directory, "default.pgo"))     # -pgo=auto reads it
         for field in _FILE_FIELDS:
@@ -84,10 +88,12 @@ def inputs_from_list(text: str, *, goroot: str, gomodcache: str, modcache_writab
                 paths.add(full)
                 if field == "EmbedFiles":
                     paths.add(os.path.dirname(full))
+                    embed_dirs.add(os.path.dirname(full))
         if p.get("EmbedFiles"):
             for root, dirs, _files in os.walk(directory):
                 dirs[:] = [d for d in dirs if d not in ("vendor",)]
                 paths.add(root)
+                embed_dirs.add(root)
         moddir = str(mod.get("Dir") or "")
         if moddir and not (_under(moddir, gomodcache) and not modcache_writable):
             for name in ("go.mod", "go.sum", os.path.join("vendor", "modules.txt")):
@@ -105,7 +111,7 @@ def inputs_from_list(text: str, *, goroot: str, gomodcache: str, modcache_writab
         d = d.parent
     for c in compilers:
         paths.add(c)
-    return BuildInputs(tuple(sorted(paths)), unsure)
+    return BuildInputs(tuple(sorted(paths)), unsure, tuple(sorted(package_dirs - embed_dirs)))
 
 
 def compiler_paths(goenv: Mapping[str, str], path_var: str) -> list[str]:

@@ -22,7 +22,7 @@ from rungo.load.model import (
     Watched,
 )
 from rungo.load.modfile import format_errors, lang_version, parse_mod
-from rungo.load.stamps import read_digest, watched
+from rungo.load.stamps import package_dir_stamp, read_digest, watched
 from rungo.syntax import FileSummary, GoDebugDirective, summarize
 
 if TYPE_CHECKING:
@@ -133,6 +133,11 @@ class Loader:
         if key not in self.watch:
             self.watch[key] = watched(p)
 
+    def _watch_strictly(self, d: Path) -> None:
+        """Watches a directory an embed pattern reads: any name coming or going there counts (a
+        package directory is otherwise watched only for names that can change a build)."""
+        self.watch[str(d)] = watched(d)
+
     def watch_file(self, p: Path) -> None:
         """Adds a file that decides this load (an -overlay file) to what is watched."""
         self._watch(p)
@@ -160,7 +165,9 @@ class Loader:
         return s
 
     def listdir(self, d: Path) -> list[str]:
-        self._watch(d)
+        key = str(d)
+        if key not in self.watch:
+            self.watch[key] = Watched(key, package_dir_stamp(d))
         names = set(os.listdir(d)) if d.is_dir() else set()
         for p in self.hidden:
             if p.parent == d:
@@ -355,7 +362,7 @@ class Loader:
                     listed: list[Path] = []
                     matched, err = embedmod.resolve(d, pat, listed)
                     for ld in listed:
-                        self._watch(ld)
+                        self._watch_strictly(ld)
                     if err:
                         errors.append(LoadError(err, f.path, ed.position.line, ed.position.column + len("//go:embed ")))
                         continue
@@ -369,7 +376,7 @@ class Loader:
                                 errors.append(LoadError(f"pattern {pat}: {e.strerror}", f.path, ed.position.line))
                                 continue
                             efiles[rel] = EmbedFile(rel, ep, digest)
-                            self._watch(ep.parent)
+                            self._watch_strictly(ep.parent)
         return LocalPackage(
             import_path=import_path,
             name=pkgname,

@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import stat as statmod
 from pathlib import Path
 
+from rungo.fastpath import SRC_MARK, holds, source_names, stamp
 from rungo.load.model import Watched
 
+__all__ = ["holds", "last_change_ns", "package_dir_stamp", "read_digest", "stamp", "still_valid", "watched"]
 
-def stamp(path: str | Path) -> str:
-    """"size:mtime_ns:ino:ctime_ns" for files, "dir:mtime_ns:ino:ctime_ns" for directories, "absent"
-    when missing.
 
-    The ctime is what makes the stamp trustworthy: size and mtime survive an in-place edit followed by
-    `touch -r`, but every write, chmod, link or utime moves the ctime, and nothing can set it back.
-    """
-    try:
-        st = os.stat(path)
-    except OSError:
-        return "absent"
-    if statmod.S_ISDIR(st.st_mode):
-        return f"dir:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
+def package_dir_stamp(path: str | Path) -> str:
+    """A package directory's stamp: its stat stamp, and the digest of its build-relevant names, so
+    that a file the program writes beside its sources does not make the directory count as changed
+    (fastpath.holds reads both)."""
+    st = stamp(str(path))
+    if not st.startswith("dir:"):
+        return st
+    return st + SRC_MARK + source_names(str(path))
 
 
 def last_change_ns(st: str) -> int | None:
     """When the stamped file last changed (the later of its mtime and ctime), None for "absent" or a
     malformed stamp. A result remembered within a second of that could miss a later change."""
+    st = st.partition(SRC_MARK)[0]
     parts = st.split(":")
     if len(parts) != 4:
         return None
@@ -39,11 +35,11 @@ def last_change_ns(st: str) -> int | None:
 
 
 def watched(path: str | Path) -> Watched:
-    return Watched(str(path), stamp(path))
+    return Watched(str(path), stamp(str(path)))
 
 
 def still_valid(items: tuple[Watched, ...] | list[Watched]) -> bool:
-    return all(stamp(w.path) == w.stamp for w in items)
+    return all(holds(w.path, w.stamp) for w in items)
 
 
 def read_digest(path: Path) -> tuple[bytes, bytes]:
