@@ -220,7 +220,7 @@ def _record_holds(data: str) -> bool:
         i = 4 + n_exec
         n_watch = int(fields[i])
         i += 1
-        return all(stamp(fields[i + 2 * j]) == fields[i + 2 * j + 1] for j in range(n_watch))
+        return all(holds(fields[i + 2 * j], fields[i + 2 * j + 1]) for j in range(n_watch))
     except (IndexError, ValueError):
         return False
 
