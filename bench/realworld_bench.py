@@ -114,7 +114,12 @@ def bench_program(spec: dict[str, Any], go: str, rungo: Path, work: Path, opts: 
         expect = rc if expect is None else expect
         return dt
 
-    if opts.cold_runs:
+    wanted = {w for w in opts.scenarios.split(",") if w}
+
+    def chosen(scen: str) -> bool:
+        return not wanted or scen in wanted
+
+    if opts.cold_runs and chosen("cold"):
         acc: dict[str, list[float]] = {"go run": [], "rungo run": []}
         for _ in range(opts.cold_runs):
             for tool in acc:
@@ -127,14 +132,15 @@ def bench_program(spec: dict[str, Any], go: str, rungo: Path, work: Path, opts: 
     time.sleep(1.2)
     for tool in cmds:
         one(tool)
-    acc = {"go run": [], "rungo run": []}
-    for _ in range(opts.runs):
-        for tool in acc:
-            acc[tool].append(one(tool))
-    out["unchanged"] = {t: stats(v) for t, v in acc.items()}
+    if chosen("unchanged"):
+        acc = {"go run": [], "rungo run": []}
+        for _ in range(opts.runs):
+            for tool in acc:
+                acc[tool].append(one(tool))
+        out["unchanged"] = {t: stats(v) for t, v in acc.items()}
     n = 0
     for scen, key in (("edit main", "edit_main"), ("edit shared", "edit_shared")):
-        if not spec.get(key):
+        if not spec.get(key) or not chosen(scen):
             continue
         path = src / spec[key]
         original = path.read_text()
@@ -155,6 +161,7 @@ def main() -> int:
     ap.add_argument("--edit-runs", type=int, default=5)
     ap.add_argument("--cold-runs", type=int, default=1)
     ap.add_argument("--programs", default="")
+    ap.add_argument("--scenarios", default="", help="e.g. unchanged,edit main (default: all)")
     ap.add_argument("--update-readme", action="store_true")
     opts = ap.parse_args()
     if not (MODCACHE.parent / "complete.txt").is_file():
@@ -191,6 +198,19 @@ def main() -> int:
         srv.shutdown()
         shutil.rmtree(top, ignore_errors=True)
     meta = measured_with(version, "bench/realworld_bench.py")
+    if wanted or opts.scenarios:
+        # A part was measured: it replaces its own rows of the last full results, marked with its date.
+        try:
+            earlier = json.loads((ROOT / "bench" / "results" / "realworld.json").read_text())
+        except (OSError, ValueError):
+            earlier = {"meta": {}, "rows": []}
+        fresh = {(r["program"], r["scenario"]) for r in rows}
+        for r in rows:
+            r["remeasured"] = meta["date"] + " (`" + meta["command"] + "`)"
+        order = {(r["program"], r["scenario"]): i for i, r in enumerate(earlier["rows"])}
+        merged = [r for r in earlier["rows"] if (r["program"], r["scenario"]) not in fresh] + rows
+        merged.sort(key=lambda r: order.get((r["program"], r["scenario"]), len(order)))
+        meta, rows = earlier["meta"] or meta, merged
     publish("realworld", "realworld-bench" if opts.update_readme else None, meta, rows, render(meta, rows))
     return 0
 
@@ -200,11 +220,15 @@ def render(meta: dict[str, str], rows: list[dict[str, Any]]) -> str:
            f"`{meta['command']}`.", "",
            "| program | scenario | runs | `go run` min / median | `rungo run` min / median | ratio min / median | goal |",
            "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    notes = [f"Rows marked * were measured again on {r['remeasured']}." for r in rows if r.get("remeasured")]
     for r in rows:
         miss = "" if r["ratio_median"] <= r["goal"] else " (missed)"
-        out.append(f"| {r['program']} | {r['scenario']} | {r['runs']} | {r['go_min']:.0f} / {r['go_median']:.0f} ms | "
+        star = " *" if r.get("remeasured") else ""
+        out.append(f"| {r['program']} | {r['scenario']}{star} | {r['runs']} | {r['go_min']:.0f} / {r['go_median']:.0f} ms | "
                    f"{r['rungo_min']:.0f} / {r['rungo_median']:.0f} ms | "
                    f"{r['ratio_min']:.2f}x / {r['ratio_median']:.2f}x | ≤ {r['goal']}x{miss} |")
+    if notes:
+        out += ["", notes[0]]
     return "\n".join(out) + "\n"
 
 

@@ -177,17 +177,25 @@ def write_record(
     written_by_us: "frozenset[str]" = frozenset(),
 ) -> bool:
     """Remember a run. Refuses (False) when an input changed too recently to trust its mtime
-    (`now_ns` is when the inputs were read); files rungo itself wrote into its cache are exempt."""
+    (`now_ns` is when the inputs were read); files rungo itself wrote into its cache are exempt.
+    A package directory that changed recently (a program writing beside its sources) is kept by its
+    names alone: its stat part is dropped, so every lookup compares the names."""
+    kept: "list[tuple[str, str]]" = []
     for path, st in watched:
+        kept.append((path, st))
         if st == "absent" or path in written_by_us:
             continue
+        base, mark, names = st.partition(SRC_MARK)
         try:
-            parts = st.partition(SRC_MARK)[0].split(":")
+            parts = base.split(":")
             changed = max(int(parts[1]), int(parts[3]))
         except (IndexError, ValueError):
             return False
         if now_ns - changed < RACY_NS:
-            return False
+            if not mark:
+                return False
+            kept[-1] = (path, "unsettled" + SRC_MARK + names)
+    watched = kept
     key = run_key(prefix, cwd, env)
     path = record_path(cache_dir, key)
     fields = [MAGIC, key, str(len(exec_argv)), *exec_argv, goroot_bin, str(len(watched))]

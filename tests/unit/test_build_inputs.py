@@ -76,3 +76,28 @@ def test_a_file_the_program_writes_beside_its_sources_is_no_change(tmp_path: Pat
     assert holds(str(tmp_path), recorded)
     (tmp_path / "sq.c").write_text("int x;\n")
     assert not holds(str(tmp_path), recorded)
+
+
+def test_a_package_dir_written_just_now_is_remembered_by_its_names(tmp_path: Path) -> None:
+    import time
+
+    from rungo import fastpath
+    from rungo.load.stamps import package_dir_stamp
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "main.go").write_text("package main\n")
+    cache = tmp_path / "cache"
+    now = time.time_ns()
+    # The directory changed this instant (the program wrote run.log): the run is still remembered.
+    (src / "run.log").write_text("x")
+    assert fastpath.write_record(str(cache), ["."], str(src), {}, ["/bin/true"], "",
+                                 [(str(src), package_dir_stamp(src))], now)
+    assert fastpath.lookup(["."], str(src), {}, str(cache)) is not None
+    (src / "run.log").write_text("y")
+    assert fastpath.lookup(["."], str(src), {}, str(cache)) is not None
+    (src / "new.go").write_text("package main\n")
+    assert fastpath.lookup(["."], str(src), {}, str(cache)) is None
+    # A plain file that changed this instant is still refused.
+    assert not fastpath.write_record(str(cache), ["x"], str(src), {}, ["/bin/true"], "",
+                                     [(str(src / "main.go"), fastpath.stamp(str(src / "main.go")))], now)
