@@ -147,3 +147,23 @@ def test_a_file_the_program_writes_beside_its_sources_keeps_the_shortcut(
         (tmp_path / "extra.go").write_text('package main\n\nimport "fmt"\n\nfunc init() { fmt.Println("extra") }\n')
         rebuilt = rungo(["run", "."], tmp_path, env)
         assert rebuilt.returncode == 125 and "build cache" in rebuilt.stderr, rebuilt.stderr
+
+
+def test_main_modules_go_mod_is_watched_for_a_package_of_another_module(tmp_path: Path, base_env: dict[str, str]) -> None:
+    """`rungo run other.module/pkg` is built by the go command; the main module's go.mod still sets its
+    GODEBUG defaults, so a change to it (same size, same second) must rebuild."""
+    lib = tmp_path / "lib"
+    app = tmp_path / "app"
+    write_tree(lib, {"go.mod": "module example.com/panicnil\n\ngo 1.20\n",
+                     "main.go": 'package main\n\nfunc main() { panic(nil) }\n'})
+    write_tree(app, {"go.mod": "module example.com/app\n\ngo 1.21\n\nrequire example.com/panicnil v0.0.0 // indirect\n\n"
+                               "replace example.com/panicnil => ../lib\n",
+                     "app.go": "package app\n"})
+    age(tmp_path)
+    for _ in range(2):
+        got = rungo(["run", "example.com/panicnil"], app, base_env)
+        assert got.returncode == 2 and "panic called with nil argument" in got.stderr, got.stderr
+    gomod = (app / "go.mod").read_text()
+    (app / "go.mod").write_text(gomod.replace("go 1.21", "go 1.20"))
+    got = rungo(["run", "example.com/panicnil"], app, base_env)
+    assert got.returncode == 2 and "panic: nil" in got.stderr, got.stderr

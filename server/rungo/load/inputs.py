@@ -101,11 +101,13 @@ def inputs_from_list(text: str, *, goroot: str, gomodcache: str, modcache_writab
         gomod = str(mod.get("GoMod") or "")
         if gomod:
             paths.add(gomod)
-    # A go.work appearing anywhere above the working directory changes what is built.
+    # The main module's go.mod (the first one above the working directory, whatever packages are
+    # built: its go line sets the default GODEBUG) and a go.work appearing anywhere above change
+    # what is built.
     d = cwd
     while True:
-        paths.add(str(d / "go.work"))
-        paths.add(str(d / "go.work.sum"))
+        for name in ("go.work", "go.work.sum", "go.mod", "go.sum"):
+            paths.add(str(d / name))
         if d.parent == d:
             break
         d = d.parent
