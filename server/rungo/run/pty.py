@@ -29,13 +29,14 @@ def _set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def session_groups(sid: int, proc_dir: str = "/proc") -> set[int]:
-    """The process groups of every process in session sid (Linux /proc; empty elsewhere)."""
-    groups: set[int] = set()
+def _live_processes(proc_dir: str) -> list[tuple[int, list[bytes]]]:
+    """(pid, the /proc stat fields after the command: state ppid pgrp session ...) of every process
+    that is not a zombie (Linux /proc; empty elsewhere)."""
+    out: list[tuple[int, list[bytes]]] = []
     try:
         entries = os.listdir(proc_dir)
     except OSError:
-        return groups
+        return out
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -44,29 +45,21 @@ def session_groups(sid: int, proc_dir: str = "/proc") -> set[int]:
                 fields = f.read().rsplit(b")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        # fields after the command: state ppid pgrp session ...
-        if len(fields) > 3 and fields[0] != b"Z" and int(fields[3]) == sid:
-            groups.add(int(fields[2]))
-    return groups
+        if len(fields) > 3 and fields[0] != b"Z":
+            out.append((int(entry), fields))
+    return out
+
+
+def session_groups(sid: int, proc_dir: str = "/proc") -> set[int]:
+    """The process groups of every process in session sid (Linux /proc; empty elsewhere)."""
+    return {int(fields[2]) for _, fields in _live_processes(proc_dir) if int(fields[3]) == sid}
 
 
 def descendants(pid: int, proc_dir: str = "/proc") -> set[int]:
     """Every live descendant of pid (Linux /proc; empty elsewhere)."""
     children: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir(proc_dir)
-    except OSError:
-        return set()
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"{proc_dir}/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 1 and fields[0] != b"Z":
-            children.setdefault(int(fields[1]), []).append(int(entry))
+    for child, fields in _live_processes(proc_dir):
+        children.setdefault(int(fields[1]), []).append(child)
     out: set[int] = set()
     todo = [pid]
     while todo:
