@@ -49,11 +49,17 @@ class Rungo implements vscode.Disposable {
     const problem = checkRungo(python.path);
     if (problem) {
       this.output.appendLine(`rungo cannot start with ${python.path} (${python.source}): ${problem}`);
-      const install = 'Install rungo';
+      const steps = 'Show Steps';
       const pick = await vscode.window.showErrorMessage(
-        `rungo is not installed in ${python.path} (${python.source}).`, install, 'Choose Python…');
-      if (pick === install) {
-        void vscode.commands.executeCommand('rungo.installServer');
+        `rungo is not installed in ${python.path} (${python.source}).`, steps, 'Choose Python…');
+      if (pick === steps) {
+        // rungo is installed from its repository: never offer a package-registry name it does not own.
+        this.output.appendLine('rungo is installed from a checkout of its repository, not from a package registry:');
+        this.output.appendLine('  1. clone the rungo repository and change into it');
+        this.output.appendLine(`  2. ${JSON.stringify(python.path)} -m pip install -e .`);
+        this.output.appendLine('  3. restart the language server (rungo: Restart Language Server), or set "rungo.python"');
+        this.output.appendLine('     to the Python where rungo is installed.');
+        this.output.show(true);
       } else if (pick) {
         void vscode.commands.executeCommand('workbench.action.openSettings', 'rungo.python');
       }
@@ -183,12 +189,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<RungoA
     return rungo.run(rungo.last);
   });
   reg('rungo.restartServer', () => rungo.start());
-  reg('rungo.installServer', async () => {
-    const python = await findPython(vscode.workspace.workspaceFolders?.[0]?.uri);
-    const term = vscode.window.createTerminal({ name: 'rungo: install' });
-    term.show();
-    term.sendText(`${JSON.stringify(python.path)} -m pip install rungo`);
-  });
   reg('rungo.showRestricted', () =>
     vscode.window.showInformationMessage(
       'rungo runs no workspace code in Restricted Mode: trust this folder to run programs. Diagnostics stay on.',
