@@ -97,3 +97,22 @@ def test_program_environment_is_go_runs(module: Path, base_env: dict[str, str], 
         got = rungo(["run", "."], module, env)
         assert got.returncode == 0, got.stderr
         assert got.stdout == want.stdout, attempt
+
+
+def test_a_new_main_package_under_a_wildcard_is_seen(module: Path, base_env: dict[str, str]) -> None:
+    """`rungo run ./cmd/...` remembered with one main package; a second one appearing makes the next
+    run fail as go run does (the pattern matches multiple packages), not rerun the old program."""
+    import time
+
+    write_tree(module, {
+        "go.mod": "module example.com/wild\n\ngo 1.22\n",
+        "cmd/one/main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("one") }\n',
+    })
+    time.sleep(1.1)
+    for _ in range(2):
+        got = rungo(["run", "./cmd/..."], module, base_env)
+        assert (got.returncode, got.stdout) == (0, "one\n"), got.stderr
+    write_tree(module, {"cmd/two/main.go": 'package main\n\nfunc main() {}\n'})
+    got = rungo(["run", "./cmd/..."], module, base_env)
+    assert got.returncode == 125
+    assert "matches multiple packages" in got.stderr, got.stderr

@@ -515,6 +515,7 @@ class Loader:
         out: list[Path] = []
         for dirpath, dirnames, filenames in os.walk(root):
             dp = Path(dirpath)
+            self._watch_strictly(dp)       # a directory appearing below changes what a wildcard matches
             keep = []
             for dn in sorted(dirnames):
                 if dn.startswith((".", "_")) or dn in ("testdata", "vendor"):
