@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import select
 import shutil
 import statistics
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_bench import make_venv, real_go  # noqa: E402
+from run_bench import make_venv, measured_with, publish, real_go  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -498,10 +497,7 @@ def main() -> int:
         version = subprocess.run([go, "version"], capture_output=True, text=True).stdout.strip()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    meta = {"date": time.strftime("%Y-%m-%d"), "go": version, "python": platform.python_version(),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "command": "python3 bench/lsp_bench.py " + " ".join(sys.argv[1:])}
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    meta = measured_with(version, "bench/lsp_bench.py")
     if opts.only_scale:    # the other rows keep their last measurement, and its date
         try:
             previous = json.loads((RESULTS / "lsp.json").read_text())
@@ -512,18 +508,7 @@ def main() -> int:
         except (OSError, ValueError, KeyError):
             print(json.dumps(res, indent=2))
             return 0
-    (RESULTS / "lsp.json").write_text(json.dumps({"meta": meta, "results": res}, indent=2) + "\n")
-    table = render(meta, res)
-    (RESULTS / "lsp.md").write_text(table)
-    print(table)
-    if opts.update_readme:
-        readme = ROOT / "README.md"
-        text = readme.read_text()
-        begin, end = "<!-- lsp-bench:begin -->", "<!-- lsp-bench:end -->"
-        if begin in text and end in text:
-            head, rest = text.split(begin, 1)
-            _, tail = rest.split(end, 1)
-            readme.write_text(head + begin + "\n" + table + end + tail)
+    publish("lsp", "lsp-bench" if opts.update_readme else None, {"meta": meta, "results": res}, render(meta, res))
     return 0
 
 

@@ -211,7 +211,8 @@ def main() -> int:
         merged = [r for r in earlier["rows"] if (r["program"], r["scenario"]) not in fresh] + rows
         merged.sort(key=lambda r: order.get((r["program"], r["scenario"]), len(order)))
         meta, rows = earlier["meta"] or meta, merged
-    publish("realworld", "realworld-bench" if opts.update_readme else None, meta, rows, render(meta, rows))
+    publish("realworld", "realworld-bench" if opts.update_readme else None, {"meta": meta, "rows": rows},
+            render(meta, rows))
     return 0
 
 

@@ -193,7 +193,7 @@ def main() -> int:
             "runs": int(gr["n"]), "goal": goals[scen],
         })
     meta = measured_with(version, "bench/run_bench.py")
-    publish("latest", "bench" if opts.update_readme else None, meta, rows, render(meta, rows))
+    publish("latest", "bench" if opts.update_readme else None, {"meta": meta, "rows": rows}, render(meta, rows))
     return 0
 
 
@@ -208,11 +208,12 @@ def measured_with(go_version: str, script: str) -> dict[str, str]:
     }
 
 
-def publish(stem: str, readme_marker: str | None, meta: dict[str, str], rows: list[Any], table: str) -> None:
-    """Writes bench/results/<stem>.json and .md, prints the table, and puts it into README.md between
-    `<!-- {readme_marker}:begin -->` and `<!-- {readme_marker}:end -->` when a marker is given."""
+def publish(stem: str, readme_marker: str | None, document: dict[str, Any], table: str) -> None:
+    """Writes document to bench/results/<stem>.json and the table to .md, prints the table, and puts
+    it into README.md between `<!-- {readme_marker}:begin -->` and `<!-- {readme_marker}:end -->`
+    when a marker is given."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    (RESULTS / f"{stem}.json").write_text(json.dumps(document, indent=2) + "\n")
     (RESULTS / f"{stem}.md").write_text(table)
     print(table)
     if readme_marker is None:

@@ -14,7 +14,6 @@ module tree; GOCACHE is $RUNGO_TEST_GOCACHE when set (a warm one saves minutes),
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import shutil

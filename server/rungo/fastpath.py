@@ -72,6 +72,18 @@ def holds(path: str, recorded: str) -> bool:
     return live.startswith("dir:") and source_names(path) == names
 
 
+def last_change_ns(st: str) -> "int | None":
+    """When the stamped file last changed (the later of its mtime and ctime), None for "absent" or a
+    malformed stamp. A result remembered within a second of that could miss a later change."""
+    parts = st.partition(SRC_MARK)[0].split(":")
+    if len(parts) != 4:
+        return None
+    try:
+        return max(int(parts[1]), int(parts[3]))
+    except ValueError:
+        return None
+
+
 def source_names(path: str) -> str:
     """A digest of the build-relevant names in a directory ("none" when it cannot be listed)."""
     try:
@@ -146,23 +158,32 @@ def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]"
                 data = f.read().decode("utf-8", "surrogateescape")
         except OSError:
             continue
-        fields = data.split(SEP)
-        try:
-            if fields[0] != MAGIC or fields[1] != key:
-                continue
-            n_exec = int(fields[2])
-            exec_argv = fields[3:3 + n_exec]
-            goroot_bin = fields[3 + n_exec]
-            i = 4 + n_exec
-            n_watch = int(fields[i])
-            i += 1
-            for j in range(n_watch):
-                if not holds(fields[i + 2 * j], fields[i + 2 * j + 1]):
-                    return None
-        except (IndexError, ValueError):
-            return None
+        rec = _parse_record(data)
+        if rec is None or rec[0] != key:
+            continue
+        _, exec_argv, goroot_bin, watched = rec
+        for j in range(0, len(watched), 2):
+            if not holds(watched[j], watched[j + 1]):
+                return None
         return exec_argv, k, goroot_bin
     return None
+
+
+def _parse_record(data: str) -> "tuple[str, list[str], str, list[str]] | None":
+    """A record's (key, exec argv, toolchain bin directory, [path, stamp, path, stamp, ...])."""
+    fields = data.split(SEP)
+    try:
+        if fields[0] != MAGIC:
+            return None
+        n_exec = int(fields[2])
+        i = 4 + n_exec
+        n_watch = int(fields[i])
+        watched = fields[i + 1:i + 1 + 2 * n_watch]
+        if len(watched) != 2 * n_watch:
+            return None
+        return fields[1], fields[3:3 + n_exec], fields[3 + n_exec], watched
+    except (IndexError, ValueError):
+        return None
 
 
 def write_record(
@@ -185,11 +206,9 @@ def write_record(
         kept.append((path, st))
         if st == "absent" or path in written_by_us:
             continue
-        base, mark, names = st.partition(SRC_MARK)
-        try:
-            parts = base.split(":")
-            changed = max(int(parts[1]), int(parts[3]))
-        except (IndexError, ValueError):
+        _, mark, names = st.partition(SRC_MARK)
+        changed = last_change_ns(st)
+        if changed is None:
             return False
         if now_ns - changed < RACY_NS:
             if not mark:
@@ -220,17 +239,11 @@ def write_record(
 
 def _record_holds(data: str) -> bool:
     """Whether a record's watched files all still have their recorded stamps (it can still hit)."""
-    fields = data.split(SEP)
-    try:
-        if fields[0] != MAGIC:
-            return False
-        n_exec = int(fields[2])
-        i = 4 + n_exec
-        n_watch = int(fields[i])
-        i += 1
-        return all(holds(fields[i + 2 * j], fields[i + 2 * j + 1]) for j in range(n_watch))
-    except (IndexError, ValueError):
+    rec = _parse_record(data)
+    if rec is None:
         return False
+    watched = rec[3]
+    return all(holds(watched[j], watched[j + 1]) for j in range(0, len(watched), 2))
 
 
 def records(cache_dir: str) -> "list[tuple[str, int, float]]":

@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import re
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence, TextIO, TypeVar
+from typing import Any, Sequence, TextIO
 
 from rungo.build.buildinfo import ModuleInfo, build_info_text, default_godebug, modinfo_line
 from rungo.build.execute import BuildOutcome, Builder, WorkDir
@@ -22,17 +23,15 @@ from rungo.fastpath import selecting_env
 from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
 from rungo.load.constraints import BuildContext
 from rungo.load.external import ExternalLoadError, load_external
+from rungo.load.golist import json_stream
 from rungo.load.inputs import BuildInputs, list_build_inputs
 from rungo.load.summaries import SummaryCache
 from rungo.load.loader import CMDLINE_PATH, Loader, LoadFailure, NotNative, Target, lang_for
-from rungo.load.model import ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
+from rungo.load.model import LoadError, LocalPackage, Module, RelPath, Watched
 from rungo.load.stamps import package_dir_stamp, stamp
 from rungo.process import Runner
 from rungo.run.execute import find_exec_cmd
-from rungo.toolchain import Toolchain, ToolchainError, check_go_version, goenv_file
-
-
-T = TypeVar("T")
+from rungo.toolchain import Toolchain, check_go_version, goenv_file
 
 
 class RunError(Exception):
@@ -568,7 +567,7 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
     (listed while go builds) and the binary goes into the cache, so an unchanged rerun can exec it;
     otherwise the binary is temporary and the caller runs it as a child."""
     tc = session.toolchain
-    inputs_job: Callable[[], BuildInputs] | None = None
+    inputs_job: Future[BuildInputs] | None = None
     started_ns = 0
     targets: list[str] = []
     exec_argv = _exec_cmd(session, inv.flags.exec_cmd)
@@ -605,16 +604,18 @@ def build_with_go(session: Session, inv: Invocation, build_args: Sequence[str], 
         if remember and not session.runner.dry_run:
             started_ns = time.time_ns()
             list_args = [a for a in build_args if a.lstrip("-").split("=", 1)[0] not in _LIST_QUIET]
-            inputs_job = _in_background(lambda: list_build_inputs(
-                session.runner, str(tc.go), list_args, targets, session.config.cwd, tc.env,
-                session.config.env.get("PATH", os.defpath), env_extra))
+            lister = ThreadPoolExecutor(max_workers=1)      # go list runs while go builds
+            inputs_job = lister.submit(
+                list_build_inputs, session.runner, str(tc.go), list_args, targets, session.config.cwd,
+                tc.env, session.config.env.get("PATH", os.defpath), env_extra)
+            lister.shutdown(wait=False)
     if session.runner.dry_run:
         session.runner.show(" ".join(argv))
         res = session.runner.run(argv, cwd=session.config.cwd, env_extra=env_extra, quiet=True)
     else:
         res = session.runner.run(argv, cwd=session.config.cwd, env_extra=env_extra)
     output = (res.stdout + res.stderr).decode(errors="replace")
-    inputs = inputs_job() if inputs_job is not None else None
+    inputs = inputs_job.result() if inputs_job is not None else None
     if res.returncode != 0:
         if output.endswith("go: no main packages to build\n") and inv.package is not None and "@" not in argv[-1]:
             _main_package_with_go(session, inv.package, build_args)
@@ -684,31 +685,6 @@ def _go_build_unsure(session: Session, flags: BuildFlags) -> tuple[str, list[str
     return "", extra
 
 
-def _in_background(job: Callable[[], T]) -> Callable[[], T]:
-    """Starts job on a thread; the returned function waits for its result (or re-raises its error)."""
-    import threading
-
-    box: list[T] = []
-    error: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            box.append(job())
-        except BaseException as e:  # noqa: BLE001 - handed to the waiting caller
-            error.append(e)
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-
-    def wait() -> T:
-        t.join()
-        if error:
-            raise error[0]
-        return box[0]
-
-    return wait
-
-
 _LIST_QUIET = {"x", "n", "v", "work", "a"}
 
 
@@ -742,23 +718,15 @@ def _main_package_with_go(session: Session, pattern: str, build_args: Sequence[s
     return pattern if literal else ip
 
 
-def _json_stream(text: str) -> list[dict[str, object]]:
-    import json
-
-    out: list[dict[str, object]] = []
-    dec = json.JSONDecoder()
-    i = 0
-    while True:
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i >= len(text):
-            return out
-        try:
-            obj, i = dec.raw_decode(text, i)
-        except ValueError:
-            return out
-        if isinstance(obj, dict):
+def _json_stream(text: str) -> list[dict[str, Any]]:
+    """The objects of a `go list -json` stream, up to the first text that is not one."""
+    out: list[dict[str, Any]] = []
+    try:
+        for obj in json_stream(text):
             out.append(obj)
+    except ValueError:
+        pass
+    return out
 
 
 def _package_error(err: object) -> str:

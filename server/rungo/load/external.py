@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from rungo.cache import Cache, CacheWriteError, KeyHasher
+from rungo.load.golist import json_stream, under
 from rungo.load.model import ExternalPackage, Watched
 from rungo.load.stamps import stamp, still_valid
 from rungo.process import Runner
@@ -28,10 +29,6 @@ class Snapshot:
 
 class ExternalLoadError(Exception):
     """`go list` itself failed (not a package error): its message, ready to print."""
-
-
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _writable(directory: str) -> bool:
@@ -62,7 +59,7 @@ def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> Exte
         # Always the directory: a file added, removed or replaced by rename, and (through its
         # ctime) a module-cache directory made writable, which brings its files under watch.
         watched.append(directory)
-        if not d.get("Standard") and (not any(_under(directory, r) for r in read_only_roots)
+        if not d.get("Standard") and (not any(under(directory, r) for r in read_only_roots)
                                       or _writable(directory)):
             for f in list(d.get("GoFiles") or []) + list(d.get("EmbedFiles") or []):
                 watched.append(os.path.join(directory, f))
@@ -171,15 +168,7 @@ def load_external(
     read_only_roots = [r for r in (goenv.get("GOROOT", ""), goenv.get("GOMODCACHE", "")) if r]
     pkgs = {}
     try:
-        dec = json.JSONDecoder()
-        text = res.stdout.decode()
-        i = 0
-        while True:
-            while i < len(text) and text[i].isspace():
-                i += 1
-            if i >= len(text):
-                break
-            obj, i = dec.raw_decode(text, i)
+        for obj in json_stream(res.stdout.decode()):
             p = _pkg_from_json(obj, read_only_roots)
             pkgs[p.import_path] = p
     except (ValueError, KeyError, UnicodeDecodeError) as e:

@@ -8,13 +8,13 @@ modules, vendored code, embedded files and every directory a new file could appe
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
+from rungo.load.golist import json_stream, under
 from rungo.process import Runner
 
 _FILE_FIELDS = ("GoFiles", "CgoFiles", "CFiles", "CXXFiles", "MFiles", "HFiles", "FFiles", "SFiles",
@@ -31,25 +31,6 @@ class BuildInputs:
     paths: tuple[str, ...]
     unsure: str = ""        # non-empty: a reason the list cannot vouch for every input
     package_dirs: tuple[str, ...] = ()   # of paths: package directories where only source names matter
-
-
-def json_stream(text: str) -> Iterator[dict[str, Any]]:
-    """The objects of a `go list -json` stream."""
-    dec = json.JSONDecoder()
-    i = 0
-    n = len(text)
-    while True:
-        while i < n and text[i].isspace():
-            i += 1
-        if i >= n:
-            return
-        obj, i = dec.raw_decode(text, i)
-        if isinstance(obj, dict):
-            yield obj
-
-
-def _under(path: str, root: str) -> bool:
-    return bool(root) and (path == root or path.startswith(root.rstrip(os.sep) + os.sep))
 
 
 def inputs_from_list(text: str, *, goroot: str, gomodcache: str, modcache_writable: bool, cwd: Path,
@@ -70,12 +51,12 @@ def inputs_from_list(text: str, *, goroot: str, gomodcache: str, modcache_writab
         if p.get("CgoPkgConfig"):
             unsure = unsure or f"package {p.get('ImportPath', '?')} uses pkg-config"
         directory = str(p.get("Dir") or "")
-        if not directory or p.get("Standard") or _under(directory, goroot):
+        if not directory or p.get("Standard") or under(directory, goroot):
             continue
         mod = p.get("Module") or {}
-        if _under(directory, gomodcache) and not modcache_writable:
+        if under(directory, gomodcache) and not modcache_writable:
             gomod = str(mod.get("GoMod") or "")
-            if gomod and not _under(gomod, gomodcache):
+            if gomod and not under(gomod, gomodcache):
                 paths.add(gomod)
             continue
         paths.add(directory)
@@ -95,7 +76,7 @@ def inputs_from_list(text: str, *, goroot: str, gomodcache: str, modcache_writab
                 paths.add(root)
                 embed_dirs.add(root)
         moddir = str(mod.get("Dir") or "")
-        if moddir and not (_under(moddir, gomodcache) and not modcache_writable):
+        if moddir and not (under(moddir, gomodcache) and not modcache_writable):
             for name in ("go.mod", "go.sum", os.path.join("vendor", "modules.txt")):
                 paths.add(os.path.join(moddir, name))
         gomod = str(mod.get("GoMod") or "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from rungo.fastpath import SRC_MARK, holds, source_names, stamp
+from rungo.fastpath import SRC_MARK, holds, last_change_ns, source_names, stamp
 from rungo.load.model import Watched
 
 __all__ = ["holds", "last_change_ns", "package_dir_stamp", "read_digest", "stamp", "still_valid", "watched"]
@@ -19,19 +19,6 @@ def package_dir_stamp(path: str | Path) -> str:
     if not st.startswith("dir:"):
         return st
     return st + SRC_MARK + source_names(str(path))
-
-
-def last_change_ns(st: str) -> int | None:
-    """When the stamped file last changed (the later of its mtime and ctime), None for "absent" or a
-    malformed stamp. A result remembered within a second of that could miss a later change."""
-    st = st.partition(SRC_MARK)[0]
-    parts = st.split(":")
-    if len(parts) != 4:
-        return None
-    try:
-        return max(int(parts[1]), int(parts[3]))
-    except ValueError:
-        return None
 
 
 def watched(path: str | Path) -> Watched:
