@@ -125,7 +125,7 @@ def _run(argv: list[str]) -> int:
     from pathlib import Path
 
     from rungo import fastpath
-    from rungo.build.execute import WorkDir, remove_abandoned
+    from rungo.work.execute import WorkDir, remove_abandoned
     from rungo.cache import Cache
     from rungo.config import make_config
     from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args

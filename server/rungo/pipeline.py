@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from rungo.build.buildinfo import ModuleInfo, build_info_text, default_godebug, modinfo_line
-from rungo.build.execute import BuildOutcome, Builder, WorkDir
-from rungo.build.keys import TARGET_ENV, go_built_program_key, tool_id, versioned_program_key
-from rungo.build.plan import LinkDepsError, executable_name_of, external_closure, linker_deps, plan_build
+from rungo.work.buildinfo import ModuleInfo, build_info_text, default_godebug, modinfo_line
+from rungo.work.execute import BuildOutcome, Builder, WorkDir
+from rungo.work.keys import TARGET_ENV, go_built_program_key, tool_id, versioned_program_key
+from rungo.work.plan import LinkDepsError, executable_name_of, external_closure, linker_deps, plan_build
 from rungo.cache import Cache, CacheWriteError
 from rungo.config import Config
 from rungo.fastpath import selecting_env

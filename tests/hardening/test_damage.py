@@ -11,7 +11,7 @@ import pytest
 
 from conftest import rungo, write_tree
 from hardkit import garble_in_place, remembered_run, stored_files
-from rungo.build.execute import WorkDir
+from rungo.work.execute import WorkDir
 from rungo.cache import Cache
 from rungo.config import make_config
 from rungo.invocation import parse_run_args

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import pytest
 
 from conftest import rungo, write_tree
-from rungo.build.execute import WorkDir
+from rungo.work.execute import WorkDir
 from rungo.cache import Cache
 from rungo.config import make_config
 from rungo.invocation import parse_run_args

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rungo.build.diagnostics import parse_compiler_output, remap_paths
+from rungo.work.diagnostics import parse_compiler_output, remap_paths
 from rungo.lsp.settings import Settings, parse_settings, to_wire
 from rungo.syntax.utf16 import LineIndex, byte_col_to_utf16, utf16_to_byte_col
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rungo.build.plan import LinkDepsError, external_closure, external_linking_reason, linker_deps
+from rungo.work.plan import LinkDepsError, external_closure, external_linking_reason, linker_deps
 from rungo.load.model import ExternalPackage
 
 

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
 
-from rungo.build.diagnostics import CompilerMessage, parse_compiler_output
+from rungo.work.diagnostics import CompilerMessage, parse_compiler_output
 from rungo.load.modfile import ModError
 from rungo.lsp.engine import ParseProblem
 from rungo.pipeline import PackageCheck

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from rungo.build.execute import WorkDir
+from rungo.work.execute import WorkDir
 from rungo.cache import Cache
 from rungo.config import make_config
 from rungo.load.stamps import last_change_ns

@@ -1028,7 +1028,7 @@ async def _warm_start(ls: RungoServer) -> None:
                     title="rungo: preparing main packages", cancellable=True, percentage=0))
             except Exception:
                 token = None
-        from rungo.build.execute import WorkDir
+        from rungo.work.execute import WorkDir
 
         for i, d in enumerate(dirs):
             if ls.warm_token.cancelled:

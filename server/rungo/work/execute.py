@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, TextIO
 
-from rungo.build.keys import compile_key, dep_identity, link_key, tool_id
-from rungo.build.plan import CompileStep, LinkStep, Plan
+from rungo.work.keys import compile_key, dep_identity, link_key, tool_id
+from rungo.work.plan import CompileStep, LinkStep, Plan
 from rungo.cache import Cache, CacheWriteError
 from rungo.load.model import ExternalPackage, RelPath
 from rungo.process import Runner
