@@ -71,24 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     return 125
 
 
-def _go_build_args(tokens: list[str], n_targets: int) -> list[str]:
-    """The build flags of a `run` command line as `go build` takes them: without the targets, -exec
-    (rungo runs the program) and -C (rungo already changed directory)."""
-    flags = tokens[: len(tokens) - n_targets]
-    out: list[str] = []
-    skip = False
-    for t in flags:
-        if skip:
-            skip = False
-            continue
-        name = t.lstrip("-").split("=", 1)[0]
-        if t.startswith("-") and name in ("exec", "C"):
-            skip = "=" not in t
-            continue
-        out.append(t)
-    return out
-
-
 _RELATIVE_CACHE = "build cache is required, but could not be located: RUNGO_CACHE is not an absolute path"
 
 
@@ -125,11 +107,11 @@ def _run(argv: list[str]) -> int:
     from pathlib import Path
 
     from rungo import fastpath
-    from rungo.work.execute import WorkDir, remove_abandoned
+    from rungo.work.workdir import WorkDir, remove_abandoned
     from rungo.cache import Cache
     from rungo.config import make_config
     from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args
-    from rungo.pipeline import NeedsGoBuild, RunError, Session, build_with_go, prepare
+    from rungo.orchestrate import RunError, Session, build, remembers
     from rungo.process import Runner
     from rungo.run.execute import EXIT_BUILD_FAILED, command_line, exec_in_place, run_child
     from rungo.toolchain import ToolchainError, load_toolchain
@@ -184,24 +166,15 @@ def _run(argv: list[str]) -> int:
     session = Session(config=config, toolchain=tc, runner=runner, store=Cache(config.cache_dir), work=work,
                       verbose=sys.stderr if flags.v else None)
     try:
-        try:
-            prepared = prepare(session, inv)
-        except NeedsGoBuild as why:
-            if flags.v:
-                announce(f"rungo: building with the go command: {why.reason}")
-            prepared = build_with_go(session, inv, _go_build_args(argv[: len(argv) - len(inv.args)], len(inv.files) or 1),
-                                     remember=not (flags.x or flags.n or flags.a or flags.work or flags.v))
-            if prepared.messages:
-                sys.stderr.write(prepared.messages)
+        prepared = build(session, inv, argv[: len(argv) - len(inv.args) - (len(inv.files) or 1)])
+        if prepared.messages:
+            sys.stderr.write(prepared.messages)
     except RunError as e:
         work.close()
         return _fail(e.text, EXIT_BUILD_FAILED)
     except KeyboardInterrupt:
         work.close()
         return 130
-    if prepared.binary is None:
-        work.close()
-        return _fail("rungo: the build produced no binary", EXIT_BUILD_FAILED)
     argv_run = command_line(prepared.binary, inv.args, prepared.exec_argv)
     if flags.n:
         runner.show(" ".join(argv_run))
@@ -225,7 +198,7 @@ def _run(argv: list[str]) -> int:
             work.close()
             return _fail(f"rungo: copying {binary} to {copy}: {e.strerror}", EXIT_BUILD_FAILED)
         argv_run = command_line(copy, inv.args, prepared.exec_argv)
-    if not (flags.x or flags.n or flags.a or flags.work or flags.v or prepared.temporary or runs_from_copy):
+    if remembers(inv) and not (prepared.temporary or runs_from_copy):
         import time
 
         k = len(argv) - len(inv.args)

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from rungo.cache import Cache, CacheWriteError, KeyHasher
+from rungo.cache import Cache, CacheWriteError
 from rungo.config import Config
 from rungo.fastpath import selecting_env
+from rungo.keys import go_wrapper_key, goenv_key
 from rungo.process import Runner
 
 
@@ -147,26 +148,14 @@ def goenv_file(env: Mapping[str, str]) -> Path | None:
     return Path(home) / ".config" / "go" / "env" if home else None
 
 
-def _add_env(h: KeyHasher, env: Mapping[str, str]) -> bytes:
-    """The environment that can change what `go env` reports, PATH included: the default of
-    CGO_ENABLED depends on whether the C compiler is found on it."""
-    for k, v in selecting_env(dict(env)).items():
-        h.add("env:" + k, v)
-    return h.digest()
-
-
 def _env_key(go: Path, env: Mapping[str, str]) -> bytes:
-    h = KeyHasher("goenv")
-    h.add("go", str(go)).add("go-stat", _stat_key(go))
     cfg = goenv_file(env)
-    h.add("goenv-file", str(cfg)).add("goenv-stat", _stat_key(cfg) if cfg else "none")
-    return _add_env(h, env)
+    return goenv_key(go=str(go), go_stat=_stat_key(go), goenv_file=str(cfg),
+                     goenv_file_stat=_stat_key(cfg) if cfg else "none", env=selecting_env(dict(env)))
 
 
 def _wrapper_key(wrapper: Path, env: Mapping[str, str]) -> bytes:
-    h = KeyHasher("go-wrapper")
-    h.add("wrapper", str(wrapper)).add("wrapper-stat", _stat_key(wrapper))
-    return _add_env(h, env)
+    return go_wrapper_key(wrapper=str(wrapper), wrapper_stat=_stat_key(wrapper), env=selecting_env(dict(env)))
 
 
 def load_toolchain(config: Config, runner: Runner, setting: str | None = None) -> Toolchain:

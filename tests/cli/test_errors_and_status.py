@@ -247,10 +247,10 @@ def test_rerun_shortcut_imports_nothing_else(programs: Path, base_env: dict[str,
                        cwd=programs, env=base_env, capture_output=True, text=True)
     assert p.returncode == 3
     assert "rungo.fastpath" in p.stderr
-    assert "rungo.pipeline" not in p.stderr and "tree_sitter" not in p.stderr
+    assert "rungo.orchestrate" not in p.stderr and "tree_sitter" not in p.stderr
     (programs / "exit3" / "main.go").write_text('package main\n\nimport "os"\n\nfunc main() { os.Exit(4) }\n')
     p = subprocess.run([sys.executable, "-X", "importtime", "-m", "rungo", "run", "./exit3"],
                        cwd=programs, env=base_env, capture_output=True, text=True)
     assert p.returncode == 4
-    assert "rungo.pipeline" in p.stderr
+    assert "rungo.orchestrate" in p.stderr
     (programs / "exit3" / "main.go").write_text(PROGRAMS["exit3/main.go"])

@@ -11,11 +11,11 @@ import pytest
 
 from conftest import rungo, write_tree
 from hardkit import garble_in_place, remembered_run, stored_files
-from rungo.work.execute import WorkDir
+from rungo.work.workdir import WorkDir
 from rungo.cache import Cache
 from rungo.config import make_config
 from rungo.invocation import parse_run_args
-from rungo.pipeline import Session, prepare
+from rungo.orchestrate import Session, build
 from rungo.process import Runner
 from rungo.toolchain import load_toolchain
 
@@ -92,7 +92,7 @@ def test_large_archive_is_checked_when_its_consumer_fails(module: Path, env: dic
     session = Session(config=config, toolchain=tc, runner=Runner(env=config.child_env()),
                       store=Cache(config.cache_dir), work=work)
     try:
-        prepared = prepare(session, parse_run_args(["."], ""))
+        prepared = build(session, parse_run_args(["."], ""), [])
         assert prepared.binary is not None
         out = subprocess.run([str(prepared.binary)], capture_output=True, text=True, check=True).stdout
     finally:

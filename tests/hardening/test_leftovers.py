@@ -109,7 +109,7 @@ def test_work_dir_of_a_killed_run_is_removed_by_the_next(module: Path, base_env:
 
 def test_a_live_run_keeps_its_work_dir(module: Path, base_env: dict[str, str], tmp_path: Path) -> None:
     """Removing abandoned work directories never touches one whose run is alive, nor a -work one."""
-    from rungo.work.execute import WorkDir, remove_abandoned
+    from rungo.work.workdir import WorkDir, remove_abandoned
 
     tmp = tmp_path / "tmp"
     tmp.mkdir()
@@ -131,7 +131,7 @@ def test_a_live_run_keeps_its_work_dir(module: Path, base_env: dict[str, str], t
 def test_remains_of_interrupted_runs_are_recognised(tmp_path: Path) -> None:
     """A run killed while it removed its work directory leaves it locked-by-nobody; one killed between
     creating the directory and locking it leaves it empty. Both go, once the empty one is a minute old."""
-    from rungo.work.execute import LOCK_NAME, remove_abandoned
+    from rungo.work.workdir import LOCK_NAME, remove_abandoned
 
     half_removed = tmp_path / "rungo-build-half"
     (half_removed / "b001").mkdir(parents=True)

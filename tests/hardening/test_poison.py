@@ -14,11 +14,11 @@ from typing import Mapping, Sequence
 import pytest
 
 from conftest import rungo, write_tree
-from rungo.work.execute import WorkDir
+from rungo.work.workdir import WorkDir
 from rungo.cache import Cache
 from rungo.config import make_config
 from rungo.invocation import parse_run_args
-from rungo.pipeline import Session, prepare
+from rungo.orchestrate import Session, build
 from rungo.process import Completed, Runner
 from rungo.toolchain import load_toolchain
 
@@ -58,7 +58,7 @@ def _prepare(module: Path, env: dict[str, str], runner_for: "type[Runner] | Edit
     work = WorkDir(None, keep=False, announce=lambda _: None)
     session = Session(config=config, toolchain=tc, runner=runner, store=Cache(config.cache_dir), work=work)
     try:
-        prepared = prepare(session, parse_run_args(["."], ""))
+        prepared = build(session, parse_run_args(["."], ""), [])
         assert prepared.binary is not None
         out = subprocess.run([str(prepared.binary)], capture_output=True, text=True, check=True).stdout
     finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rungo.work.plan import LinkDepsError, external_closure, external_linking_reason, linker_deps
+from rungo.load.linkdeps import LinkDepsError, external_linking_reason, linker_deps
+from rungo.work.plan import external_closure
 from rungo.load.model import ExternalPackage
 
 
@@ -65,3 +66,120 @@ def test_go_list_snapshot_round_trips() -> None:
     }
     watched = (Watched("/m/dep/d.go", "1:2:3"), Watched("/m/dep", "dir:4:5"))
     assert _decode(_encode(pkgs, watched)) == (pkgs, watched)
+
+
+# -- plans of representative programs, without subprocesses ---------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from rungo.invocation import parse_run_args  # noqa: E402
+from rungo.load.constraints import BuildContext  # noqa: E402
+from rungo.load.model import LocalPackage, Module, SourceFile  # noqa: E402
+from rungo.load.program import Program  # noqa: E402
+from rungo.syntax.model import FileSummary  # noqa: E402
+from rungo.toolchain import Toolchain  # noqa: E402
+from rungo.work.plan import Plan, plan_program  # noqa: E402
+
+MOD = Module(path="example.com/m", dir=Path("/m"), gomod=Path("/m/go.mod"), go_version="1.22")
+TC = Toolchain(go=Path("/go/bin/go"), origin="PATH", reason="", goroot=Path("/go"), tooldir=Path("/go/pkg/tool/linux_amd64"),
+               version="go1.26.8", env={"GOOS": "linux", "GOARCH": "amd64", "GOAMD64": "v3", "CC": "cc"})
+CTX = BuildContext(goos="linux", goarch="amd64", tags=frozenset(), cgo_enabled=True, go_minor=26)
+STD = {name: ExternalPackage(name, name.rsplit("/", 1)[-1], f"/cache/{name}.a", True, imports, f"/go/src/{name}")
+       for name, imports in [("fmt", ("os",)), ("os", ("runtime",)), ("runtime", ()), ("runtime/race", ("runtime",)),
+                             ("example.com/dep", ("fmt",))]}
+STD["example.com/dep"] = ExternalPackage("example.com/dep", "dep", "/cache/dep.a", False, ("fmt",), "/mc/dep",
+                                         "example.com/dep", "v1.2.3")
+
+
+def _file(path: str) -> SourceFile:
+    return SourceFile(Path(path), b"\0" * 32, FileSummary("main", None, (), False, (), (), None, ()))
+
+
+def _pkg(ip: str, name: str, d: str, imports: tuple[str, ...], *, other: tuple[str, ...] = (),
+         files: tuple[str, ...] = ("x.go",), module: Module | None = MOD, cmdline: bool = False) -> LocalPackage:
+    return LocalPackage(ip, name, Path(d), tuple(_file(f"{d}/{f}") for f in files), (), tuple(Path(f"{d}/{o}") for o in other),
+                        imports, (), (), (), module, cmdline)
+
+
+LIB = _pkg("example.com/m/lib", "lib", "/m/lib", ("fmt",))
+MAIN = _pkg("example.com/m", "main", "/m", ("example.com/dep", "example.com/m/lib", "os"), cmdline=True)
+
+
+def plan_of(args: list[str], local: tuple[LocalPackage, ...] = (LIB, MAIN), *, link: bool = True,
+            roots: tuple[str, ...] = ("runtime",), module: Module | None = MOD) -> Plan:
+    inv = parse_run_args([*args, "."], "")
+    program = Program(module=module, main=local[-1], local=local, external=STD, context=CTX, link=link,
+                      link_roots=roots, godebug="panicnil=1", go_sum={("example.com/dep", "v1.2.3"): "h1:abc"},
+                      overlays={}, watched=())
+    return plan_program(program, inv.flags, TC, cwd=Path("/m"), env={"CGO_CFLAGS": "-O2"})
+
+
+def test_plan_of_a_main_package_with_a_local_and_a_module_dependency() -> None:
+    plan = plan_of([])
+    lib, main = plan.compiles
+    assert lib.args == ("-p", "example.com/m/lib", "-lang=go1.22", "-complete", "-e")
+    assert main.args == ("-p", "main", "-lang=go1.22", "-complete", "-dwarf=false", "-e")
+    assert main.local_deps == ("example.com/m/lib",) and main.ext_deps == ("example.com/dep", "os")
+    assert lib.trimpath == "" and main.asm_files == () and main.objects == ()
+    link = plan.link
+    assert link is not None
+    assert link.args == ("-s", "-w", "-X=runtime.godebugDefault=panicnil=1", "-buildmode=exe", "-extld=cc")
+    assert link.name == "m" and link.local == ("example.com/m/lib", "example.com/m")
+    assert link.external == ("example.com/dep", "fmt", "os", "runtime")
+    assert link.env == (("GOROOT", "/go"),)
+    info = link.modinfo
+    assert "dep\\texample.com/dep\\tv1.2.3\\th1:abc" in info and "build\\tCGO_CFLAGS=-O2" in info
+    assert "build\\tGOAMD64=v3" in info and "DefaultGODEBUG=panicnil=1" in info
+
+
+def test_race_reaches_every_compile_and_the_link() -> None:
+    plan = plan_of(["-race"], roots=("runtime", "runtime/race"))
+    lib, main = plan.compiles
+    assert lib.args[-4:] == ("-installsuffix", "race", "-race", "-e")
+    assert main.args[-5:] == ("-installsuffix", "race", "-dwarf=false", "-race", "-e")
+    assert plan.link is not None
+    assert plan.link.args[:2] == ("-installsuffix", "race") and "-race" in plan.link.args
+    assert "runtime/race" in plan.link.external
+    assert "build\\t-race=true" in plan.link.modinfo
+
+
+def test_per_package_flags_reach_only_their_packages() -> None:
+    plan = plan_of(["-gcflags=example.com/m/lib=-N -l", "-ldflags=-extld=clang -X main.v=1"])
+    lib, main = plan.compiles
+    assert lib.args[-3:] == ("-N", "-l", "-e") and "-N" not in main.args
+    assert plan.link is not None
+    assert plan.link.args[-3:] == ("-extld=clang", "-X", "main.v=1")
+    assert not any(a == "-extld=cc" for a in plan.link.args)
+
+
+def test_assembly_and_syso() -> None:
+    asm = _pkg("example.com/m/asm", "asm", "/m/asm", (), other=("a_amd64.s", "x.h", "b.syso"))
+    main = _pkg("example.com/m", "main", "/m", ("example.com/m/asm",))
+    plan = plan_of(["-asmflags=-D=EXTRA"], (asm, main))
+    step = plan.compiles[0]
+    assert "-complete" not in step.args
+    assert step.asm_files == (Path("/m/asm/a_amd64.s"),) and step.headers == (Path("/m/asm/x.h"),)
+    assert step.objects == (Path("/m/asm/b.syso"),)
+    assert step.asm_args[:2] == ("-I", "/go/pkg/include")
+    assert ("-D", "GOOS_linux") == step.asm_args[2:4] and "GOAMD64_v3" in step.asm_args
+    syso_only = _pkg("example.com/m/s", "s", "/m/s", (), other=("b.syso",))
+    step = plan_of([], (syso_only, main))
+    assert "-complete" not in step.compiles[0].args and step.compiles[0].asm_args == ()
+
+
+def test_trimpath() -> None:
+    plan = plan_of(["-trimpath"])
+    assert plan.compiles[0].trimpath == "/m=>example.com/m"
+    assert plan.link is not None and plan.link.env == (("GOROOT", ""),)
+    assert "build\\t-trimpath=true" in plan.link.modinfo and "CGO_CFLAGS" not in plan.link.modinfo
+
+
+def test_named_files_compile_at_the_toolchain_language_version() -> None:
+    files = _pkg("command-line-arguments", "main", "/m", ("fmt",), files=("gen.go", "util.go"), cmdline=True)
+    plan = plan_of([], (files,))
+    assert plan.compiles[0].args[:3] == ("-p", "main", "-lang=go1.26")
+    assert plan.link is not None and plan.link.name == "gen"
+
+
+def test_a_check_plans_no_link() -> None:
+    assert plan_of([], link=False).link is None

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from rungo.cache import Cache, CacheWriteError, KeyHasher
+from rungo.cache import Cache, CacheWriteError
+from rungo.keys import golist_snapshot_key
 from rungo.load.golist import json_stream, under
 from rungo.load.model import ExternalPackage, Watched
 from rungo.load.stamps import stamp, still_valid
@@ -107,28 +108,6 @@ def _decode(data: bytes) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...
         return None
 
 
-def snapshot_key(
-    go: str,
-    goenv: Mapping[str, str],
-    list_flags: Sequence[str],
-    module_dir: str | None,
-    inputs: Mapping[str, bytes],
-    imports: Iterable[str],
-) -> bytes:
-    """The key of one `go list` snapshot. Any new influence on go list's answer must be added here."""
-    h = KeyHasher("golist")
-    h.add("format", _FORMAT)
-    h.add("go", go)
-    for k in sorted(goenv):
-        h.add("goenv:" + k, goenv[k])
-    h.add_many("flags", list_flags)
-    h.add("moddir", module_dir or "")
-    for name in sorted(inputs):
-        h.add("input:" + name, inputs[name])
-    h.add_many("imports", sorted(set(imports)))
-    return h.digest()
-
-
 def load_external(
     *,
     runner: Runner,
@@ -146,7 +125,8 @@ def load_external(
 ) -> Snapshot:
     """The snapshot for these imports (plus `always`, e.g. runtime), from the cache when still valid."""
     wanted = sorted(set(imports) | set(always))
-    key = snapshot_key(go, goenv, list_flags, str(module_dir) if module_dir else None, inputs, wanted)
+    key = golist_snapshot_key(format=_FORMAT, go=go, goenv=goenv, list_flags=list_flags,
+                              module_dir=str(module_dir) if module_dir else None, inputs=inputs, imports=wanted)
     if not force:
         data = store.get_bytes(key)
         if data is not None:

@@ -538,23 +538,16 @@ class Loader:
         state: dict[str, int] = {}
         loaded: dict[str, LocalPackage] = {main.import_path: main}
 
-        def import_pos(pkg: LocalPackage, path: str) -> tuple[Path | None, int, int]:
-            for f in pkg.files:
-                for spec in f.summary.imports:
-                    if spec.path == path:
-                        return f.path, spec.spec_position.line, spec.spec_position.column
-            return None, 0, 0
-
         def visit(pkg: LocalPackage, stack: list[str]) -> None:
             state[pkg.import_path] = 1
             for imp in pkg.imports:
                 if imp in (".", "..") or imp.startswith(("./", "../")):
-                    f, line, col = import_pos(pkg, imp)
+                    f, line, col = import_position(pkg, imp)
                     errors.append(LoadError(f'"{imp}" is relative, but relative import paths are not supported '
                                             "in module mode", f, line, col, package=pkg.import_path))
                     continue
                 if not internal_ok(pkg.import_path, imp):
-                    f, line, col = import_pos(pkg, imp)
+                    f, line, col = import_position(pkg, imp)
                     errors.append(LoadError(f"use of internal package {imp} not allowed", f, line, col,
                                             package=pkg.import_path))
                     continue
@@ -569,7 +562,7 @@ class Loader:
                     lines = ["package " + chain[0]]
                     for i in range(1, len(chain)):
                         importer = loaded.get(chain[i - 1])
-                        where = import_pos(importer, chain[i])[0] if importer is not None else None
+                        where = import_position(importer, chain[i])[0] if importer is not None else None
                         lines.append(f"\timports {chain[i]}" + (f" from {where.name}" if where else ""))
                     errors.append(LoadError("\n".join(lines) + ": import cycle not allowed"))
                     continue
@@ -578,7 +571,7 @@ class Loader:
                 dep = loaded.get(imp)
                 if dep is None:
                     if not d.is_dir():
-                        f, line, col = import_pos(pkg, imp)
+                        f, line, col = import_position(pkg, imp)
                         assert module is not None
                         errors.append(LoadError(
                             f"no required module provides package {imp}; to add it:\n\tgo get {imp}", f, line, col))
@@ -586,12 +579,12 @@ class Loader:
                     dep = self.load_dir(d, imp, module, False)
                     loaded[imp] = dep
                 if dep.errors and not dep.files:
-                    f, line, col = import_pos(pkg, imp)
+                    f, line, col = import_position(pkg, imp)
                     for e in dep.errors:
                         errors.append(LoadError(e.message, f, line, col))
                     continue
                 if dep.name == "main":
-                    f, line, col = import_pos(pkg, imp)
+                    f, line, col = import_position(pkg, imp)
                     errors.append(LoadError(f"import \"{imp}\" is a program, not an importable package", f, line, col))
                     continue
                 visit(dep, stack + [pkg.import_path])
@@ -615,6 +608,15 @@ class Loader:
 
         visit(main, [])
         return order, external, errors
+
+
+def import_position(pkg: LocalPackage, path: str) -> tuple[Path | None, int, int]:
+    """Where a package imports `path`: the file and the import spec's line and column."""
+    for f in pkg.files:
+        for spec in f.summary.imports:
+            if spec.path == path:
+                return f.path, spec.spec_position.line, spec.spec_position.column
+    return None, 0, 0
 
 
 def clean_pattern(p: str) -> str:

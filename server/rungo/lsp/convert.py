@@ -11,7 +11,7 @@ from lsprotocol import types as lsp
 from rungo.work.diagnostics import CompilerMessage, parse_compiler_output
 from rungo.load.modfile import ModError
 from rungo.lsp.engine import ParseProblem
-from rungo.pipeline import PackageCheck
+from rungo.orchestrate import PackageCheck
 from rungo.syntax import FileSummary
 from rungo.syntax.utf16 import LineIndex
 

@@ -18,19 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from rungo.work.execute import WorkDir
 from rungo.cache import Cache
 from rungo.config import make_config
-from rungo.load.stamps import last_change_ns
-from rungo.load.model import Watched
-from rungo.load.stamps import still_valid
 from rungo.invocation import Invocation, UsageError, parse_run_args
-from rungo.pipeline import (NeedsGoBuild, PackageCheck, Prepared, RunError, Session, build_with_go, check_package,
-                             prepare)
 from rungo.load.constraints import file_included
-from rungo.pipeline import build_context
+from rungo.load.model import Watched
+from rungo.load.program import build_context
+from rungo.load.stamps import last_change_ns, still_valid
+from rungo.orchestrate import PackageCheck, Prepared, RunError, Session, build, check
 from rungo.process import Completed, Runner
 from rungo.toolchain import Toolchain, ToolchainError, load_toolchain
+from rungo.work.workdir import WorkDir
 
 # Diagnostics never fetch anything: no module downloads, no toolchain switch.
 CHECK_ENV: Mapping[str, str] = {"GOPROXY": "off", "GOTOOLCHAIN": "local"}
@@ -273,7 +271,7 @@ class Engine:
         session = Session(config=config, toolchain=tc, runner=self.runner(config.child_env(), token),
                           store=Cache(config.cache_dir), work=work, overlays=dict(overlays))
         try:
-            return check_package(session, inv, flags)
+            return check(session, inv, flags)
         finally:
             # Removing the scratch files is not part of the answer: a thread of its own does it
             # (not a daemon, so the process still waits for it before exiting).
@@ -303,10 +301,7 @@ class Engine:
         session = Session(config=config, toolchain=tc, runner=self.runner(config.child_env(), token),
                           store=Cache(config.cache_dir), work=work, overlays=overlays)
         try:
-            try:
-                prepared = prepare(session, inv)
-            except NeedsGoBuild:
-                prepared = build_with_go(session, inv, flags)
+            prepared = build(session, inv, flags)
         except RunError as e:
             check = None
             if e.outcome is not None or e.errors:

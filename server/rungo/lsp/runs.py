@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, Mapping, Protocol, Sequence
 
-from rungo.work.execute import WorkDir
+from rungo.work.workdir import WorkDir
 from rungo.lsp.engine import BuildResult, CancelToken, Engine
 from rungo.run.pty import PtyProcess
 

@@ -38,7 +38,7 @@ from rungo.lsp.engine import CancelToken, Engine, find_main_packages
 from rungo.lsp.runs import Run, RunManager
 from rungo.lsp.settings import Settings, parse_settings
 from rungo.lsp.standing import between_answers, line_edit, shift_diagnostics, shift_lines
-from rungo.pipeline import PackageCheck
+from rungo.orchestrate import PackageCheck
 from rungo.syntax import FileSummary, remember, summarize
 
 T = TypeVar("T")
@@ -1028,7 +1028,7 @@ async def _warm_start(ls: RungoServer) -> None:
                     title="rungo: preparing main packages", cancellable=True, percentage=0))
             except Exception:
                 token = None
-        from rungo.work.execute import WorkDir
+        from rungo.work.workdir import WorkDir
 
         for i, d in enumerate(dirs):
             if ls.warm_token.cancelled:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, TextIO
+from typing import Mapping, TextIO
 
-from rungo.work.keys import compile_key, dep_identity, link_key, tool_id
-from rungo.work.plan import CompileStep, LinkStep, Plan
 from rungo.cache import Cache, CacheWriteError
 from rungo.load.model import ExternalPackage, RelPath
 from rungo.process import Runner
+from rungo.keys import compile_key, content_identity, export_identity, link_key, tool_id
+from rungo.work.plan import CompileStep, LinkStep, Plan
+from rungo.work.workdir import WorkDir
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +28,10 @@ class CompileResult:
     output: str                  # compiler output (diagnostics), paths as shown to the user
     cached: bool
     failed: bool
+    identity: str = ""           # how the archive is named in the keys of its dependents
+
+    def archive_identity(self) -> str:
+        return self.identity or export_identity(str(self.archive))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,145 +42,6 @@ class BuildOutcome:
     linked: bool                 # a link ran (not a cache hit)
     failed_stage: str | None     # "build" or "link"
     temporary: bool = False      # the binary lives in the work dir (the cache refused it)
-
-
-WORK_PREFIX = "rungo-build"
-KEPT_PREFIX = "rungo-work"
-LOCK_NAME = "lock"
-EMPTY_GRACE = 60.0
-"""An empty work directory without a lock is left alone this long (its creator may be about to lock it)."""
-
-
-class WorkDir:
-    """The build's scratch directory: created on first use, removed on close unless kept (-work).
-
-    While it exists its owner holds an exclusive lock on `<dir>/lock`, removed last when the
-    directory is. A directory whose lock can be taken belongs to a run that died without cleaning
-    up (kill -9): `remove_abandoned` removes those. A kept directory (-work) is named rungo-work*
-    and is never removed.
-    """
-
-    def __init__(self, parent: str | None, keep: bool, announce: Callable[[str], None]) -> None:
-        self._parent = parent
-        self._keep = keep
-        self._announce = announce
-        self._path: Path | None = None
-        self._lock = threading.Lock()
-        self._lock_fd: int | None = None
-        self._n = 0
-
-    @property
-    def path(self) -> Path:
-        with self._lock:
-            if self._path is None:
-                parent = self._parent or tempfile.gettempdir()
-                self._path = Path(tempfile.mkdtemp(prefix=KEPT_PREFIX if self._keep else WORK_PREFIX, dir=parent))
-                if self._keep:
-                    self._announce(f"WORK={self._path}")
-                else:
-                    self._lock_fd = _hold_lock(self._path)
-            return self._path
-
-    @property
-    def created(self) -> Path | None:
-        return self._path
-
-    def action_dir(self) -> Path:
-        with self._lock:
-            self._n += 1
-            n = self._n
-        d = self.path / f"b{n:03d}"
-        d.mkdir()
-        return d
-
-    def close(self) -> None:
-        with self._lock:
-            if self._path is not None and not self._keep:
-                _remove_work_dir(str(self._path))
-                self._path = None
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
-
-
-def _hold_lock(directory: Path) -> int | None:
-    """Takes the lock of a new work directory: the file appears under its final name already locked."""
-    import fcntl
-
-    tmp = directory / (LOCK_NAME + ".new")
-    try:
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.rename(tmp, directory / LOCK_NAME)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _remove_work_dir(d: str) -> None:
-    """Removes a work directory, its lock last: a removal cut short by kill -9 leaves a locked
-    directory (or an empty one) that the next run recognises as abandoned."""
-    try:
-        with os.scandir(d) as it:
-            children = [e for e in it if e.name != LOCK_NAME]
-    except OSError:
-        children = []
-    for e in children:
-        try:
-            if e.is_dir(follow_symlinks=False):
-                shutil.rmtree(e.path, ignore_errors=True)
-            else:
-                os.unlink(e.path)
-        except OSError:
-            pass
-    try:
-        os.unlink(os.path.join(d, LOCK_NAME))
-    except OSError:
-        pass
-    shutil.rmtree(d, ignore_errors=True)
-
-
-def remove_abandoned(parent: str) -> int:
-    """Removes the work directories under `parent` whose owner died; how many were removed."""
-    import fcntl
-
-    removed = 0
-    try:
-        with os.scandir(parent) as it:
-            candidates = [e.path for e in it if e.name.startswith(WORK_PREFIX)]
-    except OSError:
-        return 0
-    now = time.time()
-    for d in candidates:
-        try:
-            fd = os.open(os.path.join(d, LOCK_NAME), os.O_RDWR | os.O_CLOEXEC)
-        except FileNotFoundError:
-            # No lock: a creator about to take it, or a run killed while making or removing its
-            # directory, which is then empty (a lock being taken aside).
-            try:
-                if now - os.stat(d).st_mtime > EMPTY_GRACE and set(os.listdir(d)) <= {LOCK_NAME + ".new"}:
-                    shutil.rmtree(d, ignore_errors=True)
-                    removed += 1
-            except OSError:
-                pass
-            continue
-        except OSError:
-            continue  # not ours to judge (another user's)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue  # its run is alive
-        try:
-            _remove_work_dir(d)
-            removed += 1
-        finally:
-            os.close(fd)
-    return removed
 
 
 def apply_rewrites(path: str, rewrites: str) -> str:
@@ -232,7 +95,7 @@ class Builder:
     parallel: int = 2
     force: bool = False
     verbose: TextIO | None = None
-    sources: Mapping[Path, Path] = field(default_factory=dict)   # real file -> file holding its unsaved content
+    overlays: Mapping[Path, bytes] = field(default_factory=dict)   # unsaved contents by file
     asm_tool: Path | None = None
     _rel: RelPath = field(init=False)
     _served_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -285,9 +148,10 @@ class Builder:
             queue.extend(d.imports)
         return f"could not import {imp}"
 
-    def compile(self, step: CompileStep, local_archives: Mapping[str, Path]) -> CompileResult:
+    def compile(self, step: CompileStep, local: Mapping[str, CompileResult]) -> CompileResult:
         pkg = step.pkg
         cfg: dict[str, str] = {}
+        ids: dict[str, str] = {}
         problems: list[str] = []
         wanted = list(step.ext_deps)
         if pkg.is_main and "runtime" in self.external and "runtime" not in wanted:
@@ -300,8 +164,10 @@ class Builder:
                 problems.append(self._import_problem(imp))
                 continue
             cfg[imp] = a
+            ids[imp] = export_identity(a)
         for imp in step.local_deps:
-            cfg[imp] = str(local_archives[imp])
+            cfg[imp] = str(local[imp].archive)
+            ids[imp] = local[imp].archive_identity()
         if problems:
             return CompileResult(pkg.import_path, None, "\n".join(problems) + "\n", False, True)
         native_files: list[tuple[str, bytes]] = []
@@ -320,19 +186,19 @@ class Builder:
             import_path=pkg.import_path,
             directory=str(pkg.dir),
             files=[(str(f.path), f.digest) for f in pkg.files],
-            imports={k: dep_identity(v) for k, v in cfg.items()},
+            imports=ids,
             embeds=[(e.rel, e.digest) for e in pkg.embed_files],
             asm_tool=tool_id(str(self.asm_tool), self.tool_version) if step.asm_files and self.asm_tool else "",
             asm_args=step.asm_args,
             native_files=native_files,
             embed_patterns=[(p, m) for p, m in pkg.embed_patterns],
         )
-        if not self.force and not step.check_only:
+        if not self.force:
             hit = self.store.get_file(key)
             if hit is not None:
                 if not self.store.hashed_on_hit(hit[0]):
                     self._served(hit[1])  # checked only if a step that reads it fails
-                return CompileResult(pkg.import_path, hit[1], "", True, False)
+                return CompileResult(pkg.import_path, hit[1], "", True, False, content_identity(hit[0].output_id))
         d = self.work.action_dir()
         importcfg = d / "importcfg"
         text = "# import config\n" + "".join(f"packagefile {k}={cfg[k]}\n" for k in sorted(cfg))
@@ -350,7 +216,7 @@ class Builder:
         try:
             for sf in pkg.files:
                 copies[sf.path] = src / sf.path.name
-                exact &= self._copy_exact(self.sources.get(sf.path, sf.path), copies[sf.path], sf.digest)
+                exact &= self._copy_exact(sf.path, copies[sf.path], sf.digest)
             for nf in (*step.asm_files, *step.headers):
                 copies[nf] = src / nf.name
                 if not self.runner.dry_run:
@@ -419,21 +285,25 @@ class Builder:
                 append_to_archive(out, objects)
             except OSError as e:
                 return CompileResult(pkg.import_path, None, f"pack {out}: {e}\n", False, True)
-        if step.check_only or not exact:
+        if not exact:
             return CompileResult(pkg.import_path, out, output, False, False)
         try:
             self.store.put_file(key, out)
             got = self.store.get_file(key)
-            archive = got[1] if got is not None else out
         except CacheWriteError:
-            archive = out
-        return CompileResult(pkg.import_path, archive, output, False, False)
+            got = None
+        if got is None:
+            return CompileResult(pkg.import_path, out, output, False, False)
+        return CompileResult(pkg.import_path, got[1], output, False, False, content_identity(got[0].output_id))
 
     def _copy_exact(self, origin: Path, copy: Path, digest: bytes) -> bool:
-        """Writes the current content of `origin` to `copy`; whether it is the content hashed as `digest`."""
+        """Writes the current content of `origin` (unsaved, or on disk) to `copy`; whether it is the
+        content hashed as `digest`."""
         if self.runner.dry_run:
             return True
-        data = origin.read_bytes()
+        data = self.overlays.get(origin)
+        if data is None:
+            data = origin.read_bytes()
         copy.write_bytes(data)
         return hashlib.sha256(data).digest() == digest
 
@@ -469,7 +339,7 @@ class Builder:
 
     def _run_once(self, plan: Plan) -> BuildOutcome:
         results: dict[str, CompileResult] = {}
-        archives: dict[str, Path] = {}
+        archives: dict[str, CompileResult] = {}
         failed: set[str] = set()
         pending = {s.pkg.import_path: s for s in plan.compiles}
         order = [s.pkg.import_path for s in plan.compiles]
@@ -497,7 +367,7 @@ class Builder:
                     if r.failed or r.archive is None:
                         failed.add(path)
                     else:
-                        archives[path] = r.archive
+                        archives[path] = r
         ordered = tuple(results[p] for p in order if p in results)
         errors = "".join(
             f"# {r.import_path}\n{r.output}" for r in ordered if r.failed
@@ -506,11 +376,13 @@ class Builder:
             return BuildOutcome(None, ordered, errors, False, "build" if failed else None)
         return self.link(plan.link, archives, ordered)
 
-    def link(self, step: LinkStep, archives: Mapping[str, Path], compiles: tuple[CompileResult, ...]) -> BuildOutcome:
+    def link(self, step: LinkStep, archives: Mapping[str, CompileResult], compiles: tuple[CompileResult, ...]) -> BuildOutcome:
         packages: dict[str, str] = {}
+        ids: dict[str, str] = {}
         missing: list[str] = []
         for p in step.local:
-            packages[p] = str(archives[p])
+            packages[p] = str(archives[p].archive)
+            ids[p] = archives[p].archive_identity()
         for p in step.external:
             a = self._ext_archive(p)
             if a is None:
@@ -518,13 +390,14 @@ class Builder:
                 missing.append(ext.error if ext is not None and ext.error else f"cannot find package {p}")
                 continue
             packages[p] = a
+            ids[p] = export_identity(a)
         if missing:
             return BuildOutcome(None, compiles, "\n".join(missing) + "\n", False, "link")
         key = link_key(
             link_tool=tool_id(str(self.link_tool), self.tool_version),
             target_env=self.target_env,
             args=step.args,
-            packages={k: dep_identity(v) for k, v in packages.items()},
+            packages=ids,
             modinfo=step.modinfo,
             main_package=step.main,
             name=step.name,

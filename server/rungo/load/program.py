@@ -1,0 +1,322 @@
+"""The load stage: from a `go run` invocation to the Program to build, as plain data, or to the
+problem that stops it, as a value. Everything the stage reads is watched, so a remembered build can
+tell whether it still holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Collection, Mapping, Sequence
+
+from rungo.cache import Cache
+from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
+from rungo.load.constraints import BuildContext
+from rungo.load.external import ExternalLoadError, load_external
+from rungo.load.linkdeps import LinkDepsError, linker_deps
+from rungo.load.loader import Loader, LoadFailure, NotNative, Target, import_position
+from rungo.load.model import ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
+from rungo.load.overlay import OverlayError, read_overlay
+from rungo.load.stamps import stamp
+from rungo.load.summaries import SummaryCache
+from rungo.process import Runner
+from rungo.toolchain import Toolchain, check_go_version, goenv_file
+from rungo.work.buildinfo import default_godebug
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRequest:
+    """What to load: the invocation, for which toolchain, from where, with which unsaved buffers."""
+
+    invocation: Invocation
+    toolchain: Toolchain
+    cwd: Path
+    env: Mapping[str, str]                     # the environment the build sees
+    overlays: Mapping[Path, bytes] = field(default_factory=dict)   # unsaved contents by file
+    link: bool = True                          # a program to link (False: a check)
+    require_main: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """Everything the plan needs: the packages to compile, the external ones to build against, and
+    the facts of the build (context, link roots, GODEBUG default, go.sum)."""
+
+    module: Module | None
+    main: LocalPackage
+    local: tuple[LocalPackage, ...]            # dependency order, main last
+    external: Mapping[str, ExternalPackage]
+    context: BuildContext
+    link: bool                                 # the main package is linked into a program
+    link_roots: tuple[str, ...]                # packages every link needs (cmd/go's LinkerDeps)
+    godebug: str                               # runtime.godebugDefault
+    go_sum: Mapping[tuple[str, str], str]      # (module, version) -> h1: hash, for the build info
+    overlays: Mapping[Path, bytes]             # unsaved contents by file
+    watched: tuple[Watched, ...]               # every input the load read
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProblem:
+    """Why the program cannot be built natively: an error to show (`text`, with the positioned
+    `errors` when known), or, with `go_command` set, the reason the go command must build it."""
+
+    text: str
+    stage: str = "load"                        # "load" or "usage"
+    errors: tuple[LoadError, ...] = ()
+    package: LocalPackage | None = None
+    go_command: str = ""
+
+
+# Non-Go files the native pipeline builds: Go assembly (and the headers it includes), and .syso
+# objects packed as they are. Everything else (C, C++, Fortran, SWIG, preprocessed .S) needs cgo.
+NATIVE_EXTS = frozenset({".s", ".h", ".syso"})
+
+
+def build_context(tc: Toolchain, flags: BuildFlags, env_cgo: str | None) -> BuildContext:
+    """The build constraints' context: target, tags (-tags, the toolchain's, -race/-msan/-asan), cgo."""
+    tags = set(flags.tags)
+    tool_tags = set(tc.tool_tags)
+    if flags.race:
+        tool_tags.add("race")
+    if flags.msan:
+        tool_tags.add("msan")
+    if flags.asan:
+        tool_tags.add("asan")
+    cgo = (env_cgo if env_cgo is not None else tc.env.get("CGO_ENABLED", "0")) == "1"
+    minor = tc.release[1]
+    if tc.release_tags:
+        try:
+            minor = int(tc.release_tags[-1].split(".")[1])
+        except (IndexError, ValueError):
+            pass
+    return BuildContext(
+        goos=tc.goos,
+        goarch=tc.goarch,
+        tags=frozenset(tags | {t for t in tool_tags if not t.startswith("goexperiment.") and "." not in t}),
+        cgo_enabled=cgo,
+        go_minor=minor,
+        goarch_features=frozenset(t for t in tool_tags if "." in t and not t.startswith("goexperiment.")),
+        experiments=frozenset(t for t in tool_tags if t.startswith("goexperiment.")),
+    )
+
+
+def package_flags(flags: Sequence[PerPackageFlag], pkg: LocalPackage, cwd: Path,
+                  main_module_paths: Collection[str]) -> tuple[str, ...]:
+    """The arguments of a per-package flag (-gcflags, -asmflags, -ldflags) for one package."""
+    return flags_for(flags, pkg.import_path, pkg.cmdline, dir_of_pkg=str(pkg.dir), cwd=str(cwd),
+                     main_module_paths=main_module_paths,
+                     module_path=pkg.module.path if pkg.module else None)
+
+
+def list_flags(flags: BuildFlags) -> list[str]:
+    """The build flags that change what `go list -export` builds for the external packages."""
+    out: list[str] = []
+    if flags.a:
+        out.append("-a")
+    if flags.tags:
+        out.append("-tags=" + ",".join(flags.tags))
+    if flags.race:
+        out.append("-race")
+    if flags.trimpath:
+        out.append("-trimpath")
+    if flags.mod:
+        out.append("-mod=" + flags.mod)
+    if flags.modcacherw:
+        out.append("-modcacherw")
+    if flags.modfile:
+        out.append("-modfile=" + flags.modfile)
+    for f in flags.gcflags:
+        out.append("-gcflags=" + flag_text(f))
+    if flags.p:
+        out.append(f"-p={flags.p}")
+    return out
+
+
+def flag_text(f: PerPackageFlag) -> str:
+    """A per-package flag's value as the go command takes it on its command line."""
+    args = " ".join(_quote_arg(a) for a in f.args)
+    return f"{f.pattern}={args}" if f.pattern is not None else args
+
+
+def _quote_arg(a: str) -> str:
+    if a == "" or any(c in a for c in " \t\n'\""):
+        return "'" + a.replace("'", "'\\''") + "'" if "'" not in a else '"' + a + '"'
+    return a
+
+
+def render_errors(errors: Sequence[LoadError], rel: RelPath) -> str:
+    """Load errors as the go command prints them."""
+    lines: list[str] = []
+    for e in errors:
+        text = e.render(rel)
+        if e.package and "use of internal package" in e.message:
+            text = f"package {e.package}\n\t{text}"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def _go_sum(module: Module | None) -> dict[tuple[str, str], str]:
+    if module is None:
+        return {}
+    sums: dict[tuple[str, str], str] = {}
+    try:
+        text = (module.dir / "go.sum").read_text(errors="replace")
+    except OSError:
+        return sums
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and not parts[1].endswith("/go.mod"):
+            sums[(parts[0], parts[1])] = parts[2]
+    return sums
+
+
+def _module_inputs(module: Module | None, flags: BuildFlags) -> dict[str, bytes]:
+    """The main module's files that go list's answer depends on, by content."""
+    inputs: dict[str, bytes] = {}
+    if module is None:
+        return inputs
+    for name in ("go.mod", "go.sum"):
+        try:
+            inputs[name] = (module.dir / name).read_bytes()
+        except OSError:
+            inputs[name] = b"<absent>"
+    if flags.modfile:
+        inputs["modfile"] = module.gomod_digest
+    try:
+        inputs["vendor/modules.txt"] = (module.dir / "vendor" / "modules.txt").read_bytes()
+    except OSError:
+        pass
+    return inputs
+
+
+def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
+                 tmpdir: Callable[[], Path]) -> Program | LoadProblem:
+    """Loads what `req.invocation` names: the main-module packages natively, everything else from
+    one (cached) `go list -export -deps`. `tmpdir` gives go list's GOTMPDIR."""
+    tc, flags, cwd = req.toolchain, req.invocation.flags, req.cwd
+    inv = req.invocation
+    bad = unsupported(flags)
+    if bad:
+        return LoadProblem("", go_command=f"the flag -{bad[0]}")
+    ctx = build_context(tc, flags, req.env.get("CGO_ENABLED") or None)
+    if flags.race and not ctx.cgo_enabled:
+        return LoadProblem("go: -race requires cgo; enable cgo by setting CGO_ENABLED=1", "usage")
+    overlays = dict(req.overlays)
+    hidden: list[Path] = []
+    overlay_files: list[Path] = []
+    if flags.overlay:
+        try:
+            replaced, overlay_files = read_overlay(cwd, flags.overlay)
+        except OverlayError as e:
+            return LoadProblem(str(e), "usage")
+        for real, repl in replaced.items():
+            if repl is None:
+                hidden.append(real)
+                continue
+            try:
+                overlays[real] = repl.read_bytes()
+            except OSError as e:
+                return LoadProblem(f"open {repl}: {(e.strerror or str(e)).lower()}")
+    loader = Loader(cwd, ctx, ctx.go_minor, req.env, modfile=flags.modfile, overlays=overlays,
+                    summary_cache=SummaryCache(store), hidden=hidden)
+    for f in overlay_files:
+        loader.watch_file(f)
+    rel = RelPath(cwd)
+    try:
+        module = loader.main_module()
+        if module is not None:
+            msg = check_go_version(tc, module.go_version, "go.mod")
+            if msg:
+                return LoadProblem(msg)
+        if not inv.files and inv.package is None:
+            return LoadProblem("go: no go files listed", "usage")
+        main = loader.resolve_target(Target(inv.files, inv.package), module)
+    except NotNative as e:
+        return LoadProblem("", go_command=str(e))
+    except LoadFailure as e:
+        return LoadProblem(str(e))
+    if flags.pgo in (None, "auto") and (main.dir / "default.pgo").is_file():
+        return LoadProblem("", go_command=f"profile-guided optimization with {rel(main.dir / 'default.pgo')}")
+    if flags.overlay:
+        for real in [*overlays, *hidden]:
+            if real.suffix != ".go" or module is None or not real.is_relative_to(module.dir) \
+                    or "vendor" in real.relative_to(module.dir).parts:
+                return LoadProblem("", go_command=f"-overlay of {real}, which is not a Go file of the main module")
+    if main.errors:
+        return LoadProblem(render_errors(main.errors, rel), errors=main.errors, package=main)
+    if main.name != "main" and req.require_main:
+        return LoadProblem(f"package {main.import_path} is not a main package", package=main)
+    link = req.link and main.name == "main"
+    try:
+        local, ext_imports, errors = loader.load_graph(main, module)
+    except LoadFailure as e:
+        return LoadProblem(str(e), package=main)
+    for p in local:
+        if p.errors and p is not main:
+            errors.extend(p.errors)
+        foreign = [f for f in p.other_files if f.suffix not in NATIVE_EXTS]
+        if foreign or p.uses_cgo:
+            what = "cgo" if p.uses_cgo else "non-Go files (" + ", ".join(f.name for f in foreign) + ")"
+            return LoadProblem("", package=main, go_command=f"package {p.import_path} uses {what}")
+    if errors:
+        return LoadProblem(render_errors(errors, rel), errors=tuple(errors), package=main)
+
+    main_paths = (module.path,) if module is not None else ()
+    try:
+        roots = linker_deps(goos=tc.goos, goarch=tc.goarch, cgo_enabled=ctx.cgo_enabled, race=flags.race,
+                            msan=False, asan=False,
+                            main_ldflags=package_flags(flags.ldflags, main, cwd, main_paths)) if link else ["runtime"]
+    except LinkDepsError as e:
+        return LoadProblem(str(e), "usage")
+    try:
+        snap = load_external(
+            runner=runner,
+            store=store,
+            go=str(tc.go),
+            goenv=tc.env,
+            list_flags=list_flags(flags),
+            cwd=cwd,
+            module_dir=module.dir if module is not None else None,
+            inputs=_module_inputs(module, flags),
+            imports=ext_imports,
+            always=roots,
+            force=flags.a,
+            tmpdir=tmpdir,
+        )
+    except ExternalLoadError as e:
+        return LoadProblem(e.args[0])
+    ext_errors: list[LoadError] = []
+    for p in local:
+        for imp in p.imports:
+            ep = snap.packages.get(imp)
+            if ep is not None and ep.error and imp in ext_imports:
+                ext_errors.append(LoadError(ep.error, *import_position(p, imp)))
+    if ext_errors:
+        return LoadProblem(render_errors(ext_errors, rel), errors=tuple(ext_errors), package=main)
+
+    godebug = default_godebug(
+        tc.goroot,
+        module.go_version if module is not None else f"1.{ctx.go_minor}",
+        module.godebug if module is not None else (),
+        [f"{d.key}={d.value}" for d in main.go_debug],
+    )
+    watched = dict((w.path, w) for w in loader.watch.values())
+    for w in snap.watched:
+        watched[w.path] = w
+    for tool in (tc.go, tc.tool("compile"), tc.tool("link")):
+        watched[str(tool)] = Watched(str(tool), stamp(tool))
+    cfg_file = goenv_file(req.env)
+    if cfg_file is not None:
+        watched[str(cfg_file)] = Watched(str(cfg_file), stamp(cfg_file))
+    return Program(
+        module=module,
+        main=main,
+        local=tuple(local),
+        external=snap.packages,
+        context=ctx,
+        link=link,
+        link_roots=tuple(roots),
+        godebug=godebug,
+        go_sum=_go_sum(module),
+        overlays=overlays,
+        watched=tuple(watched.values()),
+    )

@@ -1,0 +1,181 @@
+"""`go run`'s orchestration, for the command line and the language server alike: load, plan, execute
+against the cache, or hand the program to the go command when the native pipeline does not build
+it (the one fallback rule). Nothing here prints; errors come back as RunError values to show.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from rungo.cache import Cache
+from rungo.config import Config
+from rungo.invocation import Invocation
+from rungo.load.model import LoadError, LocalPackage, Watched
+from rungo.load.program import LoadProblem, LoadRequest, Program, load_program
+from rungo.load.stamps import stamp
+from rungo.process import Runner
+from rungo.run.execute import find_exec_cmd
+from rungo.toolchain import Toolchain
+from rungo.work.execute import BuildOutcome, Builder
+from rungo.work.gocommand import GoCommand, GoCommandError, build_with_go, check_with_go, go_build_args
+from rungo.keys import TARGET_ENV
+from rungo.work.plan import plan_program
+from rungo.work.workdir import WorkDir
+
+
+class RunError(Exception):
+    """The build cannot go ahead; the text is what to print (go's wording), the stage says where.
+
+    `errors` holds the load errors with their positions and `outcome` the failed build, when known.
+    """
+
+    def __init__(self, text: str, stage: str = "load", *, errors: tuple[LoadError, ...] = (),
+                 outcome: BuildOutcome | None = None, package: LocalPackage | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.stage = stage
+        self.errors = errors
+        self.outcome = outcome
+        self.package = package
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A built program, ready to execute."""
+
+    binary: Path
+    exec_argv: tuple[str, ...]         # the argv prefix (with -exec) before the program's arguments
+    temporary: bool                    # the binary is inside the work dir
+    watched: tuple[Watched, ...]       # inputs whose stats decide whether this build still holds
+    main: LocalPackage | None          # None when the go command built it
+    messages: str = ""                 # what the go command printed while building (e.g. under -x)
+    inputs_since_ns: int = 0           # when the inputs were read, if before the build finished (0: now)
+    go_command: str = ""               # why the go command built it ("" when built natively)
+
+
+@dataclass(slots=True)
+class Session:
+    """One build's context: configuration, toolchain, runner, cache and work directory."""
+
+    config: Config
+    toolchain: Toolchain
+    runner: Runner
+    store: Cache
+    work: WorkDir
+    verbose: TextIO | None = None
+    overlays: dict[Path, bytes] = field(default_factory=dict)   # unsaved contents by file
+
+    def go_command(self) -> GoCommand:
+        return GoCommand(self.toolchain, self.runner, self.store, self.config.cwd, self.config.env, self.work)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageCheck:
+    """The type check of one package (and the local packages it imports) as the compiler sees it.
+
+    `load_errors` carry positions where the go command gives one; `compile_outputs` are the
+    compiler's reports per failed package, with paths relative to `cwd`; `message` is any
+    other failure (a toolchain problem, a malformed go.mod...).
+    """
+
+    package: LocalPackage | None
+    cwd: Path
+    load_errors: tuple[LoadError, ...]
+    compile_outputs: tuple[tuple[str, str], ...]   # (import path, compiler output)
+    message: str
+
+
+def remembers(inv: Invocation) -> bool:
+    """Whether a build of this invocation may be remembered for an unchanged rerun: not when the
+    user asked to see or keep what a build does (-x, -n, -v, -work) or to force it (-a)."""
+    f = inv.flags
+    return not (f.x or f.n or f.a or f.work or f.v)
+
+
+def build(session: Session, inv: Invocation, flag_tokens: Sequence[str]) -> Prepared:
+    """Builds the program `inv` names: natively, or through the go command when the native
+    pipeline does not build it (`flag_tokens` are the build flags as given, for the go command).
+    Raises RunError with go's wording on failure."""
+    exec_argv = _exec_argv(session, inv)
+    loaded = _load(session, inv, link=True, require_main=True)
+    if isinstance(loaded, LoadProblem):
+        if session.verbose is not None:
+            session.verbose.write(f"rungo: building with the go command: {loaded.go_command}\n")
+            session.verbose.flush()
+        try:
+            got = build_with_go(session.go_command(), inv, go_build_args(flag_tokens), remember=remembers(inv))
+        except GoCommandError as e:
+            raise RunError(e.text, e.stage) from None
+        return Prepared(binary=got.binary, exec_argv=exec_argv, temporary=got.temporary, watched=got.watched,
+                        main=None, messages=got.messages, inputs_since_ns=got.inputs_since_ns,
+                        go_command=loaded.go_command)
+    program, outcome = loaded
+    if outcome.binary is None:
+        raise RunError("rungo: the build produced no binary", "link", outcome=outcome, package=program.main)
+    watched = (*program.watched, Watched(str(outcome.binary), stamp(outcome.binary)))
+    return Prepared(binary=outcome.binary, exec_argv=exec_argv, temporary=outcome.temporary, watched=watched,
+                    main=program.main)
+
+
+def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) -> PackageCheck:
+    """Loads and compiles the package `inv` names (any package, main or not), linking nothing."""
+    cwd = session.config.cwd
+    try:
+        loaded = _load(session, inv, link=False, require_main=False)
+    except RunError as e:
+        if e.outcome is not None:
+            outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed)
+            return PackageCheck(e.package, cwd, (), outputs, "" if outputs else e.text)
+        if e.errors:
+            return PackageCheck(e.package, cwd, e.errors, (), "")
+        return PackageCheck(e.package, cwd, (), (), e.text)
+    if isinstance(loaded, LoadProblem):
+        output = check_with_go(session.go_command(), inv, go_build_args(flag_tokens), session.overlays)
+        return PackageCheck(None, cwd, (), (("", output),) if output else (), "")
+    return PackageCheck(loaded[0].main, cwd, (), (), "")
+
+
+def _load(session: Session, inv: Invocation, *, link: bool,
+          require_main: bool) -> tuple[Program, BuildOutcome] | LoadProblem:
+    """Load, plan and execute natively: (program, outcome), or the LoadProblem that sends the build
+    to the go command. Raises RunError for everything else."""
+    tc, config = session.toolchain, session.config
+    req = LoadRequest(inv, tc, config.cwd, config.env, session.overlays, link=link, require_main=require_main)
+    go = session.go_command()
+    program = load_program(req, runner=session.runner, store=session.store, tmpdir=go.tmpdir)
+    if isinstance(program, LoadProblem):
+        if program.go_command:
+            return program
+        raise RunError(program.text, program.stage, errors=program.errors, package=program.package)
+    plan = plan_program(program, inv.flags, tc, cwd=config.cwd, env=config.env)
+    builder = Builder(
+        runner=session.runner,
+        store=session.store,
+        compile_tool=tc.tool("compile"),
+        link_tool=tc.tool("link"),
+        asm_tool=tc.tool("asm"),
+        tool_version=tc.version,
+        target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
+        external=program.external,
+        cwd=config.cwd,
+        work=session.work,
+        parallel=inv.flags.p or os.cpu_count() or 1,
+        force=inv.flags.a,
+        verbose=session.verbose,
+        overlays=program.overlays,
+    )
+    outcome = builder.run(plan)
+    if outcome.failed_stage is not None:
+        raise RunError(outcome.errors.rstrip("\n"), outcome.failed_stage, outcome=outcome, package=program.main)
+    return program, outcome
+
+
+def _exec_argv(session: Session, inv: Invocation) -> tuple[str, ...]:
+    """The argv prefix that runs the program: -exec's program, or go_$GOOS_$GOARCH_exec when
+    cross-compiling, else nothing."""
+    env = session.toolchain.env
+    return find_exec_cmd(inv.flags.exec_cmd, env.get("GOOS", ""), env.get("GOARCH", ""), env.get("GOHOSTOS", ""),
+                         env.get("GOHOSTARCH", ""), session.config.env.get("PATH", os.defpath))
