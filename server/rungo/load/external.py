@@ -25,7 +25,6 @@ class Snapshot:
 
     packages: Mapping[str, ExternalPackage]
     watched: tuple[Watched, ...]
-    from_cache: bool
 
 
 class ExternalLoadError(Exception):
@@ -136,7 +135,7 @@ def load_external(
                 if still_valid(watched) and all(
                     (not p.export) or os.path.exists(p.export) for p in pkgs.values()
                 ):
-                    return Snapshot(pkgs, watched, True)
+                    return Snapshot(pkgs, watched)
     argv = [go, "list", "-e", "-export", "-deps", "-json=" + _FIELDS, *list_flags, "--", *wanted]
     # go list builds what is missing in a go-build* directory of its own: under rungo's work
     # directory, so that it goes with it even when both are killed.
@@ -163,4 +162,4 @@ def load_external(
             store.put_bytes(key, _encode(pkgs, watched))
         except CacheWriteError:
             pass
-    return Snapshot(pkgs, watched, False)
+    return Snapshot(pkgs, watched)

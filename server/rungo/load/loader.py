@@ -7,7 +7,7 @@ import posixpath
 import stat as statmod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from rungo.load import embed as embedmod
 from rungo.load.constraints import BuildContext, file_included, good_os_arch_file, should_build
@@ -474,7 +474,6 @@ class Loader:
             dirs = self._walk(root if root.is_dir() else root.parent, module)
             matched: list[tuple[Path, str]] = []
             import fnmatch as _fn
-            abs_pat = str((self.cwd / pattern).resolve()) if not pattern.endswith("...") else None
             for d in dirs:
                 rel = d.relative_to(module.dir)
                 ip = module.path if str(rel) == "." else f"{module.path}/{rel.as_posix()}"
@@ -637,7 +636,3 @@ def lang_for(module: Module | None, toolchain_minor: int) -> str:
     if module is None:
         return f"go1.{toolchain_minor}"
     return lang_version(module.go_version)
-
-
-def rel_path_func(cwd: Path) -> Callable[[Path], str]:
-    return RelPath(cwd)

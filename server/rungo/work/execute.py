@@ -39,7 +39,6 @@ class BuildOutcome:
     binary: Path | None
     compiles: tuple[CompileResult, ...]
     errors: str                  # everything to print on failure, go-style (`# pkg` headers)
-    linked: bool                 # a link ran (not a cache hit)
     failed_stage: str | None     # "build" or "link"
     temporary: bool = False      # the binary lives in the work dir (the cache refused it)
 
@@ -373,7 +372,7 @@ class Builder:
             f"# {r.import_path}\n{r.output}" for r in ordered if r.failed
         )
         if failed or plan.link is None:
-            return BuildOutcome(None, ordered, errors, False, "build" if failed else None)
+            return BuildOutcome(None, ordered, errors, "build" if failed else None)
         return self.link(plan.link, archives, ordered)
 
     def link(self, step: LinkStep, archives: Mapping[str, CompileResult], compiles: tuple[CompileResult, ...]) -> BuildOutcome:
@@ -392,7 +391,7 @@ class Builder:
             packages[p] = a
             ids[p] = export_identity(a)
         if missing:
-            return BuildOutcome(None, compiles, "\n".join(missing) + "\n", False, "link")
+            return BuildOutcome(None, compiles, "\n".join(missing) + "\n", "link")
         key = link_key(
             link_tool=tool_id(str(self.link_tool), self.tool_version),
             target_env=self.target_env,
@@ -406,7 +405,7 @@ class Builder:
         if not self.force and not self.runner.dry_run:
             hit = self.store.get_executable(key, step.name)
             if hit is not None:
-                return BuildOutcome(hit[1], compiles, "", False, None)
+                return BuildOutcome(hit[1], compiles, "", None)
         d = self.work.action_dir()
         cfg = d / "importcfg.link"
         order = [step.main] + [p for p in step.local if p != step.main] + list(step.external)
@@ -420,15 +419,15 @@ class Builder:
         argv = [str(self.link_tool), "-o", str(out), "-importcfg", str(cfg), *step.args, packages[step.main]]
         res = self.runner.run(argv, cwd=self.cwd, env_extra=dict(step.env))
         if self.runner.dry_run:
-            return BuildOutcome(out, compiles, "", True, None)
+            return BuildOutcome(out, compiles, "", None)
         if res.returncode != 0 or not out.exists():
             output = (res.stdout + res.stderr).decode(errors="replace")
-            return BuildOutcome(None, compiles, f"# {step.main}\n{output}", True, "link")
+            return BuildOutcome(None, compiles, f"# {step.main}\n{output}", "link")
         try:
             _, binary = self.store.put_executable(key, out, step.name)
         except CacheWriteError:
-            return BuildOutcome(out, compiles, "", True, None, temporary=True)
+            return BuildOutcome(out, compiles, "", None, temporary=True)
         # The entry may be a hard link to `out`: drop the work dir's name now, so that the entry's
         # ctime (part of the rerun shortcut's stamp) does not change later when the work dir goes.
         out.unlink(missing_ok=True)
-        return BuildOutcome(binary, compiles, "", True, None)
+        return BuildOutcome(binary, compiles, "", None)
