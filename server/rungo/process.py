@@ -132,8 +132,3 @@ class Runner:
         except OSError as e:
             return Completed(tuple(argv), 127, b"", f"{argv[0]}: {e.strerror}\n".encode())
         return Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
-
-
-def stderr_runner(env: Mapping[str, str], *, x: bool, n: bool) -> Runner:
-    """The runner the command line uses: echoes to stderr under -x or -n."""
-    return Runner(env=env, echo=sys.stderr if (x or n) else None, dry_run=n)

@@ -28,7 +28,6 @@ almost never cost a write; `trim` removes by that time.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 import secrets
@@ -39,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rungo.cache.keys import HASH_SIZE, ActionID, OutputID, hash_file_sized
+from rungo.cache.keys import HASH_SIZE, ActionID, OutputID, hash_bytes, hash_file_sized
 
 USE_INTERVAL = 3600.0
 """A used file's mtime is refreshed only when it is older than this (seconds)."""
@@ -60,7 +59,6 @@ _MAX_ENTRY = 256
 _README = "README"
 _TMP = ".tmp-"
 _TRASH = ".trash-"
-_CHUNK = 1 << 20
 _EXE_MODE = 0o755
 
 _README_TEXT = """\
@@ -152,22 +150,6 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
     while len(view):
         n = os.write(fd, view)
         view = view[n:]
-
-
-def _copy_hashing(src: str, fd: int) -> tuple[bytes, int]:
-    h = hashlib.sha256()
-    size = 0
-    buf = bytearray(_CHUNK)
-    view = memoryview(buf)
-    with open(src, "rb", buffering=0) as f:
-        while True:
-            n = f.readinto(view)
-            if not n:
-                break
-            h.update(view[:n])
-            _write_all(fd, view[:n])
-            size += n
-    return h.digest(), size
 
 
 def _temp_name(directory: str) -> str:
@@ -395,7 +377,7 @@ class Cache:
                 data = f.read()
         except OSError:
             return None
-        if len(data) != entry.size or hashlib.sha256(data).digest() != entry.output_id:
+        if len(data) != entry.size or hash_bytes(data) != entry.output_id:
             self._discard(blob, entry.output_id)
             return None
         now = time.time()
@@ -433,49 +415,6 @@ class Cache:
         _touch(entry_path, entry_mtime, now)
         _touch(path, st.st_mtime, now)
         return entry, Path(path)
-
-    def mark_used(self, path_or_id: os.PathLike[str] | str | ActionID) -> None:
-        """Record a use of a cache file, or of the entry for an action ID (the getters do this).
-
-        This writes only when the recorded use is more than an hour old.
-        """
-        if isinstance(path_or_id, bytes):
-            path = self._entry_path(_check_id(path_or_id, "action ID"))
-        else:
-            path = os.fspath(path_or_id)
-        try:
-            st = os.stat(path)
-        except OSError:
-            return
-        _touch(path, st.st_mtime, time.time())
-
-    def verify_blob(self, output_id: OutputID) -> bool:
-        """Whether content is stored for `output_id` and every stored copy re-hashes to it."""
-        ohex = _check_id(output_id, "output ID")
-        found = False
-        try:
-            if hash_file_sized(self._blob_path(ohex))[0] != output_id:
-                return False
-            found = True
-        except FileNotFoundError:
-            pass
-        except OSError:
-            return False
-        xdir = self._exe_dir(ohex)
-        try:
-            names = os.listdir(xdir)
-        except FileNotFoundError:
-            names = []
-        except OSError:
-            return False
-        for n in names:
-            try:
-                if hash_file_sized(os.path.join(xdir, n))[0] != output_id:
-                    return False
-            except OSError:
-                return False
-            found = True
-        return found
 
     # ----- writing -----------------------------------------------------------------------------
 
@@ -549,7 +488,7 @@ class Cache:
             if tmp is None:
                 fd, tmp = _create_temp(directory)
                 try:
-                    got, n = _copy_hashing(src, fd)
+                    got, n = hash_file_sized(src, lambda chunk: _write_all(fd, chunk))
                 finally:
                     os.close(fd)
                 if got != output_id or n != size:
@@ -594,7 +533,7 @@ class Cache:
     def put_bytes(self, action_id: ActionID, data: bytes) -> Entry:
         """Store `data` as the output of `action_id` (meant for small records)."""
         ahex = _check_id(action_id, "action ID")
-        output_id = hashlib.sha256(data).digest()
+        output_id = hash_bytes(data)
         ohex = output_id.hex()
         try:
             final = self._blob_path(ohex)

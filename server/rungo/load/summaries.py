@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rungo.cache import Cache, CacheWriteError, KeyHasher
+from rungo.load.stamps import stamp
 from rungo.syntax import model
 from rungo.syntax.model import FileSummary
 
@@ -22,14 +23,9 @@ _TYPES = {name: obj for name, obj in vars(model).items() if isinstance(obj, type
 
 
 def _code_identity() -> str:
-    """The stats of the syntax package's files: a changed summarizer never reads old summaries."""
+    """The stat stamps of the syntax package's files: a changed summarizer never reads old summaries."""
     d = Path(model.__file__).parent
-    parts = []
-    for name in sorted(os.listdir(d)):
-        if name.endswith(".py"):
-            st = os.stat(d / name)
-            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
-    return ";".join(parts)
+    return ";".join(f"{name}:{stamp(d / name)}" for name in sorted(os.listdir(d)) if name.endswith(".py"))
 
 
 def _encode(value: Any) -> Any:
