@@ -26,7 +26,7 @@ import os.path
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 __all__ = [
     "USAGE",
@@ -184,8 +184,7 @@ class _ValueError(Exception):
 _Apply = Callable[[BuildFlags, str], BuildFlags]
 
 
-@dataclass(frozen=True, slots=True)
-class _Spec:
+class _Spec(NamedTuple):
     is_bool: bool
     apply: _Apply
 

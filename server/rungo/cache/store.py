@@ -30,13 +30,11 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
-import shutil
 import stat as statmod
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Final, NamedTuple
 
 from rungo.cache.keys import HASH_SIZE, ActionID, OutputID, hash_bytes, hash_file_sized
 
@@ -52,9 +50,9 @@ VERIFY_LIMIT = 4 << 20
 STALE_TEMP_SECONDS = 3600.0
 """Temporary files left by writers that died are removed by `trim` once this old."""
 
-_ENTRY_RE = re.compile(rb"v1 ([0-9a-f]{64}) (0|[1-9][0-9]{0,18}) ([0-9]{1,15}(?:\.[0-9]{1,9})?)\n")
-_SHARD_RE = re.compile(r"[0-9a-f]{2}")
-_ITEM_RE = re.compile(r"[0-9a-f]{64}-[adx]")
+_ENTRY: Final = rb"v1 ([0-9a-f]{64}) (0|[1-9][0-9]{0,18}) ([0-9]{1,15}(?:\.[0-9]{1,9})?)\n"
+_SHARD: Final = r"[0-9a-f]{2}"
+_ITEM: Final = r"[0-9a-f]{64}-[adx]"
 _MAX_ENTRY = 256
 _README = "README"
 _TMP = ".tmp-"
@@ -106,8 +104,9 @@ class CacheWriteError(OSError):
     """The cache could not be written (disk full, read-only directory, ...). Safe to ignore."""
 
 
-@dataclass(slots=True)
-class _Item:
+class _Item(NamedTuple):
+    """A file or directory the cache wrote, as a scan found it."""
+
     path: str
     kind: str  # "a", "d", "x" or "tmp"
     size: int
@@ -153,7 +152,12 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
 
 
 def _temp_name(directory: str) -> str:
-    return os.path.join(directory, f"{_TMP}{os.getpid()}-{secrets.token_hex(8)}")
+    return os.path.join(directory, f"{_TMP}{os.getpid()}-{_token()}")
+
+
+def _token() -> str:
+    """16 random hex digits, to make a temporary or trash name unique."""
+    return os.urandom(8).hex()
 
 
 def _create_temp(directory: str) -> tuple[int, str]:
@@ -256,7 +260,7 @@ class Cache:
             return None
         finally:
             os.close(fd)
-        m = _ENTRY_RE.fullmatch(data)
+        m = re.fullmatch(_ENTRY, data)
         if m is None:
             return None
         entry = Entry(bytes.fromhex(m.group(1).decode("ascii")), int(m.group(2)), float(m.group(3)))
@@ -285,12 +289,14 @@ class Cache:
         ohex = output_id.hex()
         parent = os.path.dirname(path)
         target = parent if os.path.basename(parent) == ohex + "-x" else path
-        trash = os.path.join(os.path.dirname(target), f"{_TRASH}{secrets.token_hex(8)}")
+        trash = os.path.join(os.path.dirname(target), f"{_TRASH}{_token()}")
         try:
             os.rename(target, trash)
         except OSError:
             return
         if target == parent:
+            import shutil
+
             shutil.rmtree(trash, ignore_errors=True)
             return
         try:
@@ -326,10 +332,10 @@ class Cache:
         root = os.path.abspath(self._dir)
         name = os.path.basename(p)
         parent = os.path.dirname(p)
-        if os.path.dirname(os.path.dirname(parent)) == root and _ITEM_RE.fullmatch(os.path.basename(parent)) \
+        if os.path.dirname(os.path.dirname(parent)) == root and re.fullmatch(_ITEM, os.path.basename(parent)) \
                 and parent.endswith("-x"):
             ohex = os.path.basename(parent)[:-2]
-        elif os.path.dirname(parent) == root and _ITEM_RE.fullmatch(name) and name.endswith("-d"):
+        elif os.path.dirname(parent) == root and re.fullmatch(_ITEM, name) and name.endswith("-d"):
             ohex = name[:-2]
         else:
             return True
@@ -595,6 +601,8 @@ class Cache:
             raise CacheWriteError(f"could not store {name} in {xdir}: it keeps changing")
         finally:
             if not renamed:
+                import shutil
+
                 shutil.rmtree(tmpdir, ignore_errors=True)
 
     # ----- housekeeping ------------------------------------------------------------------------
@@ -612,7 +620,7 @@ class Cache:
                 items.append(_Item(d.path, "tmp", size, files, mtime))
                 continue
             try:
-                if not (_SHARD_RE.fullmatch(d.name) and d.is_dir(follow_symlinks=False)):
+                if not (re.fullmatch(_SHARD, d.name) and d.is_dir(follow_symlinks=False)):
                     continue
                 with os.scandir(d.path) as it:
                     inner = list(it)
@@ -620,7 +628,7 @@ class Cache:
                 continue
             for e in inner:
                 n = e.name
-                if _ITEM_RE.fullmatch(n):
+                if re.fullmatch(_ITEM, n):
                     kind = n[-1]
                     if kind == "x":
                         try:
@@ -644,6 +652,8 @@ class Cache:
 
     def _remove(self, item: _Item, not_after: float) -> tuple[int, int] | None:
         """Remove `item` unless it was written or used after `not_after`; the files and bytes removed."""
+        import shutil
+
         try:
             if item.kind == "tmp":
                 if os.path.basename(item.path).startswith(_TMP):
@@ -659,7 +669,7 @@ class Cache:
                 return files, size
             if item.kind == "x":
                 # Rename first, so readers see the whole directory or none of it.
-                trash = os.path.join(os.path.dirname(item.path), f"{_TRASH}{secrets.token_hex(8)}")
+                trash = os.path.join(os.path.dirname(item.path), f"{_TRASH}{_token()}")
                 os.rename(item.path, trash)
                 size, files, mtime = _tree_usage(trash)
                 if mtime > not_after:  # stored or used since the scan: put it back
@@ -725,6 +735,8 @@ class Cache:
 
     def clean(self) -> TrimResult:
         """Remove everything the cache wrote (other files in the root, and the root, stay)."""
+        import shutil
+
         removed_files = removed_bytes = 0
         try:
             with os.scandir(self._dir) as it:
@@ -735,8 +747,8 @@ class Cache:
             raise _wrap(e, "cleaning the cache") from e
         for d in top:
             try:
-                if _SHARD_RE.fullmatch(d.name) and d.is_dir(follow_symlinks=False):
-                    trash = os.path.join(self._dir, f"{_TRASH}{d.name}-{secrets.token_hex(8)}")
+                if re.fullmatch(_SHARD, d.name) and d.is_dir(follow_symlinks=False):
+                    trash = os.path.join(self._dir, f"{_TRASH}{d.name}-{_token()}")
                     os.rename(d.path, trash)
                     size, files, _ = _tree_usage(trash)
                     shutil.rmtree(trash)

@@ -55,7 +55,7 @@ def release_tags(go_minor: int) -> tuple[str, ...]:
     return tuple(f"go1.{i}" for i in range(1, go_minor + 1))
 
 
-_RELEASE_TAG = re.compile(r"go1\.([1-9][0-9]*)")
+_RELEASE_TAG: Final = r"go1\.([1-9][0-9]*)"
 
 
 def match_tag(tag: str, ctx: BuildContext) -> bool:
@@ -75,7 +75,7 @@ def match_tag(tag: str, ctx: BuildContext) -> bool:
     if tag.startswith("goexperiment."):
         if tag in ctx.experiments or tag[len("goexperiment."):] in ctx.experiments:
             return True
-    m = _RELEASE_TAG.fullmatch(tag)
+    m = re.fullmatch(_RELEASE_TAG, tag)
     return m is not None and int(m.group(1)) <= ctx.go_minor
 
 
@@ -131,22 +131,30 @@ class _ExprBase:
 
 @dataclass(frozen=True, slots=True)
 class Tag(_ExprBase):
+    """A build tag: holds when match_tag says so."""
+
     name: str
 
 
 @dataclass(frozen=True, slots=True)
 class Not(_ExprBase):
+    """!x"""
+
     x: Expr
 
 
 @dataclass(frozen=True, slots=True)
 class And(_ExprBase):
+    """x && y"""
+
     x: Expr
     y: Expr
 
 
 @dataclass(frozen=True, slots=True)
 class Or(_ExprBase):
+    """x || y"""
+
     x: Expr
     y: Expr
 
@@ -217,12 +225,16 @@ _MAX_SIZE: Final = 1000
 _MAX_OLD_SIZE: Final = 100
 
 
-@dataclass(slots=True)
 class _Level:
-    open_pos: int          # offset of "(", or -1 at top level
-    negated: bool
-    or_acc: Expr | None = None
-    and_acc: Expr | None = None
+    """One parenthesized level of a //go:build expression being parsed."""
+
+    __slots__ = ("open_pos", "negated", "or_acc", "and_acc")
+
+    def __init__(self, open_pos: int, negated: bool) -> None:
+        self.open_pos = open_pos            # offset of "(", or -1 at top level
+        self.negated = negated
+        self.or_acc: Expr | None = None
+        self.and_acc: Expr | None = None
 
 
 class _Lexer:
@@ -321,7 +333,7 @@ def parse_expr(text: str) -> Expr:
 
 
 def _fields(s: str) -> list[str]:
-    return [f for f in _GO_SPACE_RE.split(s) if f]
+    return [f for f in re.split(_GO_SPACE_RUN, s) if f]
 
 
 def _is_valid_tag(word: str) -> bool:
@@ -367,7 +379,7 @@ def parse_plus_build_expr(text: str) -> Expr:
 
 # Go's unicode.IsSpace, used by bytes.TrimSpace / strings.Fields.
 _GO_SPACE: Final = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-_GO_SPACE_RE: Final = re.compile("[" + re.escape(_GO_SPACE) + "]+")
+_GO_SPACE_RUN: Final = "[" + _GO_SPACE + "]+"
 
 
 def _trim(s: str) -> str:

@@ -70,6 +70,8 @@ class SourceFile:
 
 @dataclass(frozen=True, slots=True)
 class EmbedFile:
+    """A file a //go:embed pattern names, with its content digest."""
+
     rel: str          # relative to the package directory, slash-separated
     path: Path
     digest: bytes

@@ -27,6 +27,8 @@ class ModError:
 
 @dataclass(frozen=True, slots=True)
 class Require:
+    """A require line."""
+
     path: str
     version: str           # canonical semver, e.g. "v1.2.0" for "v1.2"
     indirect: bool          # has a "// indirect" comment
@@ -35,6 +37,8 @@ class Require:
 
 @dataclass(frozen=True, slots=True)
 class Replace:
+    """A replace line."""
+
     old_path: str
     old_version: str | None     # None: every version of old_path
     new_path: str
@@ -44,6 +48,8 @@ class Replace:
 
 @dataclass(frozen=True, slots=True)
 class ModFile:
+    """What a go.mod file says, and its errors."""
+
     module: str | None
     module_line: int | None
     go: str | None                               # as written: "1.22", "1.22.3", "1.21rc1"
@@ -63,6 +69,8 @@ class ModFile:
 
 @dataclass(frozen=True, slots=True)
 class WorkFile:
+    """What a go.work file says, and its errors."""
+
     go: str | None
     toolchain: str | None
     uses: tuple[tuple[str, int], ...]            # (dir, line)

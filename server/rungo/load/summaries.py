@@ -7,7 +7,6 @@ summarizing code, so both are in the key.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -65,6 +64,8 @@ class SummaryCache:
         data = self._store.get_bytes(self._key(digest))
         if data is None:
             return None
+        import json
+
         try:
             value = _decode(json.loads(data))
         except (ValueError, KeyError, TypeError):
@@ -72,6 +73,8 @@ class SummaryCache:
         return value if isinstance(value, FileSummary) else None
 
     def put(self, digest: bytes, summary: FileSummary) -> None:
+        import json
+
         try:
             self._store.put_bytes(self._key(digest), json.dumps(_encode(summary), separators=(",", ":")).encode())
         except (CacheWriteError, OSError):

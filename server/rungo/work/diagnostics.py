@@ -6,11 +6,13 @@ import os
 import re
 from dataclasses import dataclass, replace
 
-_POS = re.compile(r"^(?P<path>.+?\.(?:go|s|c|h|cc|cpp|cxx|m|f|syso|mod|work)):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$")
+_POS = r"^(?P<path>.+?\.(?:go|s|c|h|cc|cpp|cxx|m|f|syso|mod|work)):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$"
 
 
 @dataclass(frozen=True, slots=True)
 class RelatedLocation:
+    """A position a message points to besides its own (a continuation line with a file position)."""
+
     path: str
     line: int
     column: int
@@ -30,7 +32,7 @@ class CompilerMessage:
 
 
 def _match(line: str) -> tuple[str, int, int, str] | None:
-    m = _POS.match(line)
+    m = re.match(_POS, line)
     if m is None:
         return None
     return m["path"], int(m["line"]), int(m["col"] or 0), m["msg"]
