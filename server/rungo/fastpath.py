@@ -248,18 +248,19 @@ def _record_holds(data: str) -> bool:
 
 def records(cache_dir: str) -> "list[tuple[str, int, float]]":
     """The rerun records (and leftover temporary files) under the cache: path, size, mtime."""
-    out: "list[tuple[str, int, float]]" = []
+    d = os.path.join(cache_dir, "fast")
     try:
-        with os.scandir(os.path.join(cache_dir, "fast")) as it:
-            for e in it:
-                try:
-                    st = e.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if _stat.S_ISREG(st.st_mode):
-                    out.append((e.path, st.st_size, st.st_mtime))
+        names = os.listdir(d)
     except OSError:
-        pass
+        return []
+    out: "list[tuple[str, int, float]]" = []
+    for path in (os.path.join(d, n) for n in names):
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if _stat.S_ISREG(st.st_mode):
+            out.append((path, st.st_size, st.st_mtime))
     return out
 
 
@@ -289,10 +290,3 @@ def trim_records(cache_dir: str, max_age_seconds: float, now: float) -> "tuple[i
             files += 1
             size += n
     return files, size
-
-
-def forget(cache_dir: str, prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]") -> None:
-    try:
-        os.unlink(record_path(cache_dir, run_key(prefix, cwd, env)))
-    except OSError:
-        pass

@@ -26,7 +26,7 @@ import os.path
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 __all__ = [
     "USAGE",
@@ -34,7 +34,6 @@ __all__ = [
     "RUN_FLAGS",
     "GO_FLAG_NAMES",
     "UsageError",
-    "UnsupportedFlag",
     "PerPackageFlag",
     "BuildFlags",
     "Invocation",
@@ -56,26 +55,14 @@ class UsageError(Exception):
     """A command line ``go run`` rejects.
 
     ``message`` is the exact line ``go`` prints (empty for ``-h``/``-help``, where go prints
-    only the usage blurb).  ``show_usage`` says whether go follows it with :data:`USAGE`;
-    ``exit_status`` is the status go exits with (2 after a usage blurb, 1 for a fatal error).
+    only the usage blurb).  ``show_usage`` says whether go follows it with :data:`USAGE`
+    (go then exits with status 2, else 1).
     """
 
     def __init__(self, message: str, *, show_usage: bool = True) -> None:
         super().__init__(message)
         self.message: Final = message
         self.show_usage: Final = show_usage
-
-    @property
-    def exit_status(self) -> int:
-        return 2 if self.show_usage else 1
-
-
-class UnsupportedFlag(Exception):
-    """A real ``go run`` flag that this rungo does not implement (raised by callers, not here)."""
-
-    def __init__(self, flag: str) -> None:
-        super().__init__(f"rungo: flag -{flag} is not supported yet")
-        self.flag: Final = flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +184,7 @@ class _ValueError(Exception):
 _Apply = Callable[[BuildFlags, str], BuildFlags]
 
 
-@dataclass(frozen=True, slots=True)
-class _Spec:
+class _Spec(NamedTuple):
     is_bool: bool
     apply: _Apply
 

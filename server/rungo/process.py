@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -62,6 +60,8 @@ class Completed:
 
 def shell_quote(argv: Sequence[str]) -> str:
     """A command line as a POSIX shell would need it typed, the way -x prints it."""
+    import shlex
+
     return " ".join(shlex.quote(a) for a in argv)
 
 
@@ -90,6 +90,8 @@ class Runner:
     def _announce(self, argv: Sequence[str], cwd: Path | None, env_extra: Mapping[str, str] | None) -> None:
         if self.echo is None:
             return
+        import shlex
+
         prefix = ""
         if env_extra:
             prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env_extra.items()) + " "
@@ -114,6 +116,8 @@ class Runner:
             self._announce(argv, cwd, env_extra)
         if self.dry_run and not quiet:
             return Completed(tuple(argv), 0, b"", b"")
+        import subprocess
+
         env = dict(self.env)
         if env_extra:
             env.update(env_extra)
@@ -132,8 +136,3 @@ class Runner:
         except OSError as e:
             return Completed(tuple(argv), 127, b"", f"{argv[0]}: {e.strerror}\n".encode())
         return Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
-
-
-def stderr_runner(env: Mapping[str, str], *, x: bool, n: bool) -> Runner:
-    """The runner the command line uses: echoes to stderr under -x or -n."""
-    return Runner(env=env, echo=sys.stderr if (x or n) else None, dry_run=n)

@@ -23,11 +23,14 @@ from rungo.cache import (
     KeyHasher,
     TrimResult,
     hash_bytes,
-    hash_file,
 )
 from rungo.cache.keys import hash_file_sized
 
 DAY = 86400.0
+
+
+def hash_file(path: Path) -> bytes:
+    return hash_file_sized(path)[0]
 
 
 def aid(label: str) -> bytes:
@@ -114,7 +117,7 @@ def test_put_replaces_entry(cache: Cache) -> None:
     assert cache.get_bytes(aid("a")) == b"two"
 
 
-def test_put_file_round_trip_copy(cache: Cache, tmp_path: Path) -> None:
+def test_put_file_round_trip_copy(cache: Cache, root: Path, tmp_path: Path) -> None:
     src = write_private(tmp_path / "out.a", os.urandom(3 << 20) + b"tail")
     e = cache.put_file(aid("f"), src, link=False)
     assert e.output_id == hash_file(src) and e.size == src.stat().st_size
@@ -122,7 +125,7 @@ def test_put_file_round_trip_copy(cache: Cache, tmp_path: Path) -> None:
     assert hit is not None
     assert hit[1].read_bytes() == src.read_bytes()
     assert hit[1].stat().st_ino != src.stat().st_ino
-    assert cache.verify_blob(e.output_id)
+    assert hash_file(blob_path(root, e.output_id)) == e.output_id
 
 
 def test_put_file_links_a_private_source(cache: Cache, tmp_path: Path) -> None:
@@ -171,7 +174,7 @@ def test_existing_blob_with_bad_content_is_rewritten(cache: Cache, root: Path) -
     assert cache.get_bytes(aid("a")) is None
     cache.put_bytes(aid("b"), b"content")
     assert cache.get_bytes(aid("a")) == b"content"
-    assert cache.verify_blob(e.output_id)
+    assert hash_file(blob_path(root, e.output_id)) == e.output_id
 
 
 def test_no_temp_files_after_writes(cache: Cache, root: Path, tmp_path: Path) -> None:
@@ -261,7 +264,7 @@ def test_changed_blob_is_a_miss_for_get_bytes(cache: Cache, root: Path,
     data = bytearray(p.read_bytes())
     data[5] ^= 0xFF
     p.write_bytes(bytes(data))
-    assert not cache.verify_blob(e.output_id)
+    assert hash_file(p) != e.output_id
     assert cache.get_bytes(a) is None      # hash-checked
     assert not p.exists()                  # and the damaged content is gone
     assert cache.get_file(a) is None
@@ -357,7 +360,7 @@ def test_executable_name_and_mode(cache: Cache, root: Path, tmp_path: Path) -> N
     assert hit == (e, path)
     assert cache.get_executable(aid("link"), "other") is None
     assert cache.get(aid("link")) is None  # not a plain blob
-    assert cache.verify_blob(e.output_id)
+    assert hash_file(path) == e.output_id
 
 
 def test_executable_copied_when_not_linking(cache: Cache, tmp_path: Path) -> None:
@@ -485,18 +488,6 @@ def test_hits_record_use_at_most_hourly(cache: Cache, root: Path, stored: tuple[
     assert cache.get(a) is not None
     assert ep.stat().st_mtime > time.time() - 60
     assert bp.stat().st_mtime > time.time() - 60
-
-
-def test_mark_used(cache: Cache, root: Path, stored: tuple[bytes, Entry]) -> None:
-    a, e = stored
-    ep, bp = entry_path(root, a), blob_path(root, e.output_id)
-    set_age(ep, 3 * DAY)
-    set_age(bp, 3 * DAY)
-    cache.mark_used(a)
-    cache.mark_used(bp)
-    assert ep.stat().st_mtime > time.time() - 60
-    assert bp.stat().st_mtime > time.time() - 60
-    cache.mark_used(root / "nonexistent")  # no error
 
 
 def test_trim_by_age(cache: Cache, root: Path, tmp_path: Path) -> None:
@@ -722,9 +713,9 @@ def test_source_changing_during_copy_is_detected(cache: Cache, root: Path, tmp_p
     src = write_private(tmp_path / "src", b"original")
     real = hash_file_sized
 
-    def hash_then_change(path: Any) -> tuple[bytes, int]:
-        result = real(path)
-        if os.fspath(path) == str(src):
+    def hash_then_change(path: Any, copy_to: Any = None) -> tuple[bytes, int]:
+        result = real(path, copy_to)
+        if copy_to is None and os.fspath(path) == str(src):  # changed after it is hashed, before the copy
             src.write_bytes(b"modified")
         return result
 

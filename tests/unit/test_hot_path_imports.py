@@ -1,4 +1,5 @@
-"""The rerun shortcut's module imports nothing beyond os, sys and zlib (the hot path of every rerun)."""
+"""What the hot path imports: the rerun shortcut nothing beyond os, sys and zlib (every rerun), the
+engine's load, cache and process modules no heavy standard module before it is needed."""
 
 from __future__ import annotations
 
@@ -13,3 +14,26 @@ def test_fastpath_imports_only_what_it_needs() -> None:
                          env={"PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[2] / "server")})
     loaded = set(out.stdout.split())
     assert loaded <= {"rungo", "rungo.cli", "rungo.fastpath", "__future__"}, loaded
+
+
+# The load, cache and process modules bring in what only some of their functions need when those
+# functions first run: json (go list streams, summary records), shlex (-x lines), subprocess (the
+# runner's run), shutil and secrets (the cache's removals and temporary names). And they compile no
+# regular expression before it is first used.
+_ENGINE_MODULES = ("rungo.cache", "rungo.process", "rungo.config", "rungo.load.golist", "rungo.load.summaries",
+                   "rungo.load.stamps", "rungo.load.modfile", "rungo.load.constraints", "rungo.load.model",
+                   "rungo.load.embed", "rungo.load.filechecks", "rungo.invocation", "rungo.work.buildinfo",
+                   "rungo.work.diagnostics", "rungo.syntax", "rungo.syntax.utf16")
+_ON_FIRST_USE = {"json", "shlex", "subprocess", "shutil", "secrets", "random", "tempfile", "logging"}
+
+
+def test_engine_modules_import_heavy_stdlib_on_first_use() -> None:
+    code = ("import re, sys; before = set(sys.modules); import " + ", ".join(_ENGINE_MODULES) + "; "
+            "print(' '.join(sorted(set(sys.modules) - before))); "
+            "print(' '.join(m for m in " + repr(_ENGINE_MODULES) + " "
+            "if any(isinstance(v, re.Pattern) for v in vars(sys.modules[m]).values())))")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[2] / "server")})
+    loaded, compiled = (set(line.split()) for line in out.stdout.split("\n")[:2])
+    assert not loaded & _ON_FIRST_USE, loaded & _ON_FIRST_USE
+    assert not compiled, compiled

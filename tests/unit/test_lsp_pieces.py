@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rungo.work.diagnostics import parse_compiler_output, remap_paths
+from rungo.work.diagnostics import parse_compiler_output
 from rungo.lsp.settings import Settings, parse_settings, to_wire
-from rungo.syntax.utf16 import LineIndex, byte_col_to_utf16, utf16_to_byte_col
+from rungo.syntax.utf16 import LineIndex, byte_col_to_utf16
 
 
 @pytest.mark.parametrize("text,needle", [
@@ -17,27 +17,23 @@ from rungo.syntax.utf16 import LineIndex, byte_col_to_utf16, utf16_to_byte_col
     ("a😀b c", "c"),
     ("plain", "n"),
 ])
-def test_byte_columns_round_trip_to_utf16(text: str, needle: str) -> None:
+def test_byte_columns_to_utf16(text: str, needle: str) -> None:
     line = text.encode()
     byte_col = line.index(needle.encode()) + 1
     want = len(text[: text.index(needle)].encode("utf-16-le")) // 2
     assert byte_col_to_utf16(line, byte_col) == want
-    assert utf16_to_byte_col(line, want) == byte_col
 
 
 def test_invalid_utf8_and_clamping() -> None:
     assert byte_col_to_utf16(b"a\xffb", 3) == 2
-    assert utf16_to_byte_col(b"a\xffb", 2) == 3
     assert byte_col_to_utf16(b"abc", 99) == 3
     assert byte_col_to_utf16(b"abc\r", 99) == 3
-    assert utf16_to_byte_col(b"abc", 99) == 4
 
 
 def test_line_index() -> None:
     idx = LineIndex("ab\nc\u00e9d\n\U0001F600x".encode())
     assert idx.position(2, 4) == (1, 2)
     assert idx.position(3, 5) == (2, 2)
-    assert idx.offset_of(1, 2) == 6
     assert idx.position(99, 1) == (2, 3)
 
 
@@ -60,9 +56,6 @@ def test_parse_real_compiler_output(tmp_path: Path) -> None:
     assert call.continuation == ("have (number, number)", "want (int)")
     redecl = next(m for m in msgs if "redeclared" in m.message)
     assert redecl.related[0].line == 5 and "other declaration" in redecl.related[0].message
-    mapped = remap_paths(msgs, {str(tmp_path / "main.go"): "/real/main.go"})
-    assert all(m.path == "/real/main.go" for m in mapped)
-    assert mapped[-1].related == () or mapped[-1].related[0].path == "/real/main.go"
 
 
 def test_compiler_output_odd_lines() -> None:

@@ -1,4 +1,4 @@
-"""Unit tests for rungo.load.modfile: go.mod/go.work parsing, error wording, Go version order.
+"""Unit tests for rungo.load.modfile: go.mod/go.work parsing, error wording, language versions.
 
 The expected error texts are what go1.26's `go run` printed for the same files.
 """
@@ -16,11 +16,9 @@ from rungo.load.modfile import (
     Replace,
     Require,
     WorkFile,
-    compare_go_versions,
     format_errors,
     go_quote,
     lang_version,
-    parse_go_version,
     parse_mod,
     parse_work,
 )
@@ -351,46 +349,6 @@ def test_work_errors(src: bytes, want: str) -> None:
 
 
 # -- Go versions ------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("v, want", [
-    ("1.22", (1, 22, 0, "")),
-    ("1.22.3", (1, 22, 3, "")),
-    ("1.21rc1", (1, 21, 0, "rc1")),
-    ("1.21beta2", (1, 21, 0, "beta2")),
-    ("go1.26.8", (1, 26, 8, "")),
-    ("go1.21rc2", (1, 21, 0, "rc2")),
-    ("1", (1, 0, 0, "")),
-    ("1.x", None),
-    ("1.21.", None),
-    ("01.2", None),
-    ("1.021", None),
-    ("1.21.0rc1", None),
-    ("", None),
-    ("v1.21", None),
-])
-def test_parse_go_version(v: str, want: tuple[int, int, int, str] | None) -> None:
-    assert parse_go_version(v) == want
-
-
-def test_compare_go_versions_order() -> None:
-    ordered = ["1.19", "1.20rc1", "1.20", "1.20.1", "1.21", "1.21alpha1", "1.21beta1", "1.21rc1", "1.21rc2",
-               "1.21.0", "1.21.1", "1.21.10", "1.22", "1.100"]
-    for i, a in enumerate(ordered):
-        for j, b in enumerate(ordered):
-            assert compare_go_versions(a, b) == (i > j) - (i < j), (a, b)
-
-
-@pytest.mark.parametrize("a, b, want", [
-    ("1.20", "1.20.0", 0),           # before Go 1.21 "1.N" means 1.N.0
-    ("1.21", "1.21.0", -1),          # since, it is the language version, before every release
-    ("go1.21", "1.21", 0),
-    ("go1.22.0", "1.21.9", 1),
-    ("1.x", "1.0", -1),              # invalid sorts first
-    ("1.x", "junk", 0),
-])
-def test_compare_go_versions_pairs(a: str, b: str, want: int) -> None:
-    assert compare_go_versions(a, b) == want
-
 
 @pytest.mark.parametrize("v, want", [
     ("1.22.3", "go1.22"), ("1.21rc1", "go1.21"), ("1.22", "go1.22"), ("go1.26.8", "go1.26"),

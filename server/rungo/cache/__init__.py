@@ -4,7 +4,7 @@ See `rungo.cache.store` for the on-disk layout and its guarantees, and `rungo.ca
 how callers build action IDs. The package knows nothing about what it stores.
 """
 
-from rungo.cache.keys import ActionID, KeyHasher, OutputID, hash_bytes, hash_file
+from rungo.cache.keys import ActionID, KeyHasher, OutputID, hash_bytes
 from rungo.cache.store import Cache, CacheStats, CacheWriteError, Entry, TrimResult
 
 __all__ = [
@@ -17,5 +17,4 @@ __all__ = [
     "OutputID",
     "TrimResult",
     "hash_bytes",
-    "hash_file",
 ]

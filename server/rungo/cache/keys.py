@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 ActionID = bytes
 """32 bytes: the sha256 digest of a description of a computation."""
@@ -27,13 +27,9 @@ def hash_bytes(data: bytes) -> OutputID:
     return hashlib.sha256(data).digest()
 
 
-def hash_file(path: Path) -> OutputID:
-    """The output ID of the file at `path`, read in chunks. Raises OSError if it cannot be read."""
-    return hash_file_sized(path)[0]
-
-
-def hash_file_sized(path: Path | str) -> tuple[OutputID, int]:
-    """The output ID of the file at `path` and the number of bytes hashed."""
+def hash_file_sized(path: Path | str, copy_to: Callable[[memoryview], None] | None = None) -> tuple[OutputID, int]:
+    """The output ID of the file at `path` and the number of bytes hashed, reading it in chunks; each
+    chunk is also handed to `copy_to` when given. Raises OSError if the file cannot be read."""
     h = hashlib.sha256()
     size = 0
     buf = bytearray(1 << 20)
@@ -44,6 +40,8 @@ def hash_file_sized(path: Path | str) -> tuple[OutputID, int]:
             if not n:
                 break
             h.update(view[:n])
+            if copy_to is not None:
+                copy_to(view[:n])
             size += n
     return h.digest(), size
 

@@ -28,18 +28,15 @@ almost never cost a write; `trim` removes by that time.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
-import secrets
-import shutil
 import stat as statmod
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Final, NamedTuple
 
-from rungo.cache.keys import HASH_SIZE, ActionID, OutputID, hash_file_sized
+from rungo.cache.keys import HASH_SIZE, ActionID, OutputID, hash_bytes, hash_file_sized
 
 USE_INTERVAL = 3600.0
 """A used file's mtime is refreshed only when it is older than this (seconds)."""
@@ -53,14 +50,13 @@ VERIFY_LIMIT = 4 << 20
 STALE_TEMP_SECONDS = 3600.0
 """Temporary files left by writers that died are removed by `trim` once this old."""
 
-_ENTRY_RE = re.compile(rb"v1 ([0-9a-f]{64}) (0|[1-9][0-9]{0,18}) ([0-9]{1,15}(?:\.[0-9]{1,9})?)\n")
-_SHARD_RE = re.compile(r"[0-9a-f]{2}")
-_ITEM_RE = re.compile(r"[0-9a-f]{64}-[adx]")
+_ENTRY: Final = rb"v1 ([0-9a-f]{64}) (0|[1-9][0-9]{0,18}) ([0-9]{1,15}(?:\.[0-9]{1,9})?)\n"
+_SHARD: Final = r"[0-9a-f]{2}"
+_ITEM: Final = r"[0-9a-f]{64}-[adx]"
 _MAX_ENTRY = 256
 _README = "README"
 _TMP = ".tmp-"
 _TRASH = ".trash-"
-_CHUNK = 1 << 20
 _EXE_MODE = 0o755
 
 _README_TEXT = """\
@@ -108,8 +104,9 @@ class CacheWriteError(OSError):
     """The cache could not be written (disk full, read-only directory, ...). Safe to ignore."""
 
 
-@dataclass(slots=True)
-class _Item:
+class _Item(NamedTuple):
+    """A file or directory the cache wrote, as a scan found it."""
+
     path: str
     kind: str  # "a", "d", "x" or "tmp"
     size: int
@@ -154,24 +151,13 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[n:]
 
 
-def _copy_hashing(src: str, fd: int) -> tuple[bytes, int]:
-    h = hashlib.sha256()
-    size = 0
-    buf = bytearray(_CHUNK)
-    view = memoryview(buf)
-    with open(src, "rb", buffering=0) as f:
-        while True:
-            n = f.readinto(view)
-            if not n:
-                break
-            h.update(view[:n])
-            _write_all(fd, view[:n])
-            size += n
-    return h.digest(), size
-
-
 def _temp_name(directory: str) -> str:
-    return os.path.join(directory, f"{_TMP}{os.getpid()}-{secrets.token_hex(8)}")
+    return os.path.join(directory, f"{_TMP}{os.getpid()}-{_token()}")
+
+
+def _token() -> str:
+    """16 random hex digits, to make a temporary or trash name unique."""
+    return os.urandom(8).hex()
 
 
 def _create_temp(directory: str) -> tuple[int, str]:
@@ -274,7 +260,7 @@ class Cache:
             return None
         finally:
             os.close(fd)
-        m = _ENTRY_RE.fullmatch(data)
+        m = re.fullmatch(_ENTRY, data)
         if m is None:
             return None
         entry = Entry(bytes.fromhex(m.group(1).decode("ascii")), int(m.group(2)), float(m.group(3)))
@@ -303,12 +289,14 @@ class Cache:
         ohex = output_id.hex()
         parent = os.path.dirname(path)
         target = parent if os.path.basename(parent) == ohex + "-x" else path
-        trash = os.path.join(os.path.dirname(target), f"{_TRASH}{secrets.token_hex(8)}")
+        trash = os.path.join(os.path.dirname(target), f"{_TRASH}{_token()}")
         try:
             os.rename(target, trash)
         except OSError:
             return
         if target == parent:
+            import shutil
+
             shutil.rmtree(trash, ignore_errors=True)
             return
         try:
@@ -344,10 +332,10 @@ class Cache:
         root = os.path.abspath(self._dir)
         name = os.path.basename(p)
         parent = os.path.dirname(p)
-        if os.path.dirname(os.path.dirname(parent)) == root and _ITEM_RE.fullmatch(os.path.basename(parent)) \
+        if os.path.dirname(os.path.dirname(parent)) == root and re.fullmatch(_ITEM, os.path.basename(parent)) \
                 and parent.endswith("-x"):
             ohex = os.path.basename(parent)[:-2]
-        elif os.path.dirname(parent) == root and _ITEM_RE.fullmatch(name) and name.endswith("-d"):
+        elif os.path.dirname(parent) == root and re.fullmatch(_ITEM, name) and name.endswith("-d"):
             ohex = name[:-2]
         else:
             return True
@@ -395,7 +383,7 @@ class Cache:
                 data = f.read()
         except OSError:
             return None
-        if len(data) != entry.size or hashlib.sha256(data).digest() != entry.output_id:
+        if len(data) != entry.size or hash_bytes(data) != entry.output_id:
             self._discard(blob, entry.output_id)
             return None
         now = time.time()
@@ -433,49 +421,6 @@ class Cache:
         _touch(entry_path, entry_mtime, now)
         _touch(path, st.st_mtime, now)
         return entry, Path(path)
-
-    def mark_used(self, path_or_id: os.PathLike[str] | str | ActionID) -> None:
-        """Record a use of a cache file, or of the entry for an action ID (the getters do this).
-
-        This writes only when the recorded use is more than an hour old.
-        """
-        if isinstance(path_or_id, bytes):
-            path = self._entry_path(_check_id(path_or_id, "action ID"))
-        else:
-            path = os.fspath(path_or_id)
-        try:
-            st = os.stat(path)
-        except OSError:
-            return
-        _touch(path, st.st_mtime, time.time())
-
-    def verify_blob(self, output_id: OutputID) -> bool:
-        """Whether content is stored for `output_id` and every stored copy re-hashes to it."""
-        ohex = _check_id(output_id, "output ID")
-        found = False
-        try:
-            if hash_file_sized(self._blob_path(ohex))[0] != output_id:
-                return False
-            found = True
-        except FileNotFoundError:
-            pass
-        except OSError:
-            return False
-        xdir = self._exe_dir(ohex)
-        try:
-            names = os.listdir(xdir)
-        except FileNotFoundError:
-            names = []
-        except OSError:
-            return False
-        for n in names:
-            try:
-                if hash_file_sized(os.path.join(xdir, n))[0] != output_id:
-                    return False
-            except OSError:
-                return False
-            found = True
-        return found
 
     # ----- writing -----------------------------------------------------------------------------
 
@@ -549,7 +494,7 @@ class Cache:
             if tmp is None:
                 fd, tmp = _create_temp(directory)
                 try:
-                    got, n = _copy_hashing(src, fd)
+                    got, n = hash_file_sized(src, lambda chunk: _write_all(fd, chunk))
                 finally:
                     os.close(fd)
                 if got != output_id or n != size:
@@ -594,7 +539,7 @@ class Cache:
     def put_bytes(self, action_id: ActionID, data: bytes) -> Entry:
         """Store `data` as the output of `action_id` (meant for small records)."""
         ahex = _check_id(action_id, "action ID")
-        output_id = hashlib.sha256(data).digest()
+        output_id = hash_bytes(data)
         ohex = output_id.hex()
         try:
             final = self._blob_path(ohex)
@@ -656,6 +601,8 @@ class Cache:
             raise CacheWriteError(f"could not store {name} in {xdir}: it keeps changing")
         finally:
             if not renamed:
+                import shutil
+
                 shutil.rmtree(tmpdir, ignore_errors=True)
 
     # ----- housekeeping ------------------------------------------------------------------------
@@ -673,7 +620,7 @@ class Cache:
                 items.append(_Item(d.path, "tmp", size, files, mtime))
                 continue
             try:
-                if not (_SHARD_RE.fullmatch(d.name) and d.is_dir(follow_symlinks=False)):
+                if not (re.fullmatch(_SHARD, d.name) and d.is_dir(follow_symlinks=False)):
                     continue
                 with os.scandir(d.path) as it:
                     inner = list(it)
@@ -681,7 +628,7 @@ class Cache:
                 continue
             for e in inner:
                 n = e.name
-                if _ITEM_RE.fullmatch(n):
+                if re.fullmatch(_ITEM, n):
                     kind = n[-1]
                     if kind == "x":
                         try:
@@ -705,6 +652,8 @@ class Cache:
 
     def _remove(self, item: _Item, not_after: float) -> tuple[int, int] | None:
         """Remove `item` unless it was written or used after `not_after`; the files and bytes removed."""
+        import shutil
+
         try:
             if item.kind == "tmp":
                 if os.path.basename(item.path).startswith(_TMP):
@@ -720,7 +669,7 @@ class Cache:
                 return files, size
             if item.kind == "x":
                 # Rename first, so readers see the whole directory or none of it.
-                trash = os.path.join(os.path.dirname(item.path), f"{_TRASH}{secrets.token_hex(8)}")
+                trash = os.path.join(os.path.dirname(item.path), f"{_TRASH}{_token()}")
                 os.rename(item.path, trash)
                 size, files, mtime = _tree_usage(trash)
                 if mtime > not_after:  # stored or used since the scan: put it back
@@ -786,6 +735,8 @@ class Cache:
 
     def clean(self) -> TrimResult:
         """Remove everything the cache wrote (other files in the root, and the root, stay)."""
+        import shutil
+
         removed_files = removed_bytes = 0
         try:
             with os.scandir(self._dir) as it:
@@ -796,8 +747,8 @@ class Cache:
             raise _wrap(e, "cleaning the cache") from e
         for d in top:
             try:
-                if _SHARD_RE.fullmatch(d.name) and d.is_dir(follow_symlinks=False):
-                    trash = os.path.join(self._dir, f"{_TRASH}{d.name}-{secrets.token_hex(8)}")
+                if re.fullmatch(_SHARD, d.name) and d.is_dir(follow_symlinks=False):
+                    trash = os.path.join(self._dir, f"{_TRASH}{d.name}-{_token()}")
                     os.rename(d.path, trash)
                     size, files, _ = _tree_usage(trash)
                     shutil.rmtree(trash)

@@ -2,16 +2,15 @@
 
 The rules follow Go's src/go/build/build.go (goodOSArchFile, shouldBuild, parseFileHeader,
 matchTag), src/go/build/constraint/expr.go (the ``//go:build`` grammar and ``// +build``
-lines), src/internal/syslist/syslist.go (the known GOOS/GOARCH lists) and
-src/internal/buildcfg/cfg.go (the GOARCH feature tags).  Everything here is pure: no file
-system, no environment.
+lines) and src/internal/syslist/syslist.go (the known GOOS/GOARCH lists).  Everything here
+is pure: no file system, no environment.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Final, Iterator, Mapping, Union
+from typing import Callable, Final, Iterator, Union
 
 # -- the name lists (internal/syslist) -------------------------------------------------------------
 
@@ -46,7 +45,7 @@ class BuildContext:
     tags: frozenset[str]                               # user -tags
     cgo_enabled: bool
     go_minor: int                                      # toolchain release 1.N: satisfies go1.1 ... go1.N
-    goarch_features: frozenset[str] = frozenset()      # e.g. {"amd64.v1", "amd64.v2"}; see goarch_feature_tags
+    goarch_features: frozenset[str] = frozenset()      # e.g. {"amd64.v1", "amd64.v2"}, as the toolchain reports them
     experiments: frozenset[str] = frozenset()          # experiment names ("arenas") or tags ("goexperiment.arenas")
     compiler: str = "gc"
 
@@ -56,7 +55,7 @@ def release_tags(go_minor: int) -> tuple[str, ...]:
     return tuple(f"go1.{i}" for i in range(1, go_minor + 1))
 
 
-_RELEASE_TAG = re.compile(r"go1\.([1-9][0-9]*)")
+_RELEASE_TAG: Final = r"go1\.([1-9][0-9]*)"
 
 
 def match_tag(tag: str, ctx: BuildContext) -> bool:
@@ -76,83 +75,8 @@ def match_tag(tag: str, ctx: BuildContext) -> bool:
     if tag.startswith("goexperiment."):
         if tag in ctx.experiments or tag[len("goexperiment."):] in ctx.experiments:
             return True
-    m = _RELEASE_TAG.fullmatch(tag)
+    m = re.fullmatch(_RELEASE_TAG, tag)
     return m is not None and int(m.group(1)) <= ctx.go_minor
-
-
-# -- GOARCH feature tags (internal/buildcfg) --------------------------------------------------------
-
-#: The environment variable that selects the feature level of each GOARCH.
-GOARCH_LEVEL_VARS: Final[Mapping[str, str]] = {
-    "386": "GO386", "amd64": "GOAMD64", "arm": "GOARM", "arm64": "GOARM64",
-    "mips": "GOMIPS", "mipsle": "GOMIPS", "mips64": "GOMIPS64", "mips64le": "GOMIPS64",
-    "ppc64": "GOPPC64", "ppc64le": "GOPPC64", "riscv64": "GORISCV64", "wasm": "GOWASM",
-}
-
-_ARM64_LEVELS: Final = frozenset(
-    [f"v8.{i}" for i in range(10)] + [f"v9.{i}" for i in range(6)]
-)
-
-
-def goarch_feature_tags(goarch: str, level: str | None = None) -> frozenset[str]:
-    """The GOARCH feature build tags Go defines, e.g. ("amd64", "v2") -> {"amd64.v1", "amd64.v2"}.
-
-    level is the value of the variable GOARCH_LEVEL_VARS[goarch] (GOAMD64, GOARM, ...);
-    None or "" means Go's default.  An invalid level raises ValueError with the go
-    command's message (e.g. "invalid GOAMD64: must be v1, v2, v3, v4").
-    """
-    v = level or ""
-    if goarch == "386":
-        v = v or "sse2"
-        if v not in ("sse2", "softfloat"):
-            raise ValueError("invalid GO386: must be sse2, softfloat")
-        return frozenset({f"386.{v}"})
-    if goarch == "amd64":
-        v = v or "v1"
-        if v not in ("v1", "v2", "v3", "v4"):
-            raise ValueError("invalid GOAMD64: must be v1, v2, v3, v4")
-        return frozenset(f"amd64.v{i}" for i in range(1, int(v[1]) + 1))
-    if goarch == "arm":
-        v = v or "7"
-        for suffix in (",softfloat", ",hardfloat"):
-            v = v.removesuffix(suffix)
-        if v not in ("5", "6", "7"):
-            raise ValueError('invalid GOARM: must start with 5, 6, or 7, and may optionally end in either ",hardfloat" or ",softfloat"')
-        return frozenset(f"arm.{i}" for i in range(5, int(v) + 1))
-    if goarch == "arm64":
-        v = v or "v8.0"
-        while True:
-            stripped = v.removesuffix(",lse").removesuffix(",crypto")
-            if stripped == v:
-                break
-            v = stripped
-        if v not in _ARM64_LEVELS:
-            raise ValueError('invalid GOARM64: must start with v8.{0-9} or v9.{0-5} and may optionally end in ",lse" and/or ",crypto"')
-        major, minor = int(v[1]), int(v[3])
-        tags = {f"arm64.v{major}.{i}" for i in range(minor + 1)}
-        if major == 9:                             # v9.x includes v8.(x+5)
-            tags |= {f"arm64.v8.{i}" for i in range(min(minor + 5, 9) + 1)}
-        return frozenset(tags)
-    if goarch in ("mips", "mipsle", "mips64", "mips64le"):
-        v = v or "hardfloat"
-        if v not in ("hardfloat", "softfloat"):
-            name = "GOMIPS64" if goarch.startswith("mips64") else "GOMIPS"
-            raise ValueError(f"invalid {name}: must be hardfloat, softfloat")
-        return frozenset({f"{goarch}.{v}"})
-    if goarch in ("ppc64", "ppc64le"):
-        v = v or "power8"
-        if v not in ("power8", "power9", "power10"):
-            raise ValueError("invalid GOPPC64: must be power8, power9, power10")
-        return frozenset(f"{goarch}.power{i}" for i in range(8, int(v[len("power"):]) + 1))
-    if goarch == "riscv64":
-        v = v or "rva20u64"
-        order = ("rva20u64", "rva22u64", "rva23u64")
-        if v not in order:
-            raise ValueError("invalid GORISCV64: must be rva20u64, rva22u64, rva23u64")
-        return frozenset(f"riscv64.{p}" for p in order[: order.index(v) + 1])
-    if goarch == "wasm":                           # satconv and signext are always on
-        return frozenset({"wasm.satconv", "wasm.signext"})
-    return frozenset()
 
 
 # -- file names -------------------------------------------------------------------------------------
@@ -207,22 +131,30 @@ class _ExprBase:
 
 @dataclass(frozen=True, slots=True)
 class Tag(_ExprBase):
+    """A build tag: holds when match_tag says so."""
+
     name: str
 
 
 @dataclass(frozen=True, slots=True)
 class Not(_ExprBase):
+    """!x"""
+
     x: Expr
 
 
 @dataclass(frozen=True, slots=True)
 class And(_ExprBase):
+    """x && y"""
+
     x: Expr
     y: Expr
 
 
 @dataclass(frozen=True, slots=True)
 class Or(_ExprBase):
+    """x || y"""
+
     x: Expr
     y: Expr
 
@@ -293,12 +225,16 @@ _MAX_SIZE: Final = 1000
 _MAX_OLD_SIZE: Final = 100
 
 
-@dataclass(slots=True)
 class _Level:
-    open_pos: int          # offset of "(", or -1 at top level
-    negated: bool
-    or_acc: Expr | None = None
-    and_acc: Expr | None = None
+    """One parenthesized level of a //go:build expression being parsed."""
+
+    __slots__ = ("open_pos", "negated", "or_acc", "and_acc")
+
+    def __init__(self, open_pos: int, negated: bool) -> None:
+        self.open_pos = open_pos            # offset of "(", or -1 at top level
+        self.negated = negated
+        self.or_acc: Expr | None = None
+        self.and_acc: Expr | None = None
 
 
 class _Lexer:
@@ -397,7 +333,7 @@ def parse_expr(text: str) -> Expr:
 
 
 def _fields(s: str) -> list[str]:
-    return [f for f in _GO_SPACE_RE.split(s) if f]
+    return [f for f in re.split(_GO_SPACE_RUN, s) if f]
 
 
 def _is_valid_tag(word: str) -> bool:
@@ -411,6 +347,16 @@ def parse_plus_build_expr(text: str) -> Expr:
     ConstraintSyntaxError("expression too complex for // +build lines").
     """
     size = 0
+
+    def join(x: Expr | None, y: Expr, op: type[And] | type[Or]) -> Expr:
+        nonlocal size
+        if x is None:
+            return y
+        size += 1
+        if size > _MAX_OLD_SIZE:
+            raise ConstraintSyntaxError("expression too complex for // +build lines", 0)
+        return op(x, y)
+
     x: Expr | None = None
     for clause in _fields(text):
         y: Expr | None = None
@@ -425,27 +371,15 @@ def parse_plus_build_expr(text: str) -> Expr:
                 z = Tag(lit) if _is_valid_tag(lit) else Tag("ignore")
                 if neg:
                     z = Not(z)
-            if y is None:
-                y = z
-            else:
-                size += 1
-                if size > _MAX_OLD_SIZE:
-                    raise ConstraintSyntaxError("expression too complex for // +build lines", 0)
-                y = And(y, z)
+            y = join(y, z, And)
         assert y is not None
-        if x is None:
-            x = y
-        else:
-            size += 1
-            if size > _MAX_OLD_SIZE:
-                raise ConstraintSyntaxError("expression too complex for // +build lines", 0)
-            x = Or(x, y)
+        x = join(x, y, Or)
     return x if x is not None else Tag("ignore")
 
 
 # Go's unicode.IsSpace, used by bytes.TrimSpace / strings.Fields.
 _GO_SPACE: Final = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-_GO_SPACE_RE: Final = re.compile("[" + re.escape(_GO_SPACE) + "]+")
+_GO_SPACE_RUN: Final = "[" + _GO_SPACE + "]+"
 
 
 def _trim(s: str) -> str:
@@ -475,29 +409,6 @@ def _split_plus_build(line: str) -> str | None:
     if rest and len(trimmed) == len(rest):
         return None
     return trimmed
-
-
-def is_go_build(line: str) -> bool:
-    """Report whether a (single) line is a //go:build constraint; the expression is not checked."""
-    return "\n" not in line.removesuffix("\n") and _split_go_build(line.removesuffix("\n")) is not None
-
-
-def is_plus_build(line: str) -> bool:
-    """Report whether a (single) line is a // +build constraint; the expression is not checked."""
-    return "\n" not in line.removesuffix("\n") and _split_plus_build(line.removesuffix("\n")) is not None
-
-
-def parse_constraint(line: str) -> Expr:
-    """Parse a whole "//go:build ..." or "// +build ..." line (constraint.Parse)."""
-    line = line.removesuffix("\n")
-    if "\n" not in line:
-        text = _split_go_build(line)
-        if text is not None:
-            return parse_expr(text)
-        text = _split_plus_build(line)
-        if text is not None:
-            return parse_plus_build_expr(text)
-    raise ConstraintSyntaxError("not a build constraint", 0)
 
 
 # -- the file header --------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ import os
 import re
 from pathlib import Path
 
-_BAD_ELEM = re.compile(r"(^|/)\.\.?(/|$)")
+_BAD_ELEM = r"(^|/)\.\.?(/|$)"
 
 
 def _valid_pattern(pat: str) -> str | None:
-    if pat.startswith("/") or pat.endswith("/") or _BAD_ELEM.search(pat) or "\\" in pat or pat == "":
+    if pat.startswith("/") or pat.endswith("/") or re.search(_BAD_ELEM, pat) or "\\" in pat or pat == "":
         return "invalid pattern syntax"
     return None
 

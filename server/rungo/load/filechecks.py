@@ -102,7 +102,7 @@ def _header_end(data: bytes) -> int | None:
             i = end
 
 
-_IMPORT_NAME = re.compile(rb"(?:^|[\s(;])([\w.]+|[^\x00-\x7f]+)\s*$")
+_IMPORT_NAME = rb"(?:^|[\s(;])([\w.]+|[^\x00-\x7f]+)\s*$"
 
 
 def invalid_import(p: Path, data: bytes, summ: FileSummary) -> str | None:
@@ -116,7 +116,7 @@ def invalid_import(p: Path, data: bytes, summ: FileSummary) -> str | None:
         path = unquote(problem.message[len(prefix):])
         line, col = problem.position.line, problem.position.column
         text = data.split(b"\n")[line - 1] if line - 1 < data.count(b"\n") + 1 else b""
-        m = _IMPORT_NAME.search(text[:col - 1])
+        m = re.search(_IMPORT_NAME, text[:col - 1])
         if m is not None and m.group(1) != b"import":
             col = m.start(1) + 1
         return f"{p}:{line}:{col}: {prefix}{path if path is not None else problem.message[len(prefix):]}"

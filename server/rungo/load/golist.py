@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Iterator
 
@@ -10,6 +9,8 @@ from typing import Any, Iterator
 def json_stream(text: str) -> Iterator[dict[str, Any]]:
     """The objects of a `go list -json` stream, in order. Raises ValueError at the first text that is
     not a JSON value (the objects before it have been yielded)."""
+    import json
+
     dec = json.JSONDecoder()
     i = 0
     n = len(text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rungo.syntax import FileSummary, GoDebugDirective
@@ -40,15 +40,7 @@ class RelPath:
             rel = p.relative_to(self.cwd)
         except ValueError:
             return str(p)
-        return str(rel) if str(rel) != "." else "."
-
-    def dotted(self, p: Path) -> str:
-        """`./x/y.go` form used on compile command lines (absolute when outside cwd)."""
-        try:
-            rel = p.relative_to(self.cwd)
-        except ValueError:
-            return str(p)
-        return "./" + str(rel) if str(rel) != "." else "."
+        return str(rel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +70,8 @@ class SourceFile:
 
 @dataclass(frozen=True, slots=True)
 class EmbedFile:
+    """A file a //go:embed pattern names, with its content digest."""
+
     rel: str          # relative to the package directory, slash-separated
     path: Path
     digest: bytes
@@ -132,18 +126,4 @@ class Watched:
     """A file or directory whose stat decides whether a remembered result still holds."""
 
     path: str
-    stamp: str                        # "size:mtime_ns:ino", "dir:mtime_ns:ino" or "absent"
-
-
-@dataclass(frozen=True, slots=True)
-class LoadResult:
-    """Everything the build needs: the packages to compile and the external ones to link against."""
-
-    main: LocalPackage
-    local: tuple[LocalPackage, ...]              # dependency order, main last
-    external: dict[str, ExternalPackage] = field(default_factory=dict)
-    modules: tuple[Module, ...] = ()
-    errors: tuple[LoadError, ...] = ()
-    watched: tuple[Watched, ...] = ()
-    lang: str = ""                                # -lang for the main module
-    default_godebug: str = ""
+    stamp: str                        # as rungo.fastpath.stamp makes it

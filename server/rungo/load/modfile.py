@@ -1,9 +1,9 @@
-"""Parse go.mod and go.work files: golang.org/x/mod/modfile's syntax, checks and error wording, plus Go version ordering.
+"""Parse go.mod and go.work files: golang.org/x/mod/modfile's syntax, checks and error wording, plus a Go version's language version.
 
 The lexer and parser follow modfile/read.go; the directive checks follow modfile/rule.go
 and modfile/work.go as the go command runs them (cmd/go/internal/modload: go.mod is
-parsed with a version fixer, go.work without one).  Version comparison follows
-cmd/go/internal/gover.  Everything here is pure: bytes in, values out, errors as values.
+parsed with a version fixer, go.work without one).  Go versions are read as
+cmd/go/internal/gover reads them.  Everything here is pure: bytes in, values out, errors as values.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Final, Iterable, Iterator
+from typing import Final, Iterable, Iterator, NamedTuple
 
 # -- results ----------------------------------------------------------------------------------------
 
@@ -27,6 +27,8 @@ class ModError:
 
 @dataclass(frozen=True, slots=True)
 class Require:
+    """A require line."""
+
     path: str
     version: str           # canonical semver, e.g. "v1.2.0" for "v1.2"
     indirect: bool          # has a "// indirect" comment
@@ -35,6 +37,8 @@ class Require:
 
 @dataclass(frozen=True, slots=True)
 class Replace:
+    """A replace line."""
+
     old_path: str
     old_version: str | None     # None: every version of old_path
     new_path: str
@@ -44,6 +48,8 @@ class Replace:
 
 @dataclass(frozen=True, slots=True)
 class ModFile:
+    """What a go.mod file says, and its errors."""
+
     module: str | None
     module_line: int | None
     go: str | None                               # as written: "1.22", "1.22.3", "1.21rc1"
@@ -63,6 +69,8 @@ class ModFile:
 
 @dataclass(frozen=True, slots=True)
 class WorkFile:
+    """What a go.work file says, and its errors."""
+
     go: str | None
     toolchain: str | None
     uses: tuple[tuple[str, int], ...]            # (dir, line)
@@ -93,7 +101,7 @@ def format_errors(path_for_display: str, errors: Iterable[ModError]) -> str:
 # Input is decoded with "surrogateescape": each undecodable byte becomes one lone surrogate,
 # which is exactly how Go's utf8.DecodeRune steps over it (one RuneError per byte).
 
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_SURROGATE: Final = "[\ud800-\udfff]"
 
 
 def _is_escaped_byte(c: str) -> bool:
@@ -102,7 +110,7 @@ def _is_escaped_byte(c: str) -> bool:
 
 def _clean(s: str) -> str:
     """A result string without surrogate escapes (each bad byte shown as U+FFFD, as Go would decode it)."""
-    return _SURROGATE.sub("\ufffd", s)
+    return re.sub(_SURROGATE, "\ufffd", s)
 
 
 def _is_print(c: str) -> bool:
@@ -168,8 +176,7 @@ class _SyntaxError(Exception):
         self.error = ModError(line, column, message)
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     kind: str            # one of the _KIND constants or a punctuation character
     text: str
     line: int
@@ -273,16 +280,14 @@ class _Lexer:
 
 # -- parser (modfile/read.go) -----------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class _Line:
+class _Line(NamedTuple):
     line: int
     column: int
     tokens: tuple[str, ...]
     comment: str | None       # the end-of-line comment, "// indirect" for instance
 
 
-@dataclass(frozen=True, slots=True)
-class _Block:
+class _Block(NamedTuple):
     line: int
     column: int
     tokens: tuple[str, ...]   # the words before "("
@@ -293,16 +298,6 @@ def _parse_syntax(text: str, filename: str) -> list[_Line | _Block]:
     """The statements of a file; raises _SyntaxError for the first lexical or block error, as Go stops there."""
     lx = _Lexer(text)
     stmts: list[_Line | _Block] = []
-
-    def parse_line() -> _Line:
-        first = lx.lex()
-        tokens = [first.text]
-        while True:
-            tok = lx.lex()
-            if _is_eol(tok.kind):
-                comment = tok.text if tok.kind == _EOLCOMMENT else None
-                return _Line(first.line, first.column, tuple(tokens), comment)
-            tokens.append(tok.text)
 
     def parse_block(first: _Token, tokens: list[str]) -> _Block:
         lines: list[_Line] = []
@@ -320,9 +315,12 @@ def _parse_syntax(text: str, filename: str) -> list[_Line | _Block]:
                 lx.lex()
                 return _Block(first.line, first.column, tuple(tokens), tuple(lines))
             else:
-                lines.append(parse_line())
+                line = parse_stmt(in_block=True)
+                assert isinstance(line, _Line)
+                lines.append(line)
 
-    def parse_stmt() -> _Line | _Block:
+    def parse_stmt(in_block: bool = False) -> _Line | _Block:
+        """A line up to its end; outside a block, a line ending in "(" opens one (in "()", an empty one)."""
         first = lx.lex()
         tokens = [first.text]
         while True:
@@ -330,7 +328,7 @@ def _parse_syntax(text: str, filename: str) -> list[_Line | _Block]:
             if _is_eol(tok.kind):
                 comment = tok.text if tok.kind == _EOLCOMMENT else None
                 return _Line(first.line, first.column, tuple(tokens), comment)
-            if tok.kind == "(":
+            if tok.kind == "(" and not in_block:
                 nxt = lx.peek()
                 if _is_eol(nxt):
                     return parse_block(first, tokens)
@@ -357,20 +355,18 @@ def _parse_syntax(text: str, filename: str) -> list[_Line | _Block]:
 
 # -- semver and module paths (golang.org/x/mod/semver, module) --------------------------------------
 
-_SEMVER: Final = re.compile(
-    r"v(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)"
-    r"(-(?:[0-9A-Za-z-]+)(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)?"
-)
-_BAD_NUM: Final = re.compile(r"0[0-9]+")
+_SEMVER: Final = (r"v(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)"
+                   r"(-(?:[0-9A-Za-z-]+)(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)?")
+_BAD_NUM: Final = r"0[0-9]+"
 
 
 def _semver(v: str) -> tuple[str, str, str, str, str] | None:
     """(major, minor, patch, prerelease, build) of a semantic version "vX[.Y[.Z[-pre][+build]]]"."""
-    m = _SEMVER.fullmatch(v)
+    m = re.fullmatch(_SEMVER, v)
     if m is None:
         return None
     major, minor, patch, pre, build = m.group(1), m.group(2), m.group(3), m.group(4) or "", m.group(5) or ""
-    if pre and any(_BAD_NUM.fullmatch(part) for part in pre[1:].split(".")):
+    if pre and any(re.fullmatch(_BAD_NUM, part) for part in pre[1:].split(".")):
         return None
     return major, minor or "0", patch or "0", pre, build
 
@@ -447,8 +443,8 @@ def _is_directory_path(ns: str) -> bool:
 
 # -- directive checks (modfile/rule.go, work.go) ----------------------------------------------------
 
-_GO_VERSION_RE: Final = re.compile(r"([1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([a-z]+[0-9]+)?")
-_LAX_GO_VERSION_RE: Final = re.compile(r"v?(([1-9][0-9]*)\.(0|[1-9][0-9]*))([^0-9].*)")
+_GO_VERSION: Final = r"([1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([a-z]+[0-9]+)?"
+_LAX_GO_VERSION: Final = r"v?(([1-9][0-9]*)\.(0|[1-9][0-9]*))([^0-9].*)"
 
 
 def _toolchain_ok(name: str) -> bool:
@@ -529,7 +525,6 @@ def _version_problem(verb: str, path: str, version: str, reason: str) -> _Proble
     return _Problem(f"{where}version {go_quote(version)} invalid: {reason}")
 
 
-@dataclass(slots=True)
 class _Fixer:
     """Offline stand-in for the go command's VersionFixer (modload.fixVersion).
 
@@ -538,7 +533,10 @@ class _Fixer:
     no-fixer rule (canonicalize, or "must be of the form v1.2.3") and notes the query.
     """
 
-    queried: bool = False
+    __slots__ = ("queried",)
+
+    def __init__(self) -> None:
+        self.queried = False
 
 
 def _parse_version(verb: str, path: str, token: str, fixer: _Fixer | None) -> str:
@@ -622,21 +620,43 @@ def _parse_version_interval(verb: str, path: str, args: list[str],
     if args[0] != "[":
         v = version(args[0])
         return v, v, args[1:]
-    rest = args[1:]
-    if not rest:
-        raise _Problem("expected version after '['")
-    low = version(rest[0])
-    rest = rest[1:]
-    if not rest or rest[0] != ",":
-        raise _Problem("expected ',' after version")
-    rest = rest[1:]
-    if not rest:
-        raise _Problem("expected version after ','")
-    high = version(rest[0])
-    rest = rest[1:]
-    if not rest or rest[0] != "]":
-        raise _Problem("expected ']' after version")
-    return low, high, rest[1:]
+
+    def bound(rest: list[str], before: str, after: str) -> str:
+        if not rest:
+            raise _Problem(f"expected version after '{before}'")
+        v = version(rest[0])
+        if len(rest) < 2 or rest[1] != after:
+            raise _Problem(f"expected '{after}' after version")
+        return v
+
+    low = bound(args[1:], "[", ",")
+    high = bound(args[3:], ",", "]")
+    return low, high, args[5:]
+
+
+def _go_directive(go: str | None, args: tuple[str, ...], lax: bool) -> str:
+    """The version of a `go` line (lax: modfile.ParseLax's reading of a dependency's go.mod)."""
+    if go is not None:
+        raise _Problem("repeated go statement")
+    if len(args) != 1:
+        raise _Problem("go directive expects exactly one argument")
+    v = args[0]
+    if not re.fullmatch(_GO_VERSION, v):
+        m = re.fullmatch(_LAX_GO_VERSION, v) if lax else None
+        if m is None:
+            raise _Problem(f"invalid go version '{_clean(v)}': must match format 1.23.0")
+        v = m.group(1)
+    return v
+
+
+def _toolchain_directive(toolchain: str | None, args: tuple[str, ...]) -> str:
+    if toolchain is not None:
+        raise _Problem("repeated toolchain statement")
+    if len(args) != 1:
+        raise _Problem("toolchain directive expects exactly one argument")
+    if not _toolchain_ok(args[0]):
+        raise _Problem(f"invalid toolchain version '{_clean(args[0])}': must match format go1.23.0 or default")
+    return _clean(args[0])
 
 
 def _godebug(args: tuple[str, ...]) -> tuple[str, str]:
@@ -659,9 +679,10 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _statements(stmts: list[_Line | _Block], allowed_blocks: tuple[str, ...],
-                strict: bool) -> Iterator[tuple[str, _Line, tuple[str, ...]] | ModError]:
-    """Flatten into (verb, line, args) in file order, with an error for each block of an unknown kind."""
+def _statements(stmts: list[_Line | _Block], allowed_blocks: tuple[str, ...], strict: bool,
+                errors: list[ModError]) -> Iterator[tuple[str, _Line, tuple[str, ...]]]:
+    """Flatten into (verb, line, args) in file order; a block of an unknown kind adds an error to errors
+    when strict (in file order too: the caller's errors come from the statements before it)."""
     for st in stmts:
         if isinstance(st, _Line):
             yield st.tokens[0], st, st.tokens[1:]
@@ -669,7 +690,7 @@ def _statements(stmts: list[_Line | _Block], allowed_blocks: tuple[str, ...],
             for ln in st.lines:
                 yield st.tokens[0], ln, ln.tokens
         elif strict:
-            yield ModError(st.line, st.column, f"unknown block type: {_clean(' '.join(st.tokens))}")
+            errors.append(ModError(st.line, st.column, f"unknown block type: {_clean(' '.join(st.tokens))}"))
 
 
 # -- go.mod -----------------------------------------------------------------------------------------
@@ -709,34 +730,14 @@ def parse_mod(data: bytes, filename: str = "go.mod", *, lax: bool = False) -> Mo
     # The go command parses its main module's go.mod with a version fixer, dependencies' without.
     fixer = _Fixer() if strict else None
 
-    for item in _statements(stmts, _MOD_BLOCKS, strict):
-        if isinstance(item, ModError):
-            errors.append(item)
-            continue
-        verb, line, args = item
+    for verb, line, args in _statements(stmts, _MOD_BLOCKS, strict, errors):
         if lax and verb not in ("go", "module", "retract", "require", "ignore"):
             continue
         try:
             if verb == "go":
-                if go is not None:
-                    raise _Problem("repeated go statement")
-                if len(args) != 1:
-                    raise _Problem("go directive expects exactly one argument")
-                v = args[0]
-                if not _GO_VERSION_RE.fullmatch(v):
-                    m = _LAX_GO_VERSION_RE.fullmatch(v) if lax else None
-                    if m is None:
-                        raise _Problem(f"invalid go version '{_clean(v)}': must match format 1.23.0")
-                    v = m.group(1)
-                go = v
+                go = _go_directive(go, args, lax)
             elif verb == "toolchain":
-                if toolchain is not None:
-                    raise _Problem("repeated toolchain statement")
-                if len(args) != 1:
-                    raise _Problem("toolchain directive expects exactly one argument")
-                if not _toolchain_ok(args[0]):
-                    raise _Problem(f"invalid toolchain version '{_clean(args[0])}': must match format go1.23.0 or default")
-                toolchain = _clean(args[0])
+                toolchain = _toolchain_directive(toolchain, args)
             elif verb == "module":
                 if seen_module:
                     raise _Problem("repeated module statement")
@@ -833,28 +834,12 @@ def parse_work(data: bytes, filename: str = "go.work") -> WorkFile:
     uses: list[tuple[str, int]] = []
     replaces: list[Replace] = []
     godebug: list[tuple[str, str]] = []
-    for item in _statements(stmts, _WORK_BLOCKS, True):
-        if isinstance(item, ModError):
-            errors.append(item)
-            continue
-        verb, line, args = item
+    for verb, line, args in _statements(stmts, _WORK_BLOCKS, True, errors):
         try:
             if verb == "go":
-                if go is not None:
-                    raise _Problem("repeated go statement")
-                if len(args) != 1:
-                    raise _Problem("go directive expects exactly one argument")
-                if not _GO_VERSION_RE.fullmatch(args[0]):
-                    raise _Problem(f"invalid go version '{_clean(args[0])}': must match format 1.23.0")
-                go = args[0]
+                go = _go_directive(go, args, lax=False)
             elif verb == "toolchain":
-                if toolchain is not None:
-                    raise _Problem("repeated toolchain statement")
-                if len(args) != 1:
-                    raise _Problem("toolchain directive expects exactly one argument")
-                if not _toolchain_ok(args[0]):
-                    raise _Problem(f"invalid toolchain version '{_clean(args[0])}': must match format go1.23.0 or default")
-                toolchain = _clean(args[0])
+                toolchain = _toolchain_directive(toolchain, args)
             elif verb == "godebug":
                 godebug.append(_godebug(args))
             elif verb == "use":
@@ -873,64 +858,15 @@ def parse_work(data: bytes, filename: str = "go.work") -> WorkFile:
 
 # -- Go versions (cmd/go/internal/gover) ------------------------------------------------------------
 
-_GOVER: Final = re.compile(r"(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)|([a-z]+)(0|[1-9][0-9]*)?)?)?")
-
-
-def _gover(v: str) -> tuple[str, str, str, str, str] | None:
-    """gover.Parse: (major, minor, patch, kind, pre) as decimal strings, "" where absent."""
-    m = _GOVER.fullmatch(v.removeprefix("go"))
-    if m is None:
-        return None
-    major, minor, patch, kind, pre = (g or "" for g in m.groups())
-    if not minor:
-        return major, "0", "0", "", ""
-    if not patch and not kind and _cmp_int(minor, "21") < 0:
-        patch = "0"                     # before Go 1.21, "1.20" meant "1.20.0"
-    return major, minor, patch, kind, pre
-
-
-def _cmp_int(x: str, y: str) -> int:
-    if x == y:
-        return 0
-    if (len(x), x) < (len(y), y):
-        return -1
-    return 1
-
-
-def parse_go_version(v: str) -> tuple[int, int, int, str] | None:
-    """(major, minor, patch, prerelease): "1.22" -> (1, 22, 0, ""), "1.21rc1" -> (1, 21, 0, "rc1").
-
-    A "go" prefix is accepted ("go1.26.8"); None if v is not a Go version.
-    """
-    p = _gover(v)
-    if p is None:
-        return None
-    major, minor, patch, kind, pre = p
-    return int(major), int(minor), int(patch or "0"), kind + pre
-
-
-def compare_go_versions(a: str, b: str) -> int:
-    """-1, 0 or 1 in Go's order: 1.20rc1 < 1.20 == 1.20.0 < 1.21 < 1.21rc1 < 1.21.0 < 1.21.1.
-
-    "go" prefixes are accepted; an invalid version sorts before every valid one.
-    """
-    x = _gover(a) or ("", "", "", "", "")
-    y = _gover(b) or ("", "", "", "", "")
-    for i in (0, 1, 2):
-        c = _cmp_int(x[i], y[i])
-        if c:
-            return c
-    if x[3] != y[3]:                    # "" < "alpha" < "beta" < "rc"
-        return -1 if x[3] < y[3] else 1
-    return _cmp_int(x[4], y[4])
+_GOVER: Final = r"(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)|([a-z]+)(0|[1-9][0-9]*)?)?)?"
 
 
 def lang_version(v: str) -> str:
     """The language version of a Go version: "1.22.3" -> "go1.22", "1.21rc1" -> "go1.21"; "" if invalid."""
-    p = _gover(v)
-    if p is None:
+    m = re.fullmatch(_GOVER, v.removeprefix("go"))
+    if m is None:
         return ""
-    major, minor = p[0], p[1]
+    major, minor = m.group(1), m.group(2) or "0"
     if major == "1" and minor == "0":
         return "go1"
     return f"go{major}.{minor}"

@@ -7,13 +7,13 @@ summarizing code, so both are in the key.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from rungo.cache import Cache, CacheWriteError, KeyHasher
+from rungo.load.stamps import stamp
 from rungo.syntax import model
 from rungo.syntax.model import FileSummary
 
@@ -22,14 +22,9 @@ _TYPES = {name: obj for name, obj in vars(model).items() if isinstance(obj, type
 
 
 def _code_identity() -> str:
-    """The stats of the syntax package's files: a changed summarizer never reads old summaries."""
+    """The stat stamps of the syntax package's files: a changed summarizer never reads old summaries."""
     d = Path(model.__file__).parent
-    parts = []
-    for name in sorted(os.listdir(d)):
-        if name.endswith(".py"):
-            st = os.stat(d / name)
-            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
-    return ";".join(parts)
+    return ";".join(f"{name}:{stamp(d / name)}" for name in sorted(os.listdir(d)) if name.endswith(".py"))
 
 
 def _encode(value: Any) -> Any:
@@ -69,6 +64,8 @@ class SummaryCache:
         data = self._store.get_bytes(self._key(digest))
         if data is None:
             return None
+        import json
+
         try:
             value = _decode(json.loads(data))
         except (ValueError, KeyError, TypeError):
@@ -76,6 +73,8 @@ class SummaryCache:
         return value if isinstance(value, FileSummary) else None
 
     def put(self, digest: bytes, summary: FileSummary) -> None:
+        import json
+
         try:
             self._store.put_bytes(self._key(digest), json.dumps(_encode(summary), separators=(",", ":")).encode())
         except (CacheWriteError, OSError):

@@ -3,14 +3,7 @@
 Importing this package is cheap; tree_sitter is loaded on the first call to summarize.
 """
 
-from rungo.syntax.model import (
-    EmbedDirective,
-    FileSummary,
-    GoDebugDirective,
-    ImportSpec,
-    Position,
-    SyntaxProblem,
-)
+from rungo.syntax.model import EmbedDirective, FileSummary, GoDebugDirective, ImportSpec, Position, SyntaxProblem
 from rungo.syntax.summary import remember, summarize
 
 __all__ = [

@@ -1,8 +1,6 @@
-"""Converting between compiler byte columns (1-based) and LSP UTF-16 character offsets (0-based)."""
+"""Converting compiler byte columns (1-based) to LSP UTF-16 character offsets (0-based)."""
 
 from __future__ import annotations
-
-import bisect
 
 
 def _units(text: str) -> int:
@@ -20,33 +18,6 @@ def byte_col_to_utf16(line: bytes, byte_col: int) -> int:
         line = line[:-1]
     n = max(0, min(byte_col - 1, len(line)))
     return _units(_decode(line[:n]))
-
-
-def utf16_to_byte_col(line: bytes, utf16_char: int) -> int:
-    """The 1-based byte column of the UTF-16 offset utf16_char in line (clamped to the line)."""
-    if line.endswith(b"\r"):
-        line = line[:-1]
-    units = 0
-    pos = 0
-    text = line
-    while pos < len(text) and units < utf16_char:
-        ch, size = _next_char(text, pos)
-        units += 2 if ord(ch) > 0xFFFF else 1
-        pos += size
-    return pos + 1
-
-
-def _next_char(data: bytes, pos: int) -> tuple[str, int]:
-    b = data[pos]
-    if b < 0x80:
-        return chr(b), 1
-    size = 2 if b >> 5 == 0b110 else 3 if b >> 4 == 0b1110 else 4 if b >> 3 == 0b11110 else 0
-    if size:
-        try:
-            return data[pos:pos + size].decode("utf-8"), size
-        except UnicodeDecodeError:
-            pass
-    return "\ufffd", 1
 
 
 class LineIndex:
@@ -76,13 +47,3 @@ class LineIndex:
             last = len(self.starts) - 1
             return last, byte_col_to_utf16(self.line_bytes(last), 1 << 30)
         return line0, byte_col_to_utf16(self.line_bytes(line0), byte_col1)
-
-    def offset_of(self, lsp_line: int, utf16_char: int) -> int:
-        """Byte offset in the document of an LSP position."""
-        if lsp_line >= len(self.starts):
-            return len(self.data)
-        line0 = max(0, lsp_line)
-        return self.starts[line0] + utf16_to_byte_col(self.line_bytes(line0), utf16_char) - 1
-
-    def line_of_offset(self, offset: int) -> int:
-        return bisect.bisect_right(self.starts, offset) - 1

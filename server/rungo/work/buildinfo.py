@@ -10,8 +10,8 @@ from typing import Iterable, Sequence
 _INFO_START = bytes.fromhex("3077af0c9274080241e1c107e6d618e6")
 _INFO_END = bytes.fromhex("f932433186182072008242104116d8f2")
 
-_ENTRY = re.compile(r"\{([^{}]*)\}")
-_FIELD = re.compile(r'(\w+):\s*("(?:[^"\\]|\\.)*"|\d+|true|false)')
+_ENTRY = r"\{([^{}]*)\}"
+_FIELD = r'(\w+):\s*("(?:[^"\\]|\\.)*"|\d+|true|false)'
 
 _table_cache: dict[str, tuple[tuple[str, int, str], ...]] = {}
 
@@ -27,8 +27,8 @@ def godebug_table(goroot: Path) -> tuple[tuple[str, int, str], ...]:
     except OSError:
         text = ""
     body = text.split("var All = []Info{", 1)[-1] if "var All" in text else ""
-    for m in _ENTRY.finditer(body):
-        fields = {k: v for k, v in _FIELD.findall(m.group(1))}
+    for m in re.finditer(_ENTRY, body):
+        fields = {k: v for k, v in re.findall(_FIELD, m.group(1))}
         name = fields.get("Name", "").strip('"')
         if not name:
             continue
@@ -72,6 +72,8 @@ def default_godebug(
 
 @dataclass(frozen=True, slots=True)
 class ModuleInfo:
+    """A module as the build information lists it (path, version, sum, and what replaces it)."""
+
     path: str
     version: str          # "(devel)" for main modules
     sum: str = ""

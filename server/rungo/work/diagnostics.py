@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
-from typing import Iterable, Mapping
 
-_POS = re.compile(r"^(?P<path>.+?\.(?:go|s|c|h|cc|cpp|cxx|m|f|syso|mod|work)):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$")
+_POS = r"^(?P<path>.+?\.(?:go|s|c|h|cc|cpp|cxx|m|f|syso|mod|work)):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$"
 
 
 @dataclass(frozen=True, slots=True)
 class RelatedLocation:
+    """A position a message points to besides its own (a continuation line with a file position)."""
+
     path: str
     line: int
     column: int
@@ -31,7 +32,7 @@ class CompilerMessage:
 
 
 def _match(line: str) -> tuple[str, int, int, str] | None:
-    m = _POS.match(line)
+    m = re.match(_POS, line)
     if m is None:
         return None
     return m["path"], int(m["line"]), int(m["col"] or 0), m["msg"]
@@ -70,12 +71,3 @@ def parse_compiler_output(text: str, *, base_dir: str | None = None) -> tuple[li
             continue
         messages.append(CompilerMessage(_resolve(hit[0], base_dir), hit[1], hit[2], hit[3]))
     return messages, loose
-
-
-def remap_paths(messages: Iterable[CompilerMessage], mapping: Mapping[str, str]) -> list[CompilerMessage]:
-    """The messages with each path found in mapping replaced (overlay copies -> the real files)."""
-    out = []
-    for m in messages:
-        related = tuple(replace(r, path=mapping.get(r.path, r.path)) for r in m.related)
-        out.append(replace(m, path=mapping.get(m.path, m.path), related=related))
-    return out
