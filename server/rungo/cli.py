@@ -223,25 +223,17 @@ def _run(argv: list[str]) -> int:
 
 
 def _maybe_trim(cache_dir: "os.PathLike[str] | str") -> None:
-    """Trim the cache at most once a day, as the go command does."""
+    """Trim the cache (and the rerun records) at most once a day, as the go command does."""
     import time
     from pathlib import Path
 
-    marker = Path(cache_dir) / "trim.txt"
-    try:
-        if time.time() - marker.stat().st_mtime < 24 * 3600:
-            return
-    except OSError:
-        pass
+    from rungo import fastpath
     from rungo.cache import Cache, CacheWriteError
 
-    from rungo import fastpath
-
+    age = 5 * 24 * 3600
     try:
-        Cache(Path(cache_dir)).trim(max_age_seconds=5 * 24 * 3600, max_bytes=None)
-        fastpath.trim_records(str(cache_dir), 5 * 24 * 3600, time.time())
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(f"{int(time.time())}\n")
+        if Cache(Path(cache_dir)).trim_if_due(every_seconds=24 * 3600, max_age_seconds=age):
+            fastpath.trim_records(str(cache_dir), age, time.time())
     except (OSError, CacheWriteError):
         pass
 
@@ -311,8 +303,6 @@ def _parse_age(text: str) -> float:
 
 
 def _cache(argv: list[str]) -> int:
-    from pathlib import Path
-
     from rungo.cache import Cache, CacheWriteError
     from rungo.config import cache_dir_from
 
@@ -365,11 +355,9 @@ def _cache(argv: list[str]) -> int:
             r = store.clean()
         except (OSError, CacheWriteError) as e:
             return _fail(f"rungo cache clean: {e}")
-        fast = Path(root) / "fast"
-        if fast.is_dir():
-            import shutil
+        from rungo.cache import records
 
-            shutil.rmtree(fast, ignore_errors=True)
+        records.clean(str(root))
         print(f"removed {r.removed_files} files ({r.removed_bytes} bytes)")
         return 0
     return _fail("usage: rungo cache stats|trim|clean|path")

@@ -1,6 +1,6 @@
 """The rerun shortcut: a remembered run whose every input file still has the same stat goes straight to exec.
 
-This module is on the hot path of `rungo run`: it imports only os, sys and zlib, parses nothing it
+This module is on the hot path of `rungo run`: it imports only os, zlib and rungo.cache.records, parses nothing it
 parsed before, and either execs the cached binary or returns so the full pipeline can run.
 """
 
@@ -10,12 +10,14 @@ import os
 import stat as _stat
 import zlib
 
+from rungo.cache import records as _records
+
 MAGIC = "rungo-fast-v3"
 SEP = "\0"
 
 # Environment that can change what a run builds; everything else is the program's business.
 ENV_PREFIXES = ("GO", "CGO_", "RUNGO_")
-ENV_NAMES = ("PATH", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "CC", "CXX", "AR", "PKG_CONFIG", "GCCGO")
+ENV_NAMES = ("PATH", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "CC", "CXX", "FC", "AR", "PKG_CONFIG", "GCCGO")
 
 # A file changed this recently might change again within the same mtime tick: do not remember it.
 RACY_NS = 1_000_000_000
@@ -98,18 +100,14 @@ def selecting_env(env: "dict[str, str] | os._Environ[str]") -> "dict[str, str]":
     return {k: env[k] for k in sorted(env) if k.startswith(ENV_PREFIXES) or k in ENV_NAMES}
 
 
+# The key of a rerun record (made here, not in rungo.keys: the hot path imports nothing else). Any
+# new influence on which remembered run a command line selects must be added here: the build part of
+# argv, the working directory and the environment that selects a build.
 def run_key(prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]") -> str:
-    """Everything that selects a remembered run: the build part of argv, cwd and the relevant environment."""
     parts = [MAGIC, cwd, str(len(prefix)), *prefix]
     for k, v in selecting_env(env).items():
         parts.append(k + "=" + v)
     return "\x1f".join(parts)
-
-
-def record_path(cache_dir: str, key: str) -> str:
-    h = zlib.crc32(key.encode("utf-8", "surrogateescape"))
-    h2 = zlib.adler32(key.encode("utf-8", "surrogateescape"))
-    return os.path.join(cache_dir, "fast", f"{h:08x}{h2:08x}")
 
 
 def initial_environ() -> "dict[str, str]":
@@ -152,11 +150,8 @@ def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]"
     for k in range(min(len(argv), 64), 0, -1):
         prefix = argv[:k]
         key = run_key(prefix, cwd, env)
-        path = record_path(cache_dir, key)
-        try:
-            with open(path, "rb") as f:
-                data = f.read().decode("utf-8", "surrogateescape")
-        except OSError:
+        data = _records.read(_records.path_for(cache_dir, key))
+        if data is None:
             continue
         rec = _parse_record(data)
         if rec is None or rec[0] != key:
@@ -216,25 +211,10 @@ def write_record(
             kept[-1] = (path, "unsettled" + SRC_MARK + names)
     watched = kept
     key = run_key(prefix, cwd, env)
-    path = record_path(cache_dir, key)
     fields = [MAGIC, key, str(len(exec_argv)), *exec_argv, goroot_bin, str(len(watched))]
     for p, st in watched:
         fields.extend((p, st))
-    data = SEP.join(fields).encode("utf-8", "surrogateescape")
-    d = os.path.dirname(path)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(d, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        return False
-    return True
+    return _records.write(cache_dir, key, SEP.join(fields))
 
 
 def _record_holds(data: str) -> bool:
@@ -248,20 +228,7 @@ def _record_holds(data: str) -> bool:
 
 def records(cache_dir: str) -> "list[tuple[str, int, float]]":
     """The rerun records (and leftover temporary files) under the cache: path, size, mtime."""
-    d = os.path.join(cache_dir, "fast")
-    try:
-        names = os.listdir(d)
-    except OSError:
-        return []
-    out: "list[tuple[str, int, float]]" = []
-    for path in (os.path.join(d, n) for n in names):
-        try:
-            st = os.lstat(path)
-        except OSError:
-            continue
-        if _stat.S_ISREG(st.st_mode):
-            out.append((path, st.st_size, st.st_mtime))
-    return out
+    return _records.listing(cache_dir)
 
 
 def trim_records(cache_dir: str, max_age_seconds: float, now: float) -> "tuple[int, int]":
@@ -277,16 +244,11 @@ def trim_records(cache_dir: str, max_age_seconds: float, now: float) -> "tuple[i
             continue  # just written: leave it to its writer
         drop = path.endswith(".tmp") or now - mtime > max_age_seconds
         if not drop:
-            try:
-                with open(path, "rb") as f:
-                    drop = not _record_holds(f.read().decode("utf-8", "surrogateescape"))
-            except OSError:
+            data = _records.read(path)
+            if data is None:
                 continue
-        if drop:
-            try:
-                os.unlink(path)
-            except OSError:
-                continue
+            drop = not _record_holds(data)
+        if drop and _records.remove(path):
             files += 1
             size += n
     return files, size

@@ -1,6 +1,7 @@
 """Every key rungo files something under, one function per key with its rule written above it:
 the compile and link actions, programs the go command builds, `go list` snapshots, `go env`
 answers and file summaries. Each key starts with its kind, so keys of different kinds never meet.
+(The rerun records' key is fastpath.run_key: the rerun shortcut imports nothing but its records.)
 
 Imports nothing but os at import time: the rerun shortcut's hot path reads this module.
 """
@@ -127,9 +128,11 @@ def link_key(
     return h.digest()
 
 
-# Any new influence on a `go install path@version` program must be added here. Only exact
-# versions are keyed: a module version's content never changes (go.sum and the checksum database
-# guarantee it), so a hit needs no proxy.
+# Any new influence on a `go install path@version` program must be added here: the go binary, the
+# target, the package and exact version, the build flags and the environment that selects a build
+# (`env`: fastpath.selecting_env of go env's answer, GOFLAGS, CGO_*, CC, GOPRIVATE, ... among it).
+# Only exact versions are keyed: a module version's content never changes (go.sum and the checksum
+# database guarantee it), so a hit needs no proxy.
 def versioned_program_key(
     *,
     go_tool: str,
@@ -141,9 +144,8 @@ def versioned_program_key(
     h = _action("program-at-version", go_tool, target_env)
     h.add("package", package_at_version)
     h.add_many("args", build_args)
-    for k in ("GOFLAGS", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS", "CC", "CXX",
-              "GOINSECURE", "GONOSUMDB", "GOPRIVATE", "GONOPROXY", "GOSUMDB"):
-        h.add("env:" + k, env.get(k, ""))
+    for k in sorted(env):
+        h.add("env:" + k, env[k])
     return h.digest()
 
 

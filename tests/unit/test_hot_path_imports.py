@@ -13,7 +13,7 @@ def test_fastpath_imports_only_what_it_needs() -> None:
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[2] / "server")})
     loaded = set(out.stdout.split())
-    assert loaded <= {"rungo", "rungo.cli", "rungo.fastpath", "__future__"}, loaded
+    assert loaded <= {"rungo", "rungo.cli", "rungo.fastpath", "rungo.cache", "rungo.cache.records", "__future__"}, loaded
 
 
 # The load, cache and process modules bring in what only some of their functions need when those

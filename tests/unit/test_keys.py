@@ -70,7 +70,7 @@ CASES: dict[str, tuple[Callable[..., bytes], dict[str, Any], dict[str, list[Any]
             "env": [{"GOFLAGS": "-mod=mod", "CC": "gcc"}, {"GOFLAGS": "", "CC": "clang"},
                     {"GOFLAGS": "", "CC": "gcc", "CGO_CFLAGS": "-O0"}, {"GOFLAGS": "", "CC": "gcc", "GOPRIVATE": "x"}],
         },
-        [{"env": {"CC": "gcc", "GOFLAGS": "", "HOME": "/elsewhere"}}],
+        [{"env": {"CC": "gcc", "GOFLAGS": ""}}],
     ),
     "go-built program": (
         keys.go_built_program_key,

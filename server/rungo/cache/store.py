@@ -733,6 +733,26 @@ class Cache:
                     total -= item.size
         return TrimResult(removed_files, removed_bytes, total)
 
+    def trim_if_due(self, *, every_seconds: float, max_age_seconds: float) -> bool:
+        """Trims (as `trim`, no size cap) when the last such trim is older than `every_seconds`, as
+        the go command does once a day; whether it trimmed. The time of the last trim is kept in
+        `trim.txt`. Raises CacheWriteError if files cannot be removed."""
+        marker = os.path.join(self._dir, "trim.txt")
+        now = time.time()
+        try:
+            if now - os.stat(marker).st_mtime < every_seconds:
+                return False
+        except OSError:
+            pass
+        self.trim(max_age_seconds=max_age_seconds, max_bytes=None)
+        try:
+            os.makedirs(self._dir, exist_ok=True)
+            with open(marker, "w") as f:
+                f.write(f"{int(now)}\n")
+        except OSError as e:
+            raise _wrap(e, "writing trim.txt") from None
+        return True
+
     def clean(self) -> TrimResult:
         """Remove everything the cache wrote (other files in the root, and the root, stay)."""
         import shutil

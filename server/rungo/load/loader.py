@@ -482,7 +482,6 @@ class Loader:
                 pstr = os.path.normpath(pstr).replace("\x00", "*")
                 if _fn.fnmatchcase(dstr, pstr) or (pstr.endswith("/*") and dstr == pstr[:-2]):
                     matched.append((d, ip))
-            del abs_pat
         else:
             import fnmatch as _fn
             dirs = self._walk(module.dir, module)

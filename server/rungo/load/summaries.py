@@ -12,7 +12,8 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from rungo.cache import Cache, CacheWriteError, KeyHasher
+from rungo.cache import Cache, CacheWriteError
+from rungo.keys import summary_key
 from rungo.load.stamps import stamp
 from rungo.syntax import model
 from rungo.syntax.model import FileSummary
@@ -54,11 +55,8 @@ class SummaryCache:
         self._store = store
         self._code = _code_identity()
 
-    # Any new influence on a file's summary must be added here.
     def _key(self, digest: bytes) -> bytes:
-        h = KeyHasher("filesummary")
-        h.add("format", _FORMAT).add("code", self._code).add("content", digest)
-        return h.digest()
+        return summary_key(format=_FORMAT, code=self._code, content=digest)
 
     def get(self, digest: bytes) -> FileSummary | None:
         data = self._store.get_bytes(self._key(digest))

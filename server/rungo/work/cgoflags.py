@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Iterator, Literal, Mapping, Sequence
 
-from rungo.load.constraints import BuildContext, ConstraintSyntaxError, parse_constraint
+from rungo.load.constraints import BuildContext, ConstraintSyntaxError, parse_expr, parse_plus_build_expr
 from rungo.process import Runner
 from rungo.work.cgosecurity import (
     SecurityRules,
@@ -430,9 +430,8 @@ def make_paths_absolute(args: list[str], srcdir: str) -> None:
 
 
 def _match_auto(text: str, ctx: BuildContext) -> bool:
-    line = ("//go:build " if any(c in text for c in "&|()") else "// +build ") + text
     try:
-        return parse_constraint(line).eval(ctx)
+        return (parse_expr(text) if any(c in text for c in "&|()") else parse_plus_build_expr(text)).eval(ctx)
     except ConstraintSyntaxError:
         return False
 

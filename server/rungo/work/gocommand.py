@@ -117,7 +117,8 @@ def build_with_go(go: GoCommand, inv: Invocation, build_args: Sequence[str], *, 
         if _EXACT_VERSION.match(version) and not runner.dry_run and not inv.flags.a:
             name = executable_name_of(path)
             key = versioned_program_key(go_tool=tool_id(str(tc.go), tc.version), target_env=target_env,
-                                        package_at_version=inv.package, build_args=build_args, env=tc.env)
+                                        package_at_version=inv.package, build_args=build_args,
+                                        env=selecting_env(dict(tc.env)))
             hit = go.store.get_executable(key, name)
             if hit is not None:
                 return GoBuilt(hit[1], False, _program_watch(hit[1], go), built=False)
