@@ -11,7 +11,7 @@ from typing import Mapping
 
 from rungo.cache import Cache, CacheWriteError
 from rungo.config import Config
-from rungo.fastpath import selecting_env
+from rungo.fastpath import selecting_env, stamp
 from rungo.keys import go_wrapper_key, goenv_key
 from rungo.process import Runner
 
@@ -129,14 +129,6 @@ def find_go(env: Mapping[str, str], setting: str | None = None) -> tuple[Path, s
     )
 
 
-def _stat_key(path: Path) -> str:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return "absent"
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-
-
 def goenv_file(env: Mapping[str, str]) -> Path | None:
     """The `go env -w` settings file the toolchain reads."""
     if "GOENV" in env:
@@ -150,12 +142,12 @@ def goenv_file(env: Mapping[str, str]) -> Path | None:
 
 def _env_key(go: Path, env: Mapping[str, str]) -> bytes:
     cfg = goenv_file(env)
-    return goenv_key(go=str(go), go_stat=_stat_key(go), goenv_file=str(cfg),
-                     goenv_file_stat=_stat_key(cfg) if cfg else "none", env=selecting_env(dict(env)))
+    return goenv_key(go=str(go), go_stat=stamp(go), goenv_file=str(cfg),
+                     goenv_file_stat=stamp(cfg) if cfg else "none", env=selecting_env(dict(env)))
 
 
 def _wrapper_key(wrapper: Path, env: Mapping[str, str]) -> bytes:
-    return go_wrapper_key(wrapper=str(wrapper), wrapper_stat=_stat_key(wrapper), env=selecting_env(dict(env)))
+    return go_wrapper_key(wrapper=str(wrapper), wrapper_stat=stamp(wrapper), env=selecting_env(dict(env)))
 
 
 def load_toolchain(config: Config, runner: Runner, setting: str | None = None) -> Toolchain:

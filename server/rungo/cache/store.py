@@ -75,9 +75,9 @@ Layout: <xx>/<id>-a are index entries, <xx>/<id>-d stored outputs,
 class Entry:
     """What an action ID maps to: the output's ID and size, and when the entry was stored."""
 
-    output_id: OutputID
-    size: int
-    time: float
+    output_id: OutputID   # sha256 of the stored content
+    size: int             # bytes
+    time: float           # seconds since the epoch
 
 
 @dataclass(frozen=True, slots=True)
