@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import TYPE_CHECKING, Sequence, TextIO
 
 from rungo.cache import Cache
 from rungo.config import Config
@@ -20,10 +20,12 @@ from rungo.process import Runner
 from rungo.run.execute import find_exec_cmd
 from rungo.toolchain import Toolchain
 from rungo.work.execute import BuildOutcome, Builder
-from rungo.work.gocommand import GoCommand, GoCommandError, build_with_go, check_with_go, go_build_args
 from rungo.keys import TARGET_ENV
 from rungo.work.plan import plan_program
 from rungo.work.workdir import WorkDir
+
+if TYPE_CHECKING:
+    from rungo.work.gocommand import GoCommand
 
 
 class RunError(Exception):
@@ -69,6 +71,8 @@ class Session:
     overlays: dict[Path, bytes] = field(default_factory=dict)   # unsaved contents by file
 
     def go_command(self) -> GoCommand:
+        from rungo.work.gocommand import GoCommand
+
         return GoCommand(self.toolchain, self.runner, self.store, self.config.cwd, self.config.env, self.work)
 
 
@@ -102,6 +106,8 @@ def build(session: Session, inv: Invocation, flag_tokens: Sequence[str]) -> Prep
     exec_argv = _exec_argv(session, inv)
     loaded = _load(session, inv, link=True, require_main=True)
     if isinstance(loaded, LoadProblem):
+        from rungo.work.gocommand import GoCommandError, build_with_go, go_build_args
+
         if session.verbose is not None:
             session.verbose.write(f"rungo: building with the go command: {loaded.go_command}\n")
             session.verbose.flush()
@@ -133,6 +139,8 @@ def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) ->
             return PackageCheck(e.package, cwd, e.errors, (), "")
         return PackageCheck(e.package, cwd, (), (), e.text)
     if isinstance(loaded, LoadProblem):
+        from rungo.work.gocommand import check_with_go, go_build_args
+
         output = check_with_go(session.go_command(), inv, go_build_args(flag_tokens), session.overlays)
         return PackageCheck(None, cwd, (), (("", output),) if output else (), "")
     return PackageCheck(loaded[0].main, cwd, (), (), "")
@@ -144,8 +152,7 @@ def _load(session: Session, inv: Invocation, *, link: bool,
     to the go command. Raises RunError for everything else."""
     tc, config = session.toolchain, session.config
     req = LoadRequest(inv, tc, config.cwd, config.env, session.overlays, link=link, require_main=require_main)
-    go = session.go_command()
-    program = load_program(req, runner=session.runner, store=session.store, tmpdir=go.tmpdir)
+    program = load_program(req, runner=session.runner, store=session.store, tmpdir=session.work.go_tmpdir)
     if isinstance(program, LoadProblem):
         if program.go_command:
             return program

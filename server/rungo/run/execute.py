@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -36,14 +34,18 @@ def find_exec_cmd(exec_cmd: Sequence[str], goos: str, goarch: str, hostos: str, 
         return tuple(exec_cmd)
     if (goos, goarch) == (hostos, hostarch) or not goos or not goarch:
         return ()
-    found = shutil.which(f"go_{goos}_{goarch}_exec", path=path_var)
+    from shutil import which
+
+    found = which(f"go_{goos}_{goarch}_exec", path=path_var)
     return (found,) if found else ()
 
 
 def resolve_program(argv0: str, path_var: str) -> str | None:
     if os.sep in argv0:
         return argv0
-    return shutil.which(argv0, path=path_var)
+    from shutil import which
+
+    return which(argv0, path=path_var)
 
 
 def exec_in_place(argv: Sequence[str], env: Mapping[str, str], via_exec: bool,
@@ -75,6 +77,8 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], cleanup: Callable[[],
     old: dict[int, object] = {}
     prog = resolve_program(argv[0], search_path if search_path is not None else env.get("PATH", os.defpath))
     try:
+        import subprocess
+
         proc = subprocess.Popen(list(argv), executable=prog or argv[0], env=dict(env))
     except OSError as e:
         if report is not None:

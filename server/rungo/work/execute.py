@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from queue import SimpleQueue
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, TextIO
@@ -337,36 +337,52 @@ class Builder:
         return self._run_once(plan)
 
     def _run_once(self, plan: Plan) -> BuildOutcome:
+        """The compiles on a ready queue: a step starts on one of up to `parallel` worker threads as
+        soon as the local packages it imports are built; a failure fails its dependents."""
         results: dict[str, CompileResult] = {}
         archives: dict[str, CompileResult] = {}
         failed: set[str] = set()
         pending = {s.pkg.import_path: s for s in plan.compiles}
         order = [s.pkg.import_path for s in plan.compiles]
-        running: dict[Future[CompileResult], str] = {}
-        with ThreadPoolExecutor(max_workers=max(1, self.parallel)) as pool:
-            while pending or running:
-                for path in list(order):
-                    step = pending.get(path)
-                    if step is None:
-                        continue
-                    if any(d in failed for d in step.local_deps):
-                        failed.add(path)
-                        del pending[path]
-                        continue
-                    if all(d in archives for d in step.local_deps) and len(running) < max(1, self.parallel):
-                        del pending[path]
-                        running[pool.submit(self.compile, step, dict(archives))] = path
-                if not running:
-                    break
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    path = running.pop(fut)
-                    r = fut.result()
-                    results[path] = r
-                    if r.failed or r.archive is None:
-                        failed.add(path)
-                    else:
-                        archives[path] = r
+        finished: SimpleQueue[tuple[str, CompileResult | BaseException]] = SimpleQueue()
+        workers = max(1, self.parallel)
+        running = 0
+        trouble: BaseException | None = None
+
+        def work(path: str, step: CompileStep, built: dict[str, CompileResult]) -> None:
+            try:
+                finished.put((path, self.compile(step, built)))
+            except BaseException as e:  # handed to the scheduling thread, which raises it
+                finished.put((path, e))
+
+        while pending or running:
+            for path in list(order):
+                step = pending.get(path)
+                if step is None or trouble is not None:
+                    continue
+                if any(d in failed for d in step.local_deps):
+                    failed.add(path)
+                    del pending[path]
+                    continue
+                if all(d in archives for d in step.local_deps) and running < workers:
+                    del pending[path]
+                    running += 1
+                    threading.Thread(target=work, args=(path, step, dict(archives)),
+                                     name=f"rungo-compile-{path}").start()
+            if not running:
+                break
+            path, r = finished.get()
+            running -= 1
+            if isinstance(r, BaseException):
+                trouble = trouble or r
+                continue
+            results[path] = r
+            if r.failed or r.archive is None:
+                failed.add(path)
+            else:
+                archives[path] = r
+        if trouble is not None:
+            raise trouble
         ordered = tuple(results[p] for p in order if p in results)
         errors = "".join(
             f"# {r.import_path}\n{r.output}" for r in ordered if r.failed

@@ -60,11 +60,7 @@ class GoCommand:
     work: WorkDir
 
     def tmpdir(self) -> Path:
-        """GOTMPDIR for the go commands rungo starts: inside rungo's own work directory, so that
-        their go-build* directories go with it (also when a killed run's work directory is removed)."""
-        d = self.work.path / "gotmp"
-        d.mkdir(exist_ok=True)
-        return d
+        return self.work.go_tmpdir()
 
 
 def go_build_args(flag_tokens: Sequence[str]) -> list[str]:

@@ -53,6 +53,13 @@ class WorkDir:
     def created(self) -> Path | None:
         return self._path
 
+    def go_tmpdir(self) -> Path:
+        """GOTMPDIR for the go commands rungo starts: inside the work directory, so that their
+        go-build* directories go with it (also when a killed run's work directory is removed)."""
+        d = self.path / "gotmp"
+        d.mkdir(exist_ok=True)
+        return d
+
     def action_dir(self) -> Path:
         with self._lock:
             self._n += 1
