@@ -234,3 +234,27 @@ def test_edits_equal_pygls(encoding: lsp.PositionEncodingKind) -> None:
         ours.apply_change(change)
         theirs.apply_change(change)
         assert ours.source == theirs.source
+
+
+# -- the server factory ------------------------------------------------------------------------------------
+
+
+def test_create_server_registers_every_handler_on_a_new_server() -> None:
+    from rungo.lsp.server import create_server
+
+    a, b = create_server({}), create_server({})
+    assert a is not b and a.documents is not b.documents and a.runs is not b.runs
+    assert set(a.protocol.fm.commands) == {"rungo.run", "rungo.stop", "rungo.input", "rungo.resize"}
+    assert {lsp.INITIALIZE, lsp.TEXT_DOCUMENT_DID_OPEN, lsp.TEXT_DOCUMENT_DID_CHANGE, lsp.TEXT_DOCUMENT_CODE_LENS,
+            lsp.WORKSPACE_DID_CHANGE_CONFIGURATION, lsp.SHUTDOWN} <= set(a.protocol.fm.features)
+
+
+def test_importing_the_server_does_no_work() -> None:
+    import subprocess
+    import sys
+
+    code = ("import threading, rungo.lsp.server; from rungo.lsp import arguments, settings; "
+            "print(threading.active_count(), settings.converter.cache_info().currsize, "
+            "arguments.converter.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1", "0", "0"]

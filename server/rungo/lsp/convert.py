@@ -1,4 +1,4 @@
-"""Pure conversions from rungo's values (file summaries, package checks) to LSP diagnostics and lenses."""
+"""Pure conversions between rungo's values (paths, summaries, package checks) and LSP's (URIs, diagnostics, lenses)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ from rungo.syntax.utf16 import LineIndex
 SOURCE = "rungo"
 
 Reader = Callable[[Path], bytes | None]
+
+
+def uri_to_path(uri: str) -> Path | None:
+    """The path of a file: URI; None for every other scheme (untitled:, notebook cells…)."""
+    u = urlparse(uri)
+    if u.scheme != "file":
+        return None
+    return Path(unquote(u.path))
 
 
 def _range(index: LineIndex, line1: int, col1: int) -> lsp.Range:

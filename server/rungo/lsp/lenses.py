@@ -1,0 +1,59 @@
+"""Code lenses: `▶ Run` above func main of a main package (or of a file-scoped program), with the last result."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from lsprotocol import types as lsp
+
+from rungo.lsp import convert
+from rungo.lsp.documents import read_disk
+from rungo.lsp.state import RungoServer
+from rungo.syntax import FileSummary
+
+
+@dataclass(frozen=True, slots=True)
+class MainFile:
+    """A .go file with package main and func main, and whether the package build takes it."""
+
+    data: bytes
+    summary: FileSummary
+    included: bool | None      # None: neither in the build nor a program of its own
+
+
+async def main_file(ls: RungoServer, uri: str, path: Path) -> MainFile | None:
+    """The file at path (the editor's text when open) when it holds func main of package main."""
+    data = ls.documents.data(uri)
+    if data is None:
+        data = await asyncio.to_thread(read_disk, path)
+    if data is None:
+        return None
+    summary = await ls.summaries.of_document(uri, ls.documents.version(uri), data)
+    if summary.package != "main" or summary.main_func is None:
+        return None
+    s = ls.settings
+    included = await asyncio.to_thread(lambda: ls.engine.included(
+        path, data, env_extra=s.env, flags=s.build_flags, go_path=s.go_path))
+    return MainFile(data, summary, included)
+
+
+async def file_scoped_main(ls: RungoServer, path: Path) -> bool:
+    """A file the package build leaves out, with its own package main and func main: a program of
+    its own, run as `go run file.go`."""
+    found = await main_file(ls, ls.documents.uri_for(path), path)
+    return found is not None and found.included is False
+
+
+async def code_lens(ls: RungoServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    uri = params.text_document.uri
+    p = convert.uri_to_path(uri)
+    if p is None or p.suffix != ".go" or p.name.endswith("_test.go"):
+        return []
+    found = await main_file(ls, uri, p)
+    if found is None:
+        return []
+    key = p.parent if found.included else p
+    return convert.main_lenses(uri, found.data, found.summary, ls.results.get(key), ls.runs_allowed,
+                               found.included)

@@ -1,0 +1,135 @@
+"""The session's life: initialize (settings, capabilities, roots), the warm start, settings changes, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.workspace import Workspace
+
+from rungo.lsp import publishing
+from rungo.lsp.convert import uri_to_path
+from rungo.lsp.documents import EditableWorkspace
+from rungo.lsp.engine import find_main_packages
+from rungo.lsp.settings import parse_settings, settings_message
+from rungo.lsp.state import RungoServer
+
+log = logging.getLogger("rungo.lsp")
+
+WATCHED_GLOBS = ("**/*.go", "**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum")
+
+
+def apply_settings(ls: RungoServer, raw: Any) -> None:
+    """Settings from the client; what is invalid keeps its default and is told in one message."""
+    ls.settings, problems = parse_settings(raw)
+    if problems:
+        ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, settings_message(problems)))
+
+
+def _roots(params: lsp.InitializeParams) -> list[Path]:
+    folders = [p for f in params.workspace_folders or [] if (p := uri_to_path(f.uri)) is not None]
+    if not folders and params.root_uri:
+        root = uri_to_path(params.root_uri)
+        return [root] if root is not None else []
+    return folders
+
+
+def _flag(value: Any, key: str) -> bool | None:
+    """An initialization option or experimental capability that is exactly true or false."""
+    found = value.get(key) if isinstance(value, dict) else None
+    return found if isinstance(found, bool) else None
+
+
+def initialize(ls: RungoServer, params: lsp.InitializeParams) -> None:
+    if type(ls.workspace) is Workspace:
+        ls.workspace.__class__ = EditableWorkspace    # same state, edits applied at C speed
+    opts = params.initialization_options
+    ls.output_support = _flag(opts, "rungoOutput") is True or _flag(params.capabilities.experimental,
+                                                                     "rungoOutput") is True
+    ls.runs_allowed = _flag(opts, "allowRuns") is not False
+    ls.roots = _roots(params)
+    apply_settings(ls, opts)
+
+
+async def initialized(ls: RungoServer, params: lsp.InitializedParams) -> None:
+    if ls.runs_allowed and ls.settings.warm_start:
+        ls.warm = asyncio.ensure_future(warm_start(ls))
+    caps = ls.client_capabilities.workspace
+    watched = caps.did_change_watched_files if caps is not None else None
+    if watched is not None and watched.dynamic_registration:
+        try:
+            await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[lsp.Registration(
+                id="rungo-watched-files", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
+                    watchers=[lsp.FileSystemWatcher(glob_pattern=g) for g in WATCHED_GLOBS]))]))
+        except Exception as e:   # a client that refuses: saves and edits still recheck
+            log.info("watched files not registered: %s", e)
+
+
+def did_change_configuration(ls: RungoServer, params: lsp.DidChangeConfigurationParams) -> None:
+    apply_settings(ls, params.settings)
+    if ls.settings.diagnostics.enabled:
+        publishing.recheck_open(ls)
+    else:
+        publishing.clear_all(ls)
+
+
+def shutdown(ls: RungoServer, params: None) -> None:
+    close_all(ls)
+
+
+def close_all(ls: RungoServer) -> None:
+    """Shutdown or a lost client: every check, the warm start and every run end now."""
+    ls.closing = True
+    ls.warm_token.cancel()
+    if ls.warm is not None:
+        ls.warm.cancel()
+    publishing.cancel_checks(ls)
+    ls.runs.kill_all()
+    ls.summaries.close()
+
+
+async def warm_start(ls: RungoServer) -> None:
+    """Builds the workspace's main packages in the background so the first Run only executes."""
+    try:
+        dirs = await asyncio.to_thread(find_main_packages, ls.roots)
+        if not dirs:
+            return
+        token: str | None = None
+        caps = ls.client_capabilities.window
+        if caps is not None and caps.work_done_progress:
+            token = f"rungo-warm-{uuid.uuid4().hex[:8]}"
+            try:
+                await ls.work_done_progress.create_async(token)
+                ls.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(
+                    title="rungo: preparing main packages", cancellable=True, percentage=0))
+            except Exception:
+                token = None
+        from rungo.work.workdir import WorkDir
+
+        for i, d in enumerate(dirs):
+            if ls.warm_token.cancelled:
+                return
+            if token is not None:
+                ls.work_done_progress.report(token, lsp.WorkDoneProgressReport(
+                    message=str(d), percentage=int(100 * i / len(dirs))))
+            s = ls.settings
+
+            def build(d: Path = d) -> None:
+                work = WorkDir(None, keep=False, announce=lambda _: None)
+                try:
+                    ls.engine.build(d, env_extra=s.env, flags=s.build_flags, go_path=s.go_path, work=work,
+                                    token=ls.warm_token)
+                finally:
+                    work.close()
+
+            await asyncio.to_thread(build)
+        if token is not None:
+            ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=f"{len(dirs)} main packages ready"))
+    except asyncio.CancelledError:
+        ls.warm_token.cancel()
+        return

@@ -1,0 +1,225 @@
+"""Diagnostics to the client: the fast parser's view at each keystroke, the compiler's answer after a pause.
+
+Each publish carries the document version it was computed for, and one for a version the client no
+longer has is dropped. Checks are tasks, one per package directory (or non-file document), replaced
+by the next keystroke's and cancelled with their subprocesses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Awaitable, Callable, Mapping
+
+from lsprotocol import types as lsp
+
+from rungo.lsp import convert
+from rungo.lsp.answers import FileDiagnostics, compute_check, module_diagnostics
+from rungo.lsp.documents import overlays
+from rungo.lsp.engine import CancelToken
+from rungo.lsp.standing import Standing, between_answers, line_edit, shift_diagnostics, shift_lines
+from rungo.lsp.summaries import BIG_DOCUMENT_BYTES
+
+if TYPE_CHECKING:
+    from rungo.lsp.state import RungoServer
+
+Work = Callable[[CancelToken], Awaitable[None]]
+
+
+def publish(ls: RungoServer, uri: str, diagnostics: list[lsp.Diagnostic], version: int | None = None) -> None:
+    doc = ls.documents.get(uri)
+    if doc is not None and version is not None and doc.version != version:
+        return     # never publish for content the client no longer has
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
+        uri=uri, diagnostics=diagnostics, version=doc.version if doc is not None else None))
+
+
+# -- between keystroke and answer ------------------------------------------------------------------
+
+
+def refresh(ls: RungoServer, uri: str) -> None:
+    """Publishes, off the event loop, the standing compiler diagnostics and the fast parser's view
+    of the edited lines; keystrokes that arrive meanwhile are folded into the next pass."""
+    state = ls.standing.get(uri)
+    if state is None or not ls.settings.diagnostics.enabled:
+        return
+    if state.refreshing:
+        state.again = True
+        return
+    state.refreshing = True
+    asyncio.ensure_future(_refresh(ls, uri, state))
+
+
+async def _refresh(ls: RungoServer, uri: str, state: Standing) -> None:
+    try:
+        while True:
+            state.again = False
+            doc = ls.documents.get(uri)
+            if doc is None or ls.standing.get(uri) is not state or ls.closing:
+                return
+            version, text = doc.version, doc.source
+            base, generation = state.text, state.generation
+            edit = await asyncio.to_thread(line_edit, base, text)
+            data = await asyncio.to_thread(text.encode, "utf-8", "replace")
+            summary = await ls.summaries.summarize(data)
+            fast = await asyncio.to_thread(convert.syntax_diagnostics, data, summary)
+            if ls.standing.get(uri) is not state:
+                return
+            if state.generation != generation:
+                continue     # a compiler answer moved the ground meanwhile: look again
+            if edit is not None:
+                state.compiler = shift_diagnostics(state.compiler, edit)
+                state.edited = shift_lines(state.edited, edit)
+            state.text = text
+            state.generation += 1
+            if ls.settings.diagnostics.enabled:
+                publish(ls, uri, between_answers(state.compiler, fast, state.edited, state.answered), version)
+            if not state.again:
+                return
+    finally:
+        state.refreshing = False
+
+
+# -- compiler answers ---------------------------------------------------------------------------------
+
+
+def schedule(ls: RungoServer, key: Path | str, delay: float, work: Work) -> None:
+    """Runs work after delay, in place of the pending work of the same key (which is cancelled)."""
+    old = ls.checks.pop(key, None)
+    if old is not None and not old[0].done():
+        old[0].cancel()
+        old[1].cancel()
+    token = CancelToken()
+    ls.checks[key] = (asyncio.ensure_future(_later(ls, key, delay, work, token)), token)
+
+
+async def _later(ls: RungoServer, key: Path | str, delay: float, work: Work, token: CancelToken) -> None:
+    try:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await work(token)
+    except asyncio.CancelledError:
+        token.cancel()
+        return
+    # Answered: from here on (before the client can even read the answer) the next keystroke
+    # finds no check pending and is checked at once.
+    current = ls.checks.get(key)
+    if current is not None and current[1] is token:
+        del ls.checks[key]
+
+
+def cancel_checks(ls: RungoServer) -> None:
+    for task, token in list(ls.checks.values()):
+        token.cancel()
+        task.cancel()
+    ls.checks.clear()
+
+
+def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float) -> None:
+    if not ls.settings.diagnostics.enabled or ls.closing:
+        return
+
+    async def work(token: CancelToken) -> None:
+        await _check(ls, pkg_dir, token)
+    schedule(ls, pkg_dir, delay, work)
+
+
+async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken) -> None:
+    versions = ls.documents.versions()
+    texts = ls.documents.texts()
+    buffers = await asyncio.to_thread(overlays, texts)
+    for data in buffers.values():
+        if len(data) >= BIG_DOCUMENT_BYTES:
+            await ls.summaries.summarize(data)     # the loader then finds it computed
+    answer = await asyncio.to_thread(compute_check, ls.engine, pkg_dir, buffers, texts, ls.settings, token,
+                                     ls.documents.uri_for)
+    if token.cancelled or ls.closing:
+        return
+    if not ls.settings.diagnostics.enabled:
+        return
+    now = ls.documents.versions()
+    targets: set[str] = set()
+    for uri, diags in answer.files:
+        targets.add(uri)
+        if uri in now and (uri not in versions or now[uri] != versions[uri]):
+            continue     # edited meanwhile: its own check will answer
+        state = ls.standing.get(uri)
+        if state is not None and uri in texts:
+            state.answer(texts[uri], list(diags))
+        publish(ls, uri, list(diags), now.get(uri))
+    for uri in ls.published.get(pkg_dir, set()) - targets:
+        publish(ls, uri, [])
+    ls.published[pkg_dir] = targets
+    accept_modules(ls, answer.modules, versions)
+
+
+def accept_modules(ls: RungoServer, modules: FileDiagnostics, versions: Mapping[str, int | None]) -> None:
+    """Publishes the errors of go.mod and go.work files, and clears the ones that had some."""
+    now = ls.documents.versions()
+    for uri, diags in modules:
+        if uri in now and versions.get(uri) != now[uri]:
+            continue
+        if not diags and uri not in ls.module_published:
+            continue
+        if diags:
+            ls.module_published.add(uri)
+        else:
+            ls.module_published.discard(uri)
+        publish(ls, uri, list(diags), now.get(uri))
+
+
+async def publish_module_file(ls: RungoServer, uri: str, path: Path) -> None:
+    """go.mod / go.work edited: its own errors at once, from the editor's text."""
+    versions = ls.documents.versions()
+    text = ls.documents.texts().get(uri)
+    if text is None:
+        return
+    data = text.encode("utf-8", "surrogateescape")
+    diags = await asyncio.to_thread(module_diagnostics, path, data, "")
+    accept_modules(ls, ((uri, tuple(diags)),), versions)
+
+
+def schedule_parse(ls: RungoServer, uri: str, delay: float) -> None:
+    """The check of a document that is not a file on disk (untitled:, notebook cells): the Go parser."""
+    async def work(token: CancelToken) -> None:
+        versions = ls.documents.versions()
+        text = ls.documents.texts().get(uri)
+        if text is None:
+            return
+        data = text.encode("utf-8", "replace")
+        s = ls.settings
+        cwd = ls.roots[0] if ls.roots else Path.cwd()
+        problems = await asyncio.to_thread(lambda: ls.engine.parse_errors(
+            data, env_extra=s.env, go_path=s.go_path, cwd=cwd, token=token))
+        if problems is None or token.cancelled or ls.documents.versions().get(uri) != versions.get(uri):
+            return
+        diags = convert.parse_diagnostics(data, problems)
+        state = ls.standing.get(uri)
+        if state is not None:
+            state.answer(text, list(diags))
+        publish(ls, uri, diags, versions.get(uri))
+    schedule(ls, uri, delay, work)
+
+
+def recheck_open(ls: RungoServer, delay: float = 0) -> None:
+    """A check of every package with an open file or published diagnostics (settings or modules changed)."""
+    dirs = {p.parent for uri, _ in ls.documents.items() if (p := convert.uri_to_path(uri)) is not None
+            and p.suffix == ".go"}
+    for d in dirs | set(ls.published):
+        if d in dirs or ls.published.get(d):
+            schedule_check(ls, d, delay)
+
+
+def clear_all(ls: RungoServer) -> None:
+    """Diagnostics switched off: nothing pending, nothing left on screen."""
+    cancel_checks(ls)
+    for uris in ls.published.values():
+        for uri in uris:
+            publish(ls, uri, [])
+    ls.published.clear()
+    for uri in list(ls.module_published):
+        publish(ls, uri, [])
+    ls.module_published.clear()
+    for uri, state in ls.standing.items():
+        state.forget()
+        publish(ls, uri, [])

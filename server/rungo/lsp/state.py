@@ -1,0 +1,73 @@
+"""The server object: what the handlers share (settings, documents, checks, published diagnostics, runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcParseError
+from pygls.lsp.server import LanguageServer
+
+from rungo import __version__
+from rungo.lsp.documents import OpenDocuments
+from rungo.lsp.engine import CancelToken, Engine
+from rungo.lsp.protocol import RungoProtocol
+from rungo.lsp.reporting import RunReporter
+from rungo.lsp.runs import RunManager
+from rungo.lsp.settings import Settings
+from rungo.lsp.standing import Standing
+from rungo.lsp.summaries import Summaries
+
+log = logging.getLogger("rungo.lsp")
+
+
+class RungoServer(LanguageServer):
+    """pygls' server with rungo's state; the handlers (registered by create_server) act on it."""
+
+    def __init__(self, base_env: Mapping[str, str]) -> None:
+        super().__init__("rungo", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=RungoProtocol)
+        self.engine = Engine(base_env)
+        self.settings = Settings()
+        self.output_support = False
+        self.runs_allowed = True                       # False in an untrusted (Restricted Mode) workspace
+        self.roots: list[Path] = []
+        self.documents = OpenDocuments(lambda: self.workspace)
+        self.summaries = Summaries()
+        self.standing: dict[str, Standing] = {}       # open document -> what is published for it
+        self.checks: dict[Path | str, tuple[asyncio.Task[None], CancelToken]] = {}
+        self.published: dict[Path, set[str]] = {}     # package dir -> uris it published to
+        self.module_published: set[str] = set()
+        self.results: dict[Path, str] = {}            # package dir (or file) -> last run result for the lens
+        self.last_change: dict[Path | str, float] = {}   # package dir (or URI) -> its last keystroke
+        self.warm: asyncio.Task[None] | None = None
+        self.warm_token = CancelToken()
+        self.closing = False
+        self.runs = RunManager(self.engine, RunReporter(self), asyncio.to_thread)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Protocol and handler errors go to the log, never to a popup; unreadable JSON gets -32700."""
+        if isinstance(error, ValueError) and not isinstance(error, JsonRpcException):
+            try:
+                self.protocol._send_data({"jsonrpc": "2.0", "id": None, "error": {
+                    "code": JsonRpcParseError.CODE, "message": f"parse error: {error}"}})
+            except Exception:
+                pass
+        log.warning("%s: %s", type(error).__name__, error)
+        try:
+            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error,
+                                                         f"rungo: {type(error).__name__}: {error}"))
+        except Exception:
+            pass
+
+    def refresh_lenses(self) -> None:
+        """Asks the client to fetch the code lenses again (a run's result changed them)."""
+        caps = self.client_capabilities.workspace
+        if caps is not None and caps.code_lens is not None and caps.code_lens.refresh_support:
+            try:
+                self.workspace_code_lens_refresh(None)
+            except Exception:  # the client went away
+                pass
