@@ -12,6 +12,7 @@ from rungo.cache import Cache
 from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
 from rungo.load.constraints import BuildContext
 from rungo.load.external import ExternalLoadError, load_external
+from rungo.load.godebug import default_godebug
 from rungo.load.linkdeps import LinkDepsError, linker_deps
 from rungo.load.loader import Loader, LoadFailure, NotNative, Target, import_position
 from rungo.load.model import ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
@@ -20,7 +21,6 @@ from rungo.load.stamps import stamp
 from rungo.load.summaries import SummaryCache
 from rungo.process import Runner
 from rungo.toolchain import Toolchain, check_go_version, goenv_file
-from rungo.work.buildinfo import default_godebug
 
 
 @dataclass(frozen=True, slots=True)
