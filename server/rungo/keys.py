@@ -82,9 +82,13 @@ def compile_key(
     asm_tool: str = "",
     asm_args: Sequence[str] = (),
     native_files: Sequence[tuple[str, bytes]] = (),
+    cgo: Sequence[str] = (),
 ) -> "ActionID":
     """Every input of a package's archive: the Go compile and, for a package with assembly, the asm
-    runs and the objects packed in with it (.s, .h and .syso contents, asm tool and flags)."""
+    runs and the objects packed in with it (.s, .h and .syso contents, asm tool and flags). For a cgo
+    package, `native_files` are its C, C++, assembly, header and .syso files and `cgo` the lines
+    cmd/go's buildActionID adds (rungo.work.cgo.key_lines: the cgo tool, the C compilers' identities,
+    command names and flags, the internal-linking verdict)."""
     h = _action("compile", compile_tool, target_env)
     h.add_many("args", args)
     h.add("importpath", import_path)
@@ -101,6 +105,8 @@ def compile_key(
         h.add("asm-tool", asm_tool).add_many("asm-args", asm_args)
         for name, digest in native_files:
             h.add("native-file", name).add("digest", digest)
+    if cgo:
+        h.add_many("cgo", cgo)
     return h.digest()
 
 
