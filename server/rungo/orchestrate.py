@@ -54,6 +54,7 @@ class Prepared:
     messages: str = ""                 # what the build printed while succeeding (C compiler warnings, go's -x)
     inputs_since_ns: int = 0           # when the inputs were read, if before the build finished (0: now)
     go_command: str = ""               # why the go command built it ("" when built natively)
+    rememberable: bool = True          # an unchanged rerun may exec it (no pkg-config answer in it)
 
 
 @dataclass(slots=True)
@@ -117,7 +118,8 @@ def build(session: Session, inv: Invocation, flag_tokens: Sequence[str]) -> Prep
         raise RunError("rungo: the build produced no binary", "link", outcome=outcome, package=program.main)
     watched = (*program.watched, Watched(str(outcome.binary), stamp(outcome.binary)))
     return Prepared(binary=outcome.binary, exec_argv=exec_argv, temporary=outcome.temporary, watched=watched,
-                    main=program.main, messages=outcome.warnings)
+                    main=program.main, messages=outcome.warnings,
+                    rememberable=program.cgo is None or not any(b.pkg_config for b in program.cgo.packages.values()))
 
 
 def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) -> PackageCheck:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, RUNGO, Toolchains, gorun, rungo, write_tree
+from conftest import ROOT, RUNGO, Toolchains, gorun, pkg_config_module, rungo, write_pc, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs a C compiler")
 
@@ -174,3 +174,20 @@ def test_swig_goes_to_the_go_command_and_says_why(tmp_path: Path, base_env: dict
     got = rungo(["run", "-v", "."], mod, env)
     assert got.stderr.startswith("rungo: building with the go command: package example.com/cflags uses SWIG\n"), \
         got.stderr
+
+
+def test_pkg_config_answers_are_asked_again(tmp_path: Path, base_env: dict[str, str]) -> None:
+    """A package that names pkg-config packages is built natively, but its program is not kept for
+    the rerun shortcut: pkg-config's answer can change with no file of the build changing."""
+    mod, pc = pkg_config_module(tmp_path, base_env)
+    env = dict(base_env, CGO_ENABLED="1", PKG_CONFIG_PATH=str(pc))
+    time.sleep(1.1)
+    first = rungo(["run", "."], mod, env)
+    assert (first.returncode, first.stdout) == (0, "5\n"), first.stderr
+    write_pc(pc, 6)
+    again = rungo(["run", "-x", "."], mod, env)
+    assert (again.returncode, again.stdout) == (0, "6\n"), again.stderr
+    assert "pkg-config --cflags -- mylib" in again.stderr and "go build" not in again.stderr
+    write_pc(pc, 7)
+    last = rungo(["run", "."], mod, env)
+    assert (last.returncode, last.stdout) == (0, "7\n"), last.stderr

@@ -29,6 +29,8 @@ class CgoBuild:
 
     package: CgoPackage
     flags: PackageFlags
+    pkg_config: bool = False                # its preambles may name pkg-config packages: the
+                                            # flags can change with no file rungo could watch
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,7 @@ def load_cgo(packages: Sequence[LocalPackage], *, ctx: BuildContext, goenv: Mapp
             return flags
         if isinstance(flags, CgoError):
             return CgoLoadError(flags.render(pkg.import_path))
-        built[p.import_path] = CgoBuild(pkg, flags)
+        built[p.import_path] = CgoBuild(pkg, flags, any(b"pkg-config:" in src for src in sources.values()))
     uses_cxx = any(b.package.cxx_files for b in built.values())
     extld = extld_flag(cenv, uses_cxx)
     if isinstance(extld, Unsupported):
