@@ -140,6 +140,26 @@ def write_tree(root: Path, files: Mapping[str, str]) -> Path:
     return root
 
 
+PKG_CONFIG_MAIN = ('package main\n\n// #cgo pkg-config: mylib\nimport "C"\n\nimport "fmt"\n\n'
+                   "func main() { fmt.Println(C.PCV) }\n")
+
+
+def pkg_config_module(root: Path, env: Mapping[str, str], *, pcv: int = 5, libs: str = "") -> tuple[Path, Path]:
+    """A module whose main package prints C.PCV, defined by a pkg-config package `mylib` in a
+    directory of its own (for PKG_CONFIG_PATH): (module dir, .pc directory). Skips without pkg-config."""
+    if shutil.which("pkg-config", path=env.get("PATH")) is None:
+        pytest.skip("no pkg-config")
+    pc = root / "pc"
+    pc.mkdir()
+    write_pc(pc, pcv, libs)
+    mod = write_tree(root / "mod", {"go.mod": "module example.com/pc\n\ngo 1.22\n", "main.go": PKG_CONFIG_MAIN})
+    return mod, pc
+
+
+def write_pc(pc: Path, pcv: int, libs: str = "") -> None:
+    (pc / "mylib.pc").write_text(f"Name: mylib\nDescription: x\nVersion: 1.0\nCflags: -DPCV={pcv}\nLibs: {libs}\n")
+
+
 @pytest.fixture
 def module(tmp_path: Path) -> Iterator[Path]:
     d = tmp_path / "mod"

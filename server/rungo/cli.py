@@ -198,7 +198,7 @@ def _run(argv: list[str]) -> int:
             work.close()
             return _fail(f"rungo: copying {binary} to {copy}: {e.strerror}", EXIT_BUILD_FAILED)
         argv_run = command_line(copy, inv.args, prepared.exec_argv)
-    if remembers(inv) and not (prepared.temporary or runs_from_copy):
+    if remembers(inv) and prepared.rememberable and not (prepared.temporary or runs_from_copy):
         import time
 
         k = len(argv) - len(inv.args)

@@ -274,7 +274,7 @@ def _parse_int64(s: str) -> int:
     return -n if neg else n
 
 
-def _go_quote(s: str) -> str:
+def go_quote(s: str) -> str:
     """fmt's %q (strconv.Quote); surrogate-escaped bytes print as \\xNN like invalid UTF-8."""
     out = ['"']
     for c in s:
@@ -422,7 +422,7 @@ def _set_buildvcs(flags: BuildFlags, value: str) -> BuildFlags:
 
 def _set_compiler(flags: BuildFlags, value: str) -> BuildFlags:
     if value not in ("gc", "gccgo"):
-        raise _ValueError(f"unknown compiler {_go_quote(value)}")
+        raise _ValueError(f"unknown compiler {go_quote(value)}")
     return replace(flags, compiler=value)
 
 
@@ -493,7 +493,7 @@ def _apply_goflags(flags: BuildFlags, goflags: str) -> BuildFlags:
     for entry in entries:
         if (not entry.startswith("-") or entry in ("-", "--")
                 or entry.startswith(("---", "-=", "--="))):
-            raise UsageError(f"go: parsing $GOFLAGS: non-flag {_go_quote(entry)}",
+            raise UsageError(f"go: parsing $GOFLAGS: non-flag {go_quote(entry)}",
                              show_usage=False)
         name = entry[2:] if entry.startswith("--") else entry[1:]
         name = name.partition("=")[0]
@@ -513,7 +513,7 @@ def _apply_goflags(flags: BuildFlags, goflags: str) -> BuildFlags:
                 flags = spec.apply(flags, value if eq else "true")
             except _ValueError as err:
                 if eq:
-                    raise UsageError(f"go: invalid boolean value {_go_quote(value)} for flag "
+                    raise UsageError(f"go: invalid boolean value {go_quote(value)} for flag "
                                      f"{name} (from {where}): {err}") from None
                 raise UsageError(f"go: invalid boolean flag {name} (from {where}): {err}") \
                     from None
@@ -523,7 +523,7 @@ def _apply_goflags(flags: BuildFlags, goflags: str) -> BuildFlags:
             try:
                 flags = spec.apply(flags, value)
             except _ValueError as err:
-                raise UsageError(f"go: invalid value {_go_quote(value)} for flag {name} "
+                raise UsageError(f"go: invalid value {go_quote(value)} for flag {name} "
                                  f"(from {where}): {err}") from None
         flags = _mark(flags, name[1:])
     return flags
@@ -565,7 +565,7 @@ def _parse_flags(flags: BuildFlags, argv: Sequence[str]) -> tuple[BuildFlags, li
             except _ValueError as err:
                 if has_value:
                     raise UsageError(
-                        f"invalid boolean value {_go_quote(value)} for -{name}: {err}") from None
+                        f"invalid boolean value {go_quote(value)} for -{name}: {err}") from None
                 raise UsageError(f"invalid boolean flag {name}: {err}") from None
         else:
             if not has_value and args:
@@ -576,7 +576,7 @@ def _parse_flags(flags: BuildFlags, argv: Sequence[str]) -> tuple[BuildFlags, li
                 flags = spec.apply(flags, value)
             except _ValueError as err:
                 raise UsageError(
-                    f"invalid value {_go_quote(value)} for flag -{name}: {err}") from None
+                    f"invalid value {go_quote(value)} for flag -{name}: {err}") from None
         flags = _mark(flags, name)
     return flags, args
 

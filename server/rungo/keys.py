@@ -83,9 +83,13 @@ def compile_key(
     asm_tool: str = "",
     asm_args: Sequence[str] = (),
     native_files: Sequence[tuple[str, bytes]] = (),
+    cgo: Sequence[str] = (),
 ) -> "ActionID":
     """Every input of a package's archive: the Go compile and, for a package with assembly, the asm
-    runs and the objects packed in with it (.s, .h and .syso contents, asm tool and flags)."""
+    runs and the objects packed in with it (.s, .h and .syso contents, asm tool and flags). For a cgo
+    package, `native_files` are its C, C++, assembly, header and .syso files and `cgo` the lines
+    cmd/go's buildActionID adds (rungo.work.cgo.key_lines: the cgo tool, the C compilers' identities,
+    command names and flags, the internal-linking verdict)."""
     h = _action("compile", compile_tool, target_env)
     h.add_many("args", args)
     h.add("importpath", import_path)
@@ -102,6 +106,8 @@ def compile_key(
         h.add("asm-tool", asm_tool).add_many("asm-args", asm_args)
         for name, digest in native_files:
             h.add("native-file", name).add("digest", digest)
+    if cgo:
+        h.add_many("cgo", cgo)
     return h.digest()
 
 
@@ -229,3 +235,15 @@ def summary_key(*, format: str, code: str, content: bytes) -> "ActionID":
     h = _hasher("filesummary")
     h.add("format", format).add("code", code).add("content", content)
     return h.digest()
+
+
+# Any new influence on what a C compiler reports as its version (cmd/go's gccToolID) must be added
+# here: the executable (path and stat) and the language asked about.
+def c_compiler_identity_key(*, exe: str, exe_stat: str, language: str) -> "ActionID":
+    return _hasher("cgo-cc-identity").add("exe", exe).add("stat", exe_stat).add("lang", language).digest()
+
+
+# Any new influence on whether a C compiler accepts a flag (cmd/go's gccSupportsFlag) must be added
+# here: the compiler's identity and the probe's whole command line.
+def c_flag_probe_key(*, compiler_identity: str, argv: Sequence[str]) -> "ActionID":
+    return _hasher("cgo-flag-probe").add("id", compiler_identity).add("argv", "\0".join(argv)).digest()

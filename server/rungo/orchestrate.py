@@ -53,9 +53,10 @@ class Prepared:
     temporary: bool                    # the binary is inside the work dir
     watched: tuple[Watched, ...]       # inputs whose stats decide whether this build still holds
     main: LocalPackage | None          # None when the go command built it
-    messages: str = ""                 # what the go command printed while building (e.g. under -x)
+    messages: str = ""                 # what the build printed while succeeding (C compiler warnings, go's -x)
     inputs_since_ns: int = 0           # when the inputs were read, if before the build finished (0: now)
     go_command: str = ""               # why the go command built it ("" when built natively)
+    rememberable: bool = True          # an unchanged rerun may exec it (no pkg-config answer in it)
 
 
 @dataclass(slots=True)
@@ -123,7 +124,8 @@ def build(session: Session, inv: Invocation, flag_tokens: Sequence[str]) -> Prep
         raise RunError("rungo: the build produced no binary", "link", outcome=outcome, package=program.main)
     watched = (*program.watched, Watched(str(outcome.binary), stamp(outcome.binary)))
     return Prepared(binary=outcome.binary, exec_argv=exec_argv, temporary=outcome.temporary, watched=watched,
-                    main=program.main)
+                    main=program.main, messages=outcome.warnings,
+                    rememberable=program.cgo is None or not any(b.pkg_config for b in program.cgo.packages.values()))
 
 
 def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) -> PackageCheck:
@@ -164,6 +166,8 @@ def _load(session: Session, inv: Invocation, *, link: bool,
         compile_tool=tc.tool("compile"),
         link_tool=tc.tool("link"),
         asm_tool=tc.tool("asm"),
+        cgo_tool=tc.tool("cgo"),
+        cgo=program.cgo,
         tool_version=tc.version,
         target_env={k: tc.env.get(k, "") for k in TARGET_ENV},
         external=program.external,

@@ -14,6 +14,9 @@ import pytest
 
 from conftest import rungo, write_tree
 
+# A cgo module (rungo builds cgo natively) built with a flag only the go command implements.
+GO_COMMAND_FLAGS = ["-buildmode=pie"]
+
 CGO_MODULE = {
     "go.mod": "module example.com/cgomod\n\ngo 1.22\n",
     "internal/sq/sq.go": 'package sq\n\n// #include "sq.h"\nimport "C"\n\n'
@@ -55,34 +58,34 @@ def test_cgo_module_rerun_skips_the_go_command(tmp_path: Path, base_env: dict[st
     env = dict(base_env, CGO_ENABLED="1")
     write_tree(tmp_path, CGO_MODULE)
     age(tmp_path)
-    first = rungo(["run", "-v", ".", "a"], tmp_path, env)
+    first = rungo(["run", "-v", *GO_COMMAND_FLAGS, ".", "a"], tmp_path, env)
     assert first.returncode == 0, first.stderr
     assert first.stdout == "square: 49 [a]\n"
     assert first.stderr.startswith(
-        "rungo: building with the go command: package example.com/cgomod/internal/sq uses cgo\n"), first.stderr
+        "rungo: building with the go command: the flag -buildmode\n"), first.stderr
 
-    remembered = rungo(["run", ".", "a"], tmp_path, env)
+    remembered = rungo(["run", *GO_COMMAND_FLAGS, ".", "a"], tmp_path, env)
     assert (remembered.returncode, remembered.stdout) == (0, "square: 49 [a]\n"), remembered.stderr
 
     with no_go_cache:  # type: ignore[attr-defined]
-        rerun = rungo(["run", ".", "b", "c"], tmp_path, env)
+        rerun = rungo(["run", *GO_COMMAND_FLAGS, ".", "b", "c"], tmp_path, env)
         assert (rerun.returncode, rerun.stdout, rerun.stderr) == (0, "square: 49 [b c]\n", "")
 
         # A change to a C file is a change: the next run builds (and here, with no GOCACHE, fails).
         (tmp_path / "internal/sq/sq.c").write_text('#include "sq.h"\nint square(int x) { return x * x + 1; }\n')
         age(tmp_path / "internal/sq/sq.c")
-        broken = rungo(["run", ".", "b"], tmp_path, env)
+        broken = rungo(["run", *GO_COMMAND_FLAGS, ".", "b"], tmp_path, env)
         assert broken.returncode == 125 and "build cache" in broken.stderr, broken.stderr
 
-    edited = rungo(["run", ".", "b"], tmp_path, env)
+    edited = rungo(["run", *GO_COMMAND_FLAGS, ".", "b"], tmp_path, env)
     assert (edited.returncode, edited.stdout) == (0, "square: 50 [b]\n"), edited.stderr
 
     # A new file in a package directory is a change too.
     (tmp_path / "extra.go").write_text('package main\n\nimport "fmt"\n\nfunc init() { fmt.Println("extra") }\n')
     age(tmp_path)
-    added = rungo(["run", ".", "b"], tmp_path, env)
+    added = rungo(["run", *GO_COMMAND_FLAGS, ".", "b"], tmp_path, env)
     assert (added.returncode, added.stdout) == (0, "extra\nsquare: 50 [b]\n"), added.stderr
-    again = rungo(["run", ".", "b"], tmp_path, env)
+    again = rungo(["run", *GO_COMMAND_FLAGS, ".", "b"], tmp_path, env)
     assert (again.returncode, again.stdout) == (0, "extra\nsquare: 50 [b]\n"), again.stderr
 
 
@@ -93,11 +96,11 @@ def test_go_work_above_the_module_is_seen(tmp_path: Path, base_env: dict[str, st
     write_tree(mod, CGO_MODULE)
     age(tmp_path)
     for _ in range(2):
-        ok = rungo(["run", "."], mod, env)
+        ok = rungo(["run", *GO_COMMAND_FLAGS, "."], mod, env)
         assert (ok.returncode, ok.stdout) == (0, "square: 49 []\n"), ok.stderr
     (tmp_path / "go.work").write_text("go 1.22\n")
     age(tmp_path / "go.work")
-    refused = rungo(["run", "."], mod, env)
+    refused = rungo(["run", *GO_COMMAND_FLAGS, "."], mod, env)
     assert refused.returncode == 125
     assert "workspace" in refused.stderr, refused.stderr
 
@@ -137,15 +140,15 @@ def test_a_file_the_program_writes_beside_its_sources_keeps_the_shortcut(
                         '\tfmt.Println("square:", sq.Square(7))\n}\n')
     write_tree(tmp_path, files)
     age(tmp_path)
-    first = rungo(["run", "."], tmp_path, env)
+    first = rungo(["run", *GO_COMMAND_FLAGS, "."], tmp_path, env)
     assert (first.returncode, first.stdout) == (0, "square: 49\n"), first.stderr
     with no_go_cache:  # type: ignore[attr-defined]
         for _ in range(2):
             (tmp_path / "run.log").unlink()
-            again = rungo(["run", "."], tmp_path, env)
+            again = rungo(["run", *GO_COMMAND_FLAGS, "."], tmp_path, env)
             assert (again.returncode, again.stdout, again.stderr) == (0, "square: 49\n", "")
         (tmp_path / "extra.go").write_text('package main\n\nimport "fmt"\n\nfunc init() { fmt.Println("extra") }\n')
-        rebuilt = rungo(["run", "."], tmp_path, env)
+        rebuilt = rungo(["run", *GO_COMMAND_FLAGS, "."], tmp_path, env)
         assert rebuilt.returncode == 125 and "build cache" in rebuilt.stderr, rebuilt.stderr
 
 

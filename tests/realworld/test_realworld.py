@@ -201,14 +201,21 @@ def test_same_as_go_run(program: Program, index: int, cgo: str, tmp_path: Path, 
     if compare not in ("stdout", "digest"):
         assert view(g_out, compare), g_out.decode(errors="replace")
     if not program.spec.get("at_version"):
-        # Run again: what rungo built itself is all in its cache (nothing compiled, linked or
-        # assembled); what the go command builds is named as such under -v.
+        # Run again: what rungo built itself is all in its cache (nothing compiled, linked,
+        # assembled, and for cgo in the module no cgo and no C compiler); what the go command
+        # builds is named as such under -v.
         x_rc, _, x_err = invoke([*RUNGO, "run", "-x", "-v", *flags, program.target, *args], program, cgo, stdin)
         text = x_err.decode(errors="replace")
         assert x_rc == status, text
         if "rungo: building with the go command: " not in text:
-            tools = [line for line in text.splitlines() if re.search(r"/(compile|link|asm|cgo) ", line)]
+            tools = [line for line in text.splitlines()
+                     if re.search(r"/(compile|link|asm|cgo) |^(\S+=\S+ )*(\S*/)?(gcc|g\+\+|cc|clang) ", line)]
             assert tools == [], text
+        elif cgo == "1":
+            # With cgo on, C files and cgo in the module are no reason for the go command (geth's
+            # default.pgo is one; with cgo off, go-sqlite3's C files make the go command word the build).
+            assert not re.search(r"rungo: building with the go command: package \S+ uses (cgo|non-Go files)",
+                                 text), text
 
 
 def serve(cmd: list[str], prog: Program, cgo: str, run: dict[str, Any], workdir: Path) -> tuple[int, bytes]:

@@ -17,22 +17,19 @@ import pytest
 
 from rungo.load.constraints import BuildContext
 from rungo.process import Runner
-from rungo.work.cgo import (
-    CgoOutcome,
+from rungo.load.cgoflags import (
+    CgoEnvironment,
+    CgoError,
     CgoPackage,
-    CompilerProbes,
-    execute,
+    cgo_environment,
     extld_flag,
     implicit_imports,
-    key_lines,
-    pack,
-    plan,
     resolve_flags,
 )
-from rungo.work.cgoflags import CgoEnvironment, CgoError, cgo_environment
-from rungo.work.cgosecurity import SecurityRules, Unsupported, load_rules
+from rungo.work.cgo import CgoOutcome, CompilerProbes, execute, key_lines, pack, plan
+from rungo.load.cgosecurity import SecurityRules, Unsupported, load_rules
 
-from tests.conftest import write_tree
+from tests.conftest import pkg_config_module, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="no C compiler")
 
@@ -194,15 +191,7 @@ def test_rejections_match_go_build(go_exe: str, base_env: dict[str, str], tmp_pa
 
 
 def test_pkg_config(go_exe: str, base_env: dict[str, str], tmp_path: Path) -> None:
-    if shutil.which("pkg-config", path=base_env.get("PATH")) is None:
-        pytest.skip("no pkg-config")
-    pc = tmp_path / "pc"
-    pc.mkdir()
-    (pc / "mylib.pc").write_text("Name: mylib\nDescription: x\nVersion: 1.0\nCflags: -DPCV=5\nLibs: -lm\n")
-    mod = write_tree(tmp_path / "mod", {
-        "go.mod": "module example.com/pc\n\ngo 1.22\n",
-        "main.go": 'package main\n\n// #cgo pkg-config: mylib\nimport "C"\n\nimport "fmt"\n\nfunc main() { fmt.Println(C.PCV) }\n',
-    })
+    mod, pc = pkg_config_module(tmp_path, base_env, libs="-lm")
     env = {**base_env, "PKG_CONFIG_PATH": str(pc)}
     goenv, rules, cenv, ctx = _setup(go_exe, env, mod)
     echo = io.StringIO()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rungo.load.constraints import BuildContext
-from rungo.work.cgoflags import (
+from rungo.load.cgoflags import (
     CgoDirectives,
     CgoError,
     cgo_environment,
@@ -27,7 +27,7 @@ from rungo.work.cgoflags import (
     split_pkg_config_output,
     split_quoted,
 )
-from rungo.work.cgosecurity import (
+from rungo.load.cgosecurity import (
     SecurityRules,
     Unsupported,
     check_compiler_flags,
@@ -38,7 +38,8 @@ from rungo.work.cgosecurity import (
     load_rules,
     prefers_external_link,
 )
-from rungo.work.cgo import CgoPackage, compile_complete, implicit_imports
+from rungo.load.cgoflags import CgoPackage, implicit_imports
+from rungo.work.cgo import compile_complete
 
 LINUX = BuildContext(goos="linux", goarch="amd64", tags=frozenset(), cgo_enabled=True, go_minor=26)
 WINDOWS = BuildContext(goos="windows", goarch="amd64", tags=frozenset(), cgo_enabled=True, go_minor=26)

@@ -124,6 +124,18 @@ CASES: dict[str, tuple[Callable[..., bytes], dict[str, Any], dict[str, list[Any]
         {"wrapper": ["/other/bin/go"], "wrapper_stat": ["1:2:4"], "env": [{"PATH": "/usr/bin"}, {}]},
         [],
     ),
+    "C compiler identity": (
+        keys.c_compiler_identity_key,
+        dict(exe="/usr/bin/gcc", exe_stat="1:2:3:4", language="c"),
+        {"exe": ["/usr/bin/cc"], "exe_stat": ["1:2:3:5"], "language": ["c++"]},
+        [],
+    ),
+    "C flag probe": (
+        keys.c_flag_probe_key,
+        dict(compiler_identity="gcc version 12", argv=["gcc", "-fno-caret-diagnostics", "-c"]),
+        {"compiler_identity": ["gcc version 13"], "argv": [["gcc", "-Wl,--no-gc-sections", "-c"], ["gcc"]]},
+        [],
+    ),
     "file summary": (
         keys.summary_key,
         dict(format="f1", code="c1", content=b"9" * 32),

@@ -71,9 +71,14 @@ def test_go_list_snapshot_round_trips() -> None:
 # -- plans of representative programs, without subprocesses ---------------------------------------
 
 from pathlib import Path  # noqa: E402
+from typing import cast  # noqa: E402
 
 from rungo.invocation import parse_run_args  # noqa: E402
+from rungo.load.cgoload import CgoBuild, CgoSetup, cgo_package  # noqa: E402
 from rungo.load.constraints import BuildContext  # noqa: E402
+from rungo.load.cgoflags import CgoPackage  # noqa: E402
+from rungo.load.cgoflags import CgoEnvironment, PackageFlags  # noqa: E402
+from rungo.load.cgosecurity import SecurityRules  # noqa: E402
 from rungo.load.model import LocalPackage, Module, SourceFile  # noqa: E402
 from rungo.load.program import Program  # noqa: E402
 from rungo.syntax.model import FileSummary  # noqa: E402
@@ -106,11 +111,11 @@ MAIN = _pkg("example.com/m", "main", "/m", ("example.com/dep", "example.com/m/li
 
 
 def plan_of(args: list[str], local: tuple[LocalPackage, ...] = (LIB, MAIN), *, link: bool = True,
-            roots: tuple[str, ...] = ("runtime",), module: Module | None = MOD) -> Plan:
+            roots: tuple[str, ...] = ("runtime",), module: Module | None = MOD, cgo: CgoSetup | None = None) -> Plan:
     inv = parse_run_args([*args, "."], "")
     program = Program(module=module, main=local[-1], local=local, external=STD, context=CTX, link=link,
                       link_roots=roots, godebug="panicnil=1", go_sum={("example.com/dep", "v1.2.3"): "h1:abc"},
-                      overlays={}, watched=())
+                      overlays={}, watched=(), cgo=cgo)
     return plan_program(program, inv.flags, TC, cwd=Path("/m"), env={"CGO_CFLAGS": "-O2"})
 
 
@@ -183,3 +188,29 @@ def test_named_files_compile_at_the_toolchain_language_version() -> None:
 
 def test_a_check_plans_no_link() -> None:
     assert plan_of([], link=False).link is None
+
+
+def test_a_cgo_package_compiles_with_its_cgo_part() -> None:
+    """No -complete, the implicit imports of a cgo package, its C files as cgo's (not asm's), and
+    -extld as the load stage decided it (CXX when a package has C++ files)."""
+    sq = _pkg("example.com/m/sq", "sq", "/m/sq", ("fmt",), files=("sq.go",),
+              other=("sq.c", "sq.h", "lib.cc", "x.S", "b.syso"))
+    main = _pkg("example.com/m", "main", "/m", ("example.com/m/sq",))
+    cpkg = cgo_package(sq, trimpath=False)
+    assert isinstance(cpkg, CgoPackage)
+    assert cpkg.c_files == ("sq.c",) and cpkg.cxx_files == ("lib.cc",) and cpkg.s_files == ("x.S",)
+    assert cpkg.h_files == ("sq.h",) and cpkg.syso_files == ("b.syso",) and cpkg.cgo_files == ()
+    flags = PackageFlags(("-DA",), ("-O2", "-g"), ("-O2", "-g"), (), ("-lm",), False)
+    cenv = CgoEnvironment(cc=("gcc",), cxx=("g++",), fc=("gfortran",), fc_setting="", pkg_config="pkg-config",
+                          cppflags=(), cflags=("-O2", "-g"), cxxflags=("-O2", "-g"), fflags=(), ldflags=(),
+                          overrides=(), goos="linux", goarch="amd64", gomips="", gomips64="", child_env=(),
+                          cgo_enabled=True)
+    build = CgoBuild(cpkg, flags)
+    setup = CgoSetup(cenv, cast(SecurityRules, None), {"example.com/m/sq": build}, True, "-extld=g++")
+    plan = plan_of([], (sq, main), cgo=setup)
+    step = plan.compiles[0]
+    assert "-complete" not in step.args and step.cgo == build
+    assert step.ext_deps == ("fmt", "runtime/cgo", "syscall")
+    assert step.asm_files == () and step.objects == () and step.headers == ()
+    assert plan.compiles[1].cgo is None and "-complete" in plan.compiles[1].args
+    assert plan.link is not None and plan.link.args[-1] == "-extld=g++"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Collection, Mapping, Sequence
 
 from rungo.cache import Cache
+from rungo.load.cgoload import CgoLoadError, CgoSetup, cgo_executables, load_cgo
 from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
 from rungo.load.constraints import BuildContext
 from rungo.load.external import ExternalLoadError, load_external
@@ -21,6 +22,8 @@ from rungo.load.stamps import stamp
 from rungo.load.summaries import SummaryCache
 from rungo.process import Runner
 from rungo.toolchain import Toolchain, check_go_version, goenv_file
+from rungo.load.cgoflags import implicit_imports
+from rungo.load.cgosecurity import Unsupported
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class Program:
     go_sum: Mapping[tuple[str, str], str]      # (module, version) -> h1: hash, for the build info
     overlays: Mapping[Path, bytes]             # unsaved contents by file
     watched: tuple[Watched, ...]               # every input the load read
+    cgo: CgoSetup | None = None                # the C toolchain and the cgo packages, when any
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +70,9 @@ class LoadProblem:
     go_command: str = ""
 
 
-# Non-Go files the native pipeline builds: Go assembly (and the headers it includes), and .syso
-# objects packed as they are. Everything else (C, C++, Fortran, SWIG, preprocessed .S) needs cgo.
+# Non-Go files the native pipeline builds in a package without cgo: Go assembly (and the headers it
+# includes), and .syso objects packed as they are. C, C++, Fortran and .S files need cgo (a package
+# that imports "C"; see load/cgoload.py).
 NATIVE_EXTS = frozenset({".s", ".h", ".syso"})
 
 
@@ -254,11 +259,21 @@ def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
         if p.errors and p is not main:
             errors.extend(p.errors)
         foreign = [f for f in p.other_files if f.suffix not in NATIVE_EXTS]
-        if foreign or p.uses_cgo:
-            what = "cgo" if p.uses_cgo else "non-Go files (" + ", ".join(f.name for f in foreign) + ")"
+        if foreign and not p.uses_cgo:
+            what = "non-Go files (" + ", ".join(f.name for f in foreign) + ")"
             return LoadProblem("", package=main, go_command=f"package {p.import_path} uses {what}")
     if errors:
         return LoadProblem(render_errors(errors, rel), errors=tuple(errors), package=main)
+    cgo = load_cgo(local, ctx=ctx, goenv=tc.env, goroot=tc.goroot, env=req.env, runner=runner,
+                   overlays=overlays, trimpath=flags.trimpath)
+    if isinstance(cgo, Unsupported):
+        return LoadProblem("", package=main, go_command=cgo.reason)
+    if isinstance(cgo, CgoLoadError):
+        return LoadProblem(cgo.text.rstrip("\n"), package=main)
+    if cgo is not None:
+        for p in local:
+            if p.import_path in cgo.packages:
+                ext_imports.update(i for i in implicit_imports(p.import_path, False) if i != "unsafe")
 
     main_paths = (module.path,) if module is not None else ()
     try:
@@ -302,7 +317,11 @@ def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
     watched = dict((w.path, w) for w in loader.watch.values())
     for w in snap.watched:
         watched[w.path] = w
-    for tool in (tc.go, tc.tool("compile"), tc.tool("link")):
+    tools = [tc.go, tc.tool("compile"), tc.tool("link")]
+    if cgo is not None:
+        tools.append(tc.tool("cgo"))
+        tools += [Path(exe) for exe in cgo_executables(cgo, req.env)]
+    for tool in tools:
         watched[str(tool)] = Watched(str(tool), stamp(tool))
     cfg_file = goenv_file(req.env)
     if cfg_file is not None:
@@ -319,4 +338,5 @@ def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
         go_sum=_go_sum(module),
         overlays=overlays,
         watched=tuple(watched.values()),
+        cgo=cgo,
     )

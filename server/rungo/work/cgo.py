@@ -48,42 +48,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Mapping, Protocol, Sequence
 
-from rungo.cache import ActionID, KeyHasher
-from rungo.load.constraints import BuildContext
+from rungo.cache import ActionID
+from rungo.invocation import go_quote
+from rungo.keys import c_compiler_identity_key, c_flag_probe_key
+from rungo.load.stamps import stamp
+from rungo.load.cgoflags import CgoEnvironment, CgoError, CgoPackage, PackageFlags, quoted_split
+from rungo.load.cgosecurity import SecurityRules, Unsupported, check_linker_flags
 from rungo.process import Runner, shell_quote
-from rungo.work.cgoflags import (
-    CgoEnvironment,
-    CgoError,
-    PackageFlags,
-    PkgConfigFlags,
-    package_flags,
-    parse_directives,
-    pkg_config_flags,
-    quoted_join,
-    quoted_split,
-)
-from rungo.work.cgosecurity import SecurityRules, Unsupported, check_linker_flags
-
-
-@dataclass(frozen=True, slots=True)
-class CgoPackage:
-    """One package that uses cgo; file lists are base names in the package directory, sorted."""
-
-    import_path: str
-    name: str                                 # package clause name (cgo -dynpackage)
-    dir: Path
-    cgo_files: tuple[str, ...]                # Go files that import "C"
-    go_files: tuple[str, ...] = ()            # the other Go files
-    c_files: tuple[str, ...] = ()
-    cxx_files: tuple[str, ...] = ()           # .cc .cpp .cxx
-    m_files: tuple[str, ...] = ()             # Objective-C
-    s_files: tuple[str, ...] = ()             # .S .sx (only built in a cgo package)
-    f_files: tuple[str, ...] = ()             # .f .F .for .f90
-    h_files: tuple[str, ...] = ()             # .h .hh .hpp .hxx (inputs of the key only)
-    syso_files: tuple[str, ...] = ()
-    standard: bool = False
-    trimpath_to: str | None = None            # -trimpath: the package's module dir maps to /_/<this>
-    trimpath_from: str | None = None          # ... from this directory (the module root)
 
 
 # -- the C compiler -------------------------------------------------------------------------------
@@ -104,14 +75,6 @@ def _look_path(name: str, env: Mapping[str, str]) -> str | None:
         if os.path.isfile(cand) and os.access(cand, os.X_OK):
             return cand
     return None
-
-
-def _stat_key(path: str) -> str:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return "absent"
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_mode}"
 
 
 _PROBE_FAILURE_WORDS: Final = (b"unrecognized", b"unknown", b"unrecognised", b"is not supported",
@@ -144,7 +107,7 @@ class CompilerProbes:
         exe = _look_path(name, self.runner.env)
         key: ActionID | None = None
         if exe is not None and self.store is not None:
-            key = KeyHasher("cgo-cc-identity").add("exe", exe).add("stat", _stat_key(exe)).add("lang", language).digest()
+            key = c_compiler_identity_key(exe=exe, exe_stat=stamp(exe), language=language)
             hit = self.store.get_bytes(key)
             if hit is not None:
                 got = hit.decode("utf-8", "surrogateescape")
@@ -185,7 +148,7 @@ class CompilerProbes:
             return self._flags[memo_key]
         key: ActionID | None = None
         if id_text and self.store is not None:
-            key = KeyHasher("cgo-flag-probe").add("id", id_text).add("argv", "\0".join(args)).digest()
+            key = c_flag_probe_key(compiler_identity=id_text, argv=args)
             hit = self.store.get_bytes(key)
             if hit in (b"true", b"false"):
                 self._flags[memo_key] = hit == b"true"
@@ -303,36 +266,6 @@ def compiler_command(compiler: Sequence[str], incdir: str, workdir: str, cenv: C
 
 # -- flags, imports, keys -------------------------------------------------------------------------
 
-def resolve_flags(pkg: CgoPackage, sources: Mapping[str, bytes], ctx: BuildContext, cenv: CgoEnvironment,
-                  rules: SecurityRules, runner: Runner) -> PackageFlags | CgoError | Unsupported:
-    """The package's flags: #cgo directives (go/build), then pkg-config and the checks (runCgo's order).
-
-    `sources` maps each cgo file's base name to its content.
-    """
-    files = [(str(pkg.dir / n), sources[n]) for n in sorted(pkg.cgo_files)]
-    directives = parse_directives(files, str(pkg.dir), ctx)
-    if isinstance(directives, CgoError):
-        return directives
-    pc = pkg_config_flags(directives.pkg_config, pkg.dir, cenv, rules, runner)
-    if not isinstance(pc, PkgConfigFlags):
-        return pc
-    return package_flags(directives, cenv, rules, pc, has_m_files=bool(pkg.m_files), has_f_files=bool(pkg.f_files))
-
-
-_CGO_EXCLUDE: Final = frozenset({"runtime/cgo"})
-_CGO_SYSCALL_EXCLUDE: Final = frozenset({"runtime/cgo", "runtime/race", "runtime/msan", "runtime/asan"})
-
-
-def implicit_imports(import_path: str, standard: bool) -> tuple[str, ...]:
-    """What load.PackagesAndErrors adds to a cgo package's imports (gc toolchain), in its order."""
-    out = ["unsafe"]
-    if not standard or import_path not in _CGO_EXCLUDE:
-        out.append("runtime/cgo")
-    if not standard or import_path not in _CGO_SYSCALL_EXCLUDE:
-        out.append("syscall")
-    return tuple(out)
-
-
 _STD_FORWARD_DECLS: Final = frozenset({"bytes", "internal/poll", "net", "os", "runtime/metrics",
                                        "runtime/pprof", "runtime/trace", "sync", "syscall", "time"})
 
@@ -344,37 +277,6 @@ def compile_complete(pkg: CgoPackage) -> bool:
     if pkg.standard and pkg.import_path in _STD_FORWARD_DECLS:
         ext += 1
     return ext == 0
-
-
-def extld_flag(cenv: CgoEnvironment, uses_cxx: bool) -> str | Unsupported:
-    """cmd/go's setextld: `-extld=` + CXX when any linked package has C++ files, else CC (quoted.Join)."""
-    joined = quoted_join(cenv.cxx if uses_cxx else cenv.cc)
-    if joined is None:
-        return Unsupported("CC/CXX has an argument with both quote characters")
-    return "-extld=" + joined
-
-
-def _go_quote(s: str) -> str:
-    """strconv.Quote, for cgo's -ldflags."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in "\a\b\f\n\r\t\v":
-            out.append({"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}[ch])
-        elif 0xDC80 <= o <= 0xDCFF:                 # an undecodable byte (surrogateescape)
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        elif o < 0x80 or ch.isprintable():
-            out.append(ch)
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def key_lines(pkg: CgoPackage, flags: PackageFlags, cenv: CgoEnvironment, probes: CompilerProbes,
@@ -472,7 +374,7 @@ def plan(pkg: CgoPackage, flags: PackageFlags, cenv: CgoEnvironment, probes: Com
     cgo_env += _child_env(cenv, env or {})
     ldflags_opt: list[str] = []
     if flags.ldflags:
-        ldflags_opt = ["-ldflags=" + " ".join(_go_quote(f) for f in flags.ldflags)]
+        ldflags_opt = ["-ldflags=" + " ".join(go_quote(f) for f in flags.ldflags)]
         cgo_env.append(("CGO_LDFLAGS", ""))
     cgo_exe = str(tooldir / "cgo")
     cgo = Command((cgo_exe, "-objdir", od, "-importpath", pkg.import_path, *cgoflags, *ldflags_opt, "--",

@@ -5,16 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from queue import SimpleQueue
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, TextIO
 
-from rungo.cache import Cache, CacheWriteError
+from rungo.cache import ActionID, Cache, CacheWriteError
+from rungo.load.cgoload import CgoSetup
 from rungo.load.model import ExternalPackage, RelPath
 from rungo.process import Runner
 from rungo.keys import compile_key, content_identity, export_identity, link_key, tool_id
+from rungo.work import cgo as cgostage
+from rungo.load.cgoflags import CgoError
+from rungo.load.cgosecurity import Unsupported
 from rungo.work.plan import CompileStep, LinkStep, Plan
 from rungo.work.workdir import WorkDir
 
@@ -29,6 +34,8 @@ class CompileResult:
     cached: bool
     failed: bool
     identity: str = ""           # how the archive is named in the keys of its dependents
+    warnings: str = ""           # what the C compiler said while succeeding (go prints it under `# pkg`)
+    headed: bool = True          # `output` goes under a `# import path` line (go's action errors do not)
 
     def archive_identity(self) -> str:
         return self.identity or export_identity(str(self.archive))
@@ -41,6 +48,18 @@ class BuildOutcome:
     errors: str                  # everything to print on failure, go-style (`# pkg` headers)
     failed_stage: str | None     # "build" or "link"
     temporary: bool = False      # the binary lives in the work dir (the cache refused it)
+
+    @property
+    def warnings(self) -> str:
+        """The C compiler's warnings of the packages built, as go prints them (`# pkg` first)."""
+        return "".join(f"# {c.import_path}\n{c.warnings}" for c in self.compiles if c.warnings)
+
+
+def _digest(path: Path) -> bytes | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return None
 
 
 def apply_rewrites(path: str, rewrites: str) -> str:
@@ -57,6 +76,25 @@ def apply_rewrites(path: str, rewrites: str) -> str:
         if path.startswith(prefix) and path[len(prefix)] == "/":
             return path[len(prefix) + 1:] if replacement == "" else replacement + path[len(prefix):]
     return path
+
+
+# The go command's rewrites of compiler output about cgo-generated code (not under -x):
+# `x.go:19[/tmp/.../x.cgo1.go:18]` becomes `x.go:19`, `_Ctype_foo` becomes `C.foo`.
+_CGO_LINE = re.compile(r"\[[^\[\]]+\.(cgo1|cover)\.go:[0-9]+(:[0-9]+)?\]")
+_CGO_TYPE_SIG = re.compile(r"\b_C2?(type|func|var|macro)_\B")
+_GO_MINOR = re.compile(r"^go1\.(\d+)")
+
+
+def cgo_report(text: str, tool_version: str) -> str:
+    """A cgo package's compiler output as the go command of `tool_version` shows it: from go1.27
+    every `_Ctype_` (`_Cfunc_`, ...) becomes `C.` (exec.go); before, reportCmd rewrote only output
+    naming a .cgo1.go position, and removed those positions."""
+    m = _GO_MINOR.match(tool_version)
+    if m is None or int(m.group(1)) >= 27:
+        return _CGO_TYPE_SIG.sub("C.", text)
+    if not _CGO_LINE.search(text):
+        return text
+    return _CGO_TYPE_SIG.sub("C.", _CGO_LINE.sub("", text))
 
 
 def append_to_archive(archive: Path, files: list[Path]) -> None:
@@ -96,7 +134,11 @@ class Builder:
     verbose: TextIO | None = None
     overlays: Mapping[Path, bytes] = field(default_factory=dict)   # unsaved contents by file
     asm_tool: Path | None = None
+    cgo_tool: Path | None = None
+    cgo: CgoSetup | None = None                                    # the program's C toolchain
     _rel: RelPath = field(init=False)
+    _probes: cgostage.CompilerProbes | None = field(init=False, default=None)
+    _probes_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _served_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _served_paths: list[Path] = field(init=False, default_factory=list)
 
@@ -171,13 +213,21 @@ class Builder:
             return CompileResult(pkg.import_path, None, "\n".join(problems) + "\n", False, True)
         native_files: list[tuple[str, bytes]] = []
         native_data: dict[Path, bytes] = {}
-        for f in (*step.asm_files, *step.headers, *step.objects):
+        natives = (*step.asm_files, *step.headers, *step.objects) if step.cgo is None else \
+            self._cgo_inputs(step)
+        for f in natives:
             try:
                 data = f.read_bytes()
             except OSError as e:
                 return CompileResult(pkg.import_path, None, f"open {self.shown(f)}: {e.strerror}\n", False, True)
             native_data[f] = data
             native_files.append((str(f), hashlib.sha256(data).digest()))
+        cgo_lines: tuple[str, ...] = ()
+        if step.cgo is not None:
+            lines = self._cgo_key_lines(step)
+            if isinstance(lines, CgoError):
+                return CompileResult(pkg.import_path, None, lines.render(pkg.import_path), False, True, headed=False)
+            cgo_lines = lines
         key = compile_key(
             compile_tool=tool_id(str(self.compile_tool), self.tool_version),
             target_env=self.target_env,
@@ -191,6 +241,7 @@ class Builder:
             asm_args=step.asm_args,
             native_files=native_files,
             embed_patterns=[(p, m) for p, m in pkg.embed_patterns],
+            cgo=cgo_lines,
         )
         if not self.force:
             hit = self.store.get_file(key)
@@ -203,6 +254,8 @@ class Builder:
         text = "# import config\n" + "".join(f"packagefile {k}={cfg[k]}\n" for k in sorted(cfg))
         self._write(importcfg, text)
         out = d / "_pkg_.a"
+        if step.cgo is not None:
+            return self._compile_cgo(step, key, d, importcfg, out, native_files)
         # The tools read private copies of exactly the bytes the key hashed: a file edited while the
         # build runs cannot put another version's archive under this key. A copy whose source no
         # longer has the hashed content is built all the same (it is what the user has now) but
@@ -284,16 +337,86 @@ class Builder:
                 append_to_archive(out, objects)
             except OSError as e:
                 return CompileResult(pkg.import_path, None, f"pack {out}: {e}\n", False, True)
+        return self._store(pkg.import_path, key, out, output, exact)
+
+    def _store(self, import_path: str, key: ActionID, out: Path, output: str, exact: bool,
+               warnings: str = "") -> CompileResult:
+        """Files a built archive under its key (unless its inputs changed while it was built)."""
         if not exact:
-            return CompileResult(pkg.import_path, out, output, False, False)
+            return CompileResult(import_path, out, output, False, False, warnings=warnings)
         try:
             self.store.put_file(key, out)
             got = self.store.get_file(key)
         except CacheWriteError:
             got = None
         if got is None:
-            return CompileResult(pkg.import_path, out, output, False, False)
-        return CompileResult(pkg.import_path, got[1], output, False, False, content_identity(got[0].output_id))
+            return CompileResult(import_path, out, output, False, False, warnings=warnings)
+        return CompileResult(import_path, got[1], output, False, False, content_identity(got[0].output_id),
+                             warnings=warnings)
+
+    # -- cgo ----------------------------------------------------------------------
+
+    def _cgo_probes(self) -> cgostage.CompilerProbes:
+        """The build's C compiler probes (their answers are kept in the cache: a hit runs none)."""
+        assert self.cgo is not None
+        with self._probes_lock:
+            if self._probes is None:
+                self._probes = cgostage.CompilerProbes(self.runner, self.cgo.env, self.cwd, store=self.store)
+            return self._probes
+
+    @staticmethod
+    def _cgo_inputs(step: CompileStep) -> tuple[Path, ...]:
+        """A cgo package's non-Go files: what cmd/go hashes of them besides its Go files."""
+        assert step.cgo is not None
+        p = step.cgo.package
+        names = (*p.c_files, *p.cxx_files, *p.m_files, *p.s_files, *p.f_files, *p.h_files, *p.syso_files)
+        return tuple(p.dir / n for n in names)
+
+    def _cgo_key_lines(self, step: CompileStep) -> tuple[str, ...] | CgoError:
+        assert step.cgo is not None and self.cgo is not None and self.cgo_tool is not None
+        return cgostage.key_lines(step.cgo.package, step.cgo.flags, self.cgo.env, self._cgo_probes(),
+                                  tool_id(str(self.cgo_tool), self.tool_version))
+
+    def _compile_cgo(self, step: CompileStep, key: ActionID, d: Path, importcfg: Path, out: Path,
+                     native_files: list[tuple[str, bytes]]) -> CompileResult:
+        """A cgo package's miss: cgo and the C compiles in the action dir, the Go compile of what cgo
+        made (no private copies: cgo and the C compiler read the package directory, as with go; the
+        archive is stored only if every input still has the content its key hashed), then pack."""
+        assert step.cgo is not None and self.cgo is not None and self.cgo_tool is not None
+        pkg, cpkg = step.pkg, step.cgo.package
+        if self.verbose is not None:
+            self.verbose.write(pkg.import_path + "\n")
+            self.verbose.flush()
+        cstep = cgostage.plan(cpkg, step.cgo.flags, self.cgo.env, self._cgo_probes(), objdir=d,
+                              tooldir=self.cgo_tool.parent, seed=key, cwd=self.cwd, env=self.runner.env)
+        done = cgostage.execute(cstep, self.runner, self.cgo.rules, cwd=self.cwd)
+        if isinstance(done, Unsupported):
+            return CompileResult(pkg.import_path, None, f"{pkg.import_path}: {done.reason}\n", False, True,
+                                 headed=False)
+        if isinstance(done, CgoError):
+            text = done.render(pkg.import_path)
+            headed = text.startswith(f"# {pkg.import_path}\n")
+            return CompileResult(pkg.import_path, None, text.split("\n", 1)[1] if headed else text, False, True,
+                                 headed=headed)
+        trim = done.trimpath + (";" + step.trimpath if step.trimpath else "")
+        argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
+                "-importcfg", str(importcfg), "-pack", *done.go_files]
+        res = self.runner.run(argv, cwd=self.cwd)
+        real = {f.path: f.path for f in pkg.files}
+        output = self._unmap(res.stdout + res.stderr, real)
+        if self.runner.echo is None:
+            output = cgo_report(output, self.tool_version)
+        if not self.runner.dry_run and (res.returncode != 0 or not out.exists()):
+            return CompileResult(pkg.import_path, None, output or f"compile exited with status {res.returncode}\n",
+                                 False, True)
+        err = cgostage.pack(out, done.objects, self.runner, cpkg.dir)
+        if err is not None:
+            return CompileResult(pkg.import_path, None, err.render(pkg.import_path), False, True, headed=False)
+        if self.runner.dry_run:
+            return CompileResult(pkg.import_path, out, "", False, False)
+        exact = all(_digest(f.path) == f.digest for f in pkg.files) and \
+            all(_digest(Path(name)) == digest for name, digest in native_files)
+        return self._store(pkg.import_path, key, out, output, exact, done.warnings)
 
     def _copy_exact(self, origin: Path, copy: Path, digest: bytes) -> bool:
         """Writes the current content of `origin` (unsaved, or on disk) to `copy`; whether it is the
@@ -385,7 +508,7 @@ class Builder:
             raise trouble
         ordered = tuple(results[p] for p in order if p in results)
         errors = "".join(
-            f"# {r.import_path}\n{r.output}" for r in ordered if r.failed
+            (f"# {r.import_path}\n" if r.headed else "") + r.output for r in ordered if r.failed
         )
         if failed or plan.link is None:
             return BuildOutcome(None, ordered, errors, "build" if failed else None)

@@ -14,17 +14,21 @@ from pathlib import Path
 from typing import Collection, Mapping, Sequence
 
 from rungo.invocation import BuildFlags
+from rungo.load.cgoload import CgoBuild
 from rungo.load.loader import CMDLINE_PATH, lang_for
 from rungo.load.model import ExternalPackage, LocalPackage
 from rungo.load.program import Program, flag_text, package_flags
 from rungo.toolchain import Toolchain
 from rungo.work.buildinfo import ModuleInfo, build_info_text, modinfo_line
+from rungo.load.cgoflags import implicit_imports
+from rungo.work.cgo import compile_complete
 from rungo.keys import GOARCH_ENV
 
 
 @dataclass(frozen=True, slots=True)
 class CompileStep:
-    """Compile one package of a main module (its assembly and .syso objects included)."""
+    """Compile one package of a main module (its assembly and .syso objects included; for a cgo
+    package, its cgo part: the C files and .syso objects are `cgo`'s then)."""
 
     pkg: LocalPackage
     args: tuple[str, ...]            # every compile flag except -o, -trimpath, -importcfg, -embedcfg and the files
@@ -35,6 +39,7 @@ class CompileStep:
     asm_files: tuple[Path, ...] = ()  # the package's .s files
     headers: tuple[Path, ...] = ()   # .h files the assembly may include
     objects: tuple[Path, ...] = ()   # .syso files packed into the archive as they are
+    cgo: CgoBuild | None = None      # the cgo part: files by kind and resolved #cgo flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +110,9 @@ def compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, cwd: Pa
     toolchain_lang = pkg.import_path == CMDLINE_PATH or (program.module is not None and pkg.module is None)
     args.append("-lang=" + (f"go1.{program.context.go_minor}" if toolchain_lang
                             else lang_for(program.module, program.context.go_minor)))
-    if not any(f.suffix in (".s", ".syso") for f in pkg.other_files):
+    cgo = program.cgo.packages.get(pkg.import_path) if program.cgo is not None else None
+    if compile_complete(cgo.package) if cgo is not None else \
+            not any(f.suffix in (".s", ".syso") for f in pkg.other_files):
         args.append("-complete")
     if flags.race:
         args += ["-installsuffix", "race"]
@@ -169,6 +176,18 @@ def asm_args(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Toolcha
 
 def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Toolchain, cwd: Path,
                  local_paths: Collection[str]) -> CompileStep:
+    cgo = program.cgo.packages.get(pkg.import_path) if program.cgo is not None else None
+    if cgo is not None:
+        # The C compiler builds every non-Go file of a cgo package; cgo's objects are packed.
+        implicit = [i for i in implicit_imports(pkg.import_path, False) if i != "unsafe" and i not in pkg.imports]
+        return CompileStep(
+            pkg=pkg,
+            args=compile_args(pkg, program, flags, cwd),
+            trimpath=trimpath_rewrite(pkg, flags),
+            local_deps=tuple(i for i in pkg.imports if i in local_paths),
+            ext_deps=tuple(sorted([*(i for i in pkg.imports if i not in local_paths), *implicit])),
+            cgo=cgo,
+        )
     sfiles = tuple(f for f in pkg.other_files if f.suffix == ".s")
     return CompileStep(
         pkg=pkg,
@@ -187,7 +206,8 @@ def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Too
 
 def link_args(program: Program, flags: BuildFlags, tc: Toolchain, cwd: Path) -> tuple[str, ...]:
     """The linker's flags: -s -w as go run, the GODEBUG default, -race, the main package's -ldflags,
-    and -extld (the C compiler, for when the link is external) unless -ldflags names one."""
+    and -extld (the C compiler, or CXX when a cgo package has C++ files, for when the link is
+    external) unless -ldflags names one."""
     main_ldflags = package_flags(flags.ldflags, program.main, cwd, _main_paths(program))
     args: list[str] = []
     if flags.race:
@@ -200,7 +220,7 @@ def link_args(program: Program, flags: BuildFlags, tc: Toolchain, cwd: Path) -> 
         args.append("-race")
     args += main_ldflags
     if not any(a == "-extld" or a.startswith("-extld=") for a in main_ldflags):
-        args.append("-extld=" + (tc.env.get("CC") or "gcc"))
+        args.append(program.cgo.extld if program.cgo is not None else "-extld=" + (tc.env.get("CC") or "gcc"))
     return tuple(args)
 
 

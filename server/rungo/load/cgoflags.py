@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Final, Iterator, Literal, Mapping, Sequence
 
 from rungo.load.constraints import BuildContext, ConstraintSyntaxError, parse_expr, parse_plus_build_expr
+from rungo.invocation import split_quoted as split_fields
 from rungo.process import Runner
-from rungo.work.cgosecurity import (
+from rungo.load.cgosecurity import (
     SecurityRules,
     Unsupported,
     check_compiler_flags,
@@ -66,31 +67,11 @@ class CgoError:
 # -- quoting --------------------------------------------------------------------------------------
 
 def quoted_split(s: str) -> list[str] | str:
-    """cmd/internal/quoted.Split: fields split on ASCII space, '...' or "..." around a field, no escapes.
-
-    Returns the fields, or the error text ("unterminated ' string").
-    """
-    fields: list[str] = []
-    i, n = 0, len(s)
-    while i < n:
-        while i < n and s[i] in " \t\n\r":
-            i += 1
-        if i >= n:
-            break
-        if s[i] in "\"'":
-            q = s[i]
-            j = s.find(q, i + 1)
-            if j < 0:
-                return f"unterminated {q} string"
-            fields.append(s[i + 1:j])
-            i = j + 1
-            continue
-        j = i
-        while j < n and s[j] not in " \t\n\r":
-            j += 1
-        fields.append(s[i:j])
-        i = j
-    return fields
+    """cmd/internal/quoted.Split: the fields, or the error text ("unterminated ' string")."""
+    try:
+        return list(split_fields(s))
+    except ValueError as e:
+        return str(e)
 
 
 def quoted_join(args: Sequence[str]) -> str | None:
@@ -325,6 +306,16 @@ def cgo_preambles(source: bytes) -> tuple[str, ...]:
     def nxt() -> _Token | None:
         return next(toks, None)
 
+    def read_spec(t: _Token, doc: tuple[_Comment, ...] | None) -> tuple[
+            tuple[str | None, tuple[_Comment, ...] | None] | None, _Token | None]:
+        """One import spec from `t` (an optional name, then the path), and the token after it."""
+        if t.text == "." or (t.text[:1].isalpha() or t.text[:1] == "_"):
+            named = nxt()
+            if named is None:
+                return None, None
+            t = named
+        return (_unquote(t.text), doc), nxt()
+
     t = nxt()
     if t is None or t.text != "package":
         return ()
@@ -342,21 +333,16 @@ def cgo_preambles(source: bytes) -> tuple[str, ...]:
                 if t.text == ";":
                     t = nxt()
                     continue
-                spec_doc = _lead_comment(t)
-                if t.text == "." or (t.text[:1].isalpha() or t.text[:1] == "_"):
-                    t = nxt()
-                if t is None:
+                spec, t = read_spec(t, _lead_comment(t))
+                if spec is None:
                     break
-                specs.append((_unquote(t.text), spec_doc))
-                t = nxt()
+                specs.append(spec)
             t = nxt()
         elif t is not None:
-            if t.text == "." or (t.text[:1].isalpha() or t.text[:1] == "_"):
-                t = nxt()
-            if t is None:
+            spec, t = read_spec(t, None)
+            if spec is None:
                 break
-            specs.append((_unquote(t.text), None))
-            t = nxt()
+            specs.append(spec)
         for path, doc in specs:
             if path != "C":
                 continue
@@ -776,3 +762,64 @@ def package_flags(directives: CgoDirectives, cgo_env: CgoEnvironment, rules: Sec
         ldflags += ("-lgfortran",)
     external = prefers_external_link(rules, lists["CFLAGS"], lists["CXXFLAGS"], lists["FFLAGS"], ldflags)
     return PackageFlags(cppflags, lists["CFLAGS"], lists["CXXFLAGS"], lists["FFLAGS"], ldflags, external)
+
+
+# -- a cgo package: its files, its flags, what it imports ------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CgoPackage:
+    """One package that uses cgo; file lists are base names in the package directory, sorted."""
+
+    import_path: str
+    name: str                                 # package clause name (cgo -dynpackage)
+    dir: Path
+    cgo_files: tuple[str, ...]                # Go files that import "C"
+    go_files: tuple[str, ...] = ()            # the other Go files
+    c_files: tuple[str, ...] = ()
+    cxx_files: tuple[str, ...] = ()           # .cc .cpp .cxx
+    m_files: tuple[str, ...] = ()             # Objective-C
+    s_files: tuple[str, ...] = ()             # .S .sx (only built in a cgo package)
+    f_files: tuple[str, ...] = ()             # .f .F .for .f90
+    h_files: tuple[str, ...] = ()             # .h .hh .hpp .hxx (inputs of the key only)
+    syso_files: tuple[str, ...] = ()
+    standard: bool = False
+    trimpath_to: str | None = None            # -trimpath: the package's module dir maps to /_/<this>
+    trimpath_from: str | None = None          # ... from this directory (the module root)
+
+
+def resolve_flags(pkg: CgoPackage, sources: Mapping[str, bytes], ctx: BuildContext, cenv: CgoEnvironment,
+                  rules: SecurityRules, runner: Runner) -> PackageFlags | CgoError | Unsupported:
+    """The package's flags: #cgo directives (go/build), then pkg-config and the checks (runCgo's order).
+
+    `sources` maps each cgo file's base name to its content.
+    """
+    files = [(str(pkg.dir / n), sources[n]) for n in sorted(pkg.cgo_files)]
+    directives = parse_directives(files, str(pkg.dir), ctx)
+    if isinstance(directives, CgoError):
+        return directives
+    pc = pkg_config_flags(directives.pkg_config, pkg.dir, cenv, rules, runner)
+    if not isinstance(pc, PkgConfigFlags):
+        return pc
+    return package_flags(directives, cenv, rules, pc, has_m_files=bool(pkg.m_files), has_f_files=bool(pkg.f_files))
+
+
+_CGO_EXCLUDE: Final = frozenset({"runtime/cgo"})
+_CGO_SYSCALL_EXCLUDE: Final = frozenset({"runtime/cgo", "runtime/race", "runtime/msan", "runtime/asan"})
+
+
+def implicit_imports(import_path: str, standard: bool) -> tuple[str, ...]:
+    """What load.PackagesAndErrors adds to a cgo package's imports (gc toolchain), in its order."""
+    out = ["unsafe"]
+    if not standard or import_path not in _CGO_EXCLUDE:
+        out.append("runtime/cgo")
+    if not standard or import_path not in _CGO_SYSCALL_EXCLUDE:
+        out.append("syscall")
+    return tuple(out)
+
+
+def extld_flag(cenv: CgoEnvironment, uses_cxx: bool) -> str | Unsupported:
+    """cmd/go's setextld: `-extld=` + CXX when any linked package has C++ files, else CC (quoted.Join)."""
+    joined = quoted_join(cenv.cxx if uses_cxx else cenv.cc)
+    if joined is None:
+        return Unsupported("CC/CXX has an argument with both quote characters")
+    return "-extld=" + joined
