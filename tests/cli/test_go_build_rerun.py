@@ -4,11 +4,10 @@ names the reason the go command builds it."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -35,27 +34,31 @@ def age(_path: Path) -> None:
 
 
 @pytest.fixture
-def no_go_cache(base_env: dict[str, str]) -> Iterator[Path]:
-    """While active, GOCACHE is a plain file: any go build fails, while the environment is unchanged."""
-    cache = Path(base_env["GOCACHE"])
-    away = cache.with_name(cache.name + ".away")
+def no_go_cache(base_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """`.env` is the tests' environment with GOCACHE a link to the shared cache; while active, that
+    GOCACHE is a plain file instead: any go build fails, while the environment is unchanged (and
+    other test runs sharing the cache are not disturbed)."""
+    cache = tmp_path_factory.mktemp("gocache-link") / "gocache"
+    cache.symlink_to(base_env["GOCACHE"])
 
     class Toggle:
+        env = dict(base_env, GOCACHE=str(cache))
+
         def __enter__(self) -> None:
-            cache.rename(away)
+            cache.unlink()
             cache.write_text("not a directory\n")
 
         def __exit__(self, *exc: object) -> None:
             cache.unlink()
-            away.rename(cache)
+            cache.symlink_to(base_env["GOCACHE"])
 
-    yield Toggle()  # type: ignore[misc]
+    yield Toggle()
 
 
-def test_cgo_module_rerun_skips_the_go_command(tmp_path: Path, base_env: dict[str, str], no_go_cache: object) -> None:
+def test_cgo_module_rerun_skips_the_go_command(tmp_path: Path, no_go_cache: Any) -> None:
     if not shutil.which("gcc"):
         pytest.skip("needs a C compiler")
-    env = dict(base_env, CGO_ENABLED="1")
+    env = dict(no_go_cache.env, CGO_ENABLED="1")
     write_tree(tmp_path, CGO_MODULE)
     age(tmp_path)
     first = rungo(["run", "-v", *GO_COMMAND_FLAGS, ".", "a"], tmp_path, env)
@@ -67,7 +70,7 @@ def test_cgo_module_rerun_skips_the_go_command(tmp_path: Path, base_env: dict[st
     remembered = rungo(["run", *GO_COMMAND_FLAGS, ".", "a"], tmp_path, env)
     assert (remembered.returncode, remembered.stdout) == (0, "square: 49 [a]\n"), remembered.stderr
 
-    with no_go_cache:  # type: ignore[attr-defined]
+    with no_go_cache:
         rerun = rungo(["run", *GO_COMMAND_FLAGS, ".", "b", "c"], tmp_path, env)
         assert (rerun.returncode, rerun.stdout, rerun.stderr) == (0, "square: 49 [b c]\n", "")
 
@@ -128,12 +131,12 @@ def test_overlay_replacement_is_watched(tmp_path: Path, base_env: dict[str, str]
 
 
 def test_a_file_the_program_writes_beside_its_sources_keeps_the_shortcut(
-        tmp_path: Path, base_env: dict[str, str], no_go_cache: object) -> None:
+        tmp_path: Path, no_go_cache: Any) -> None:
     """A program that writes a database or a log into its own package directory (the directory's
     stat changes on every run) is still not rebuilt; a new source file there still is."""
     if not shutil.which("gcc"):
         pytest.skip("needs a C compiler")
-    env = dict(base_env, CGO_ENABLED="1")
+    env = dict(no_go_cache.env, CGO_ENABLED="1")
     files = dict(CGO_MODULE)
     files["main.go"] = ('package main\n\nimport (\n\t"fmt"\n\t"os"\n\n\t"example.com/cgomod/internal/sq"\n)\n\n'
                         'func main() {\n\tos.WriteFile("run.log", []byte("ran\\n"), 0o644)\n'
@@ -142,7 +145,7 @@ def test_a_file_the_program_writes_beside_its_sources_keeps_the_shortcut(
     age(tmp_path)
     first = rungo(["run", *GO_COMMAND_FLAGS, "."], tmp_path, env)
     assert (first.returncode, first.stdout) == (0, "square: 49\n"), first.stderr
-    with no_go_cache:  # type: ignore[attr-defined]
+    with no_go_cache:
         for _ in range(2):
             (tmp_path / "run.log").unlink()
             again = rungo(["run", *GO_COMMAND_FLAGS, "."], tmp_path, env)
