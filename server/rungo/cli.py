@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
         env = os.environ
         try:
-            cwd = os.getcwd()
+            cwd = fastpath.working_dir(env)
         except OSError:
             cwd = ""
         cache_dir = fastpath.cache_dir_from(env)
@@ -118,7 +118,7 @@ def _run(argv: list[str]) -> int:
 
     env = dict(os.environ)
     try:
-        cwd = Path(os.getcwd())
+        cwd = Path(fastpath.working_dir(env))
     except OSError as e:
         return _fail(f"go: cannot determine current directory: {e.strerror}")
     config = make_config(env, cwd)

@@ -35,6 +35,20 @@ def cache_dir_from(env: "dict[str, str] | os._Environ[str]") -> str:
     return os.path.join(home, ".cache", "rungo")
 
 
+def working_dir(env: "dict[str, str] | os._Environ[str]") -> str:
+    """The current directory as the go command sees it (Go's os.Getwd): $PWD when it is absolute and
+    names this very directory (a path through a symlink stays as the user wrote it), else getcwd."""
+    pwd = env.get("PWD", "")
+    if pwd.startswith("/"):
+        try:
+            a, b = os.stat(pwd), os.stat(".")
+            if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+                return pwd
+        except OSError:
+            pass
+    return os.getcwd()
+
+
 def stamp(path: "str | os.PathLike[str]") -> str:
     """"size:mtime_ns:ino:ctime_ns" for files, "dir:mtime_ns:ino:ctime_ns" for directories, "absent"
     when missing (rungo.load.stamps uses this one; it lives here so the hot path imports nothing else).

@@ -134,11 +134,20 @@ def link_key(
     return h.digest()
 
 
+# Where modules come from, where the go command keeps its files, and what `go env` derives from
+# other settings (GOGCCFLAGS: from CC, with a temporary directory's name in it): none of it changes
+# what an exact module version builds into (its content is fixed by go.sum and the checksum database).
+VERSION_INDEPENDENT_ENV = frozenset({
+    "GOGCCFLAGS", "GOPROXY", "GONOPROXY", "GOPRIVATE", "GONOSUMDB", "GONOSUMCHECK", "GOSUMDB", "GOINSECURE",
+    "GOAUTH", "GOVCS", "GOMODCACHE", "GOCACHE", "GOCACHEPROG", "GOTMPDIR", "GOENV", "GOTELEMETRY",
+    "GOTELEMETRYDIR", "GOPATH", "GOBIN", "GOWORK", "GOTOOLCHAIN",
+})
+
+
 # Any new influence on a `go install path@version` program must be added here: the go binary, the
-# target, the package and exact version, the build flags and the environment that selects a build
-# (`env`: fastpath.selecting_env of go env's answer, GOFLAGS, CGO_*, CC, GOPRIVATE, ... among it).
-# Only exact versions are keyed: a module version's content never changes (go.sum and the checksum
-# database guarantee it), so a hit needs no proxy.
+# target, the package and exact version, the build flags, and the environment that selects a
+# build (`env`: fastpath.selecting_env of go env's answer, GOFLAGS, CGO_*, CC among it) except
+# VERSION_INDEPENDENT_ENV. Only exact versions are keyed: a hit needs no proxy.
 def versioned_program_key(
     *,
     go_tool: str,
@@ -151,7 +160,8 @@ def versioned_program_key(
     h.add("package", package_at_version)
     h.add_many("args", build_args)
     for k in sorted(env):
-        h.add("env:" + k, env[k])
+        if k not in VERSION_INDEPENDENT_ENV:
+            h.add("env:" + k, env[k])
     return h.digest()
 
 

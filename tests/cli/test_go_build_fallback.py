@@ -74,8 +74,10 @@ def test_cgo_in_the_main_package(tmp_path: Path, base_env: dict[str, str], go_ex
         "main.go": 'package main\n\n// static int twice(int x) { return 2 * x; }\nimport "C"\n\nimport (\n\t"fmt"\n\t"os"\n)\n\n'
                    'func main() {\n\tfmt.Println("cgo", C.twice(21))\n\tos.Exit(3)\n}\n',
     })
-    x = rungo(["run", "-x", "."], tmp_path / "cg", base_env)
-    assert " build -o " in x.stderr and x.stdout == "cgo 42\n"
+    x = rungo(["run", "-x", "."], tmp_path / "cg", dict(base_env, CGO_ENABLED="1"))
+    assert x.stdout == "cgo 42\n" and x.returncode == 3
+    assert " build -o " not in x.stderr and "/cgo -objdir " in x.stderr   # cgo in the module is built natively
+    same_as_go(go_exe, ["."], tmp_path / "cg", dict(base_env, CGO_ENABLED="1"))
 
 
 VCS_MAIN = """package main

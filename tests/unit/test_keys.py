@@ -68,9 +68,11 @@ CASES: dict[str, tuple[Callable[..., bytes], dict[str, Any], dict[str, list[Any]
             "package_at_version": ["x.org/t@v1.0.1"],
             "build_args": [(), ("-trimpath", "-race")],
             "env": [{"GOFLAGS": "-mod=mod", "CC": "gcc"}, {"GOFLAGS": "", "CC": "clang"},
-                    {"GOFLAGS": "", "CC": "gcc", "CGO_CFLAGS": "-O0"}, {"GOFLAGS": "", "CC": "gcc", "GOPRIVATE": "x"}],
+                    {"GOFLAGS": "", "CC": "gcc", "CGO_CFLAGS": "-O0"}, {"GOFLAGS": "", "CC": "gcc", "GOAMD64": "v3"}],
         },
-        [{"env": {"CC": "gcc", "GOFLAGS": ""}}],
+        [{"env": {"CC": "gcc", "GOFLAGS": ""}}, {"env": {"GOFLAGS": "", "CC": "gcc", "GOPROXY": "off"}},
+         {"env": {"GOFLAGS": "", "CC": "gcc", "GOMODCACHE": "/elsewhere", "GOCACHE": "/x"}},
+         {"env": {"GOFLAGS": "", "CC": "gcc", "GOGCCFLAGS": "-ffile-prefix-map=/tmp/go-build123=/tmp/go-build"}}],
     ),
     "go-built program": (
         keys.go_built_program_key,

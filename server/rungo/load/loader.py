@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from rungo.load import embed as embedmod
 from rungo.load.constraints import BuildContext, file_included, good_os_arch_file, should_build
 from rungo.load.filechecks import header_utf8_error, invalid_import, irregular_file
+from rungo.invocation import go_quote
 from rungo.load.model import (
     EmbedFile,
     LoadError,
@@ -377,6 +378,11 @@ class Loader:
                                 continue
                             efiles[rel] = EmbedFile(rel, ep, digest)
                             self._watch_strictly(ep.parent)
+        if not errors:
+            problem = input_problem(d, import_path, [*(f.name for f in files), *(p.name for p in excluded),
+                                                     *(p.name for p in other)])
+            if problem:
+                errors.append(LoadError(f"package {import_path}: {problem}"))
         return LocalPackage(
             import_path=import_path,
             name=pkgname,
@@ -403,7 +409,7 @@ class Loader:
         if "@" in pkg:
             raise NotNative(f"a package at a version ({pkg})")
         if pkg.startswith(("./", "../", "/")) or pkg in (".", ".."):
-            d = (self.cwd / pkg).resolve() if not os.path.isabs(pkg) else Path(pkg)
+            d = Path(os.path.normpath(self.cwd / pkg))     # filepath.Abs: lexical, symlinks kept
             if "..." in pkg:
                 return self._pattern_target(pkg, module)
             if module is None:
@@ -453,12 +459,10 @@ class Loader:
                 raise LoadFailure(f"named files must all be in one directory; have {first_dir} and {dname}")
             names.append(os.path.basename(f))
         assert first_dir is not None
-        d = (self.cwd / first_dir).resolve()
-        if module is not None:
-            try:
-                d.relative_to(module.dir)
-            except ValueError:
-                module = None
+        # The directory as named (made absolute, symlinks kept), as the go command takes it.
+        d = Path(os.path.normpath(self.cwd / first_dir))
+        if module is not None and not (d.is_relative_to(module.dir) or d.resolve().is_relative_to(module.dir)):
+            module = None
         return self.load_dir(d, CMDLINE_PATH, module, True, names=names)
 
     def _pattern_target(self, pattern: str, module: Module | None) -> LocalPackage:
@@ -466,7 +470,7 @@ class Loader:
             raise LoadFailure(no_module_message(self.cwd))
         if pattern.startswith((".", "/")):
             prefix = pattern.split("...", 1)[0]
-            root = (self.cwd / prefix).resolve() if prefix not in ("", "./") else self.cwd
+            root = Path(os.path.normpath(self.cwd / prefix)) if prefix not in ("", "./") else self.cwd
             if prefix.endswith("/") or prefix in (".", "./"):
                 base = self.cwd / prefix
                 if not base.exists():
@@ -606,6 +610,38 @@ class Loader:
 
         visit(main, [])
         return order, external, errors
+
+
+def _safe_arg(name: str) -> bool:
+    """cmd/go's SafeArg: a name that cannot turn into a flag of the tools it is passed to."""
+    if not name:
+        return False
+    c = name[0]
+    return c.isascii() and (c.isalnum() or c in "._/") or not c.isascii()
+
+
+def input_problem(d: Path, import_path: str, names: Iterable[str]) -> str:
+    """The go command's checks of a package's inputs before it builds anything ("" when they pass):
+    no two file names equal but for case, no file name that could pass for a flag (or be cgo's own),
+    no import path whose last element could, no directory with a line break in its name."""
+    seen: dict[str, str] = {}
+    listed = list(names)
+    for name in listed:
+        fold = name.casefold()
+        other = seen.get(fold)
+        if other is not None:
+            a, b = sorted((name, other))
+            return f"case-insensitive file name collision: {go_quote(a)} and {go_quote(b)}"
+        seen[fold] = name
+    for name in listed:
+        if not _safe_arg(name) or name.startswith("_cgo_"):
+            return f"invalid input file name {go_quote(name)}"
+    base = import_path.rsplit("/", 1)[-1]
+    if not _safe_arg(base):
+        return f"invalid input directory name {go_quote(base)}"
+    if "\r" in str(d) or "\n" in str(d):
+        return f"invalid package directory {go_quote(str(d))}"
+    return ""
 
 
 def import_position(pkg: LocalPackage, path: str) -> tuple[Path | None, int, int]:

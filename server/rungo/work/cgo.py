@@ -296,8 +296,11 @@ def key_lines(pkg: CgoPackage, flags: PackageFlags, cenv: CgoEnvironment, probes
             lines.append(f"{label}={list(exe)!r} {list(extra)!r}")
         ident = probes.identity(exe[0], lang)
         if isinstance(ident, CgoError):
-            return ident
-        lines.append(f"{label} ID={ident!r}")
+            # As the go command: a compiler that cannot say what it is (a wrapper that does not
+            # understand -###) is keyed by that failure, and the build goes on.
+            lines.append(f"{label} ID ERROR={ident.message!r}")
+        else:
+            lines.append(f"{label} ID={ident!r}")
     lines.append(f"prefer external link {flags.prefer_external_link}")
     return tuple(lines)
 
