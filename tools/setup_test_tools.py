@@ -1,5 +1,6 @@
 """Installs what the tests drive, from the package registries: Debian's Neovim and Chromium, the
-VS Code extension's npm dependencies and its .vsix, code-server (a real VS Code), and the real Go
+VS Code extension's npm dependencies and its .vsix (whose `npm run package` fills bundled/libs
+with pip: rungo from this checkout and the pinned wheels of bundled-requirements.txt), code-server (a real VS Code), and the real Go
 programs of tests/realworld/corpus.toml with every module they need, from the Go module proxy into
 a test module cache (.cache/realworld/gomodcache), so that the tests run them offline; and gopls,
 from the Go module proxy, which bench/lsp_bench.py measures beside rungo lsp.

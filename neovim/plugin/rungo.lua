@@ -8,9 +8,12 @@ local function rungo()
 end
 
 vim.api.nvim_create_user_command("RungoRun", function(cmd)
-  local args = cmd.fargs
-  rungo().run({ args = (#args > 0) and args or nil })
-end, { nargs = "*", desc = "rungo: run the package of the current buffer" })
+  rungo().run_command_line(cmd.args)
+end, { nargs = "*", desc = "rungo: run the package of the current buffer (arguments with shell quoting)" })
+
+vim.api.nvim_create_user_command("RungoConfig", function()
+  rungo().config_command()
+end, { desc = "rungo: choose, edit or add a run configuration of this package" })
 
 vim.api.nvim_create_user_command("RungoRunLens", function()
   rungo().run_lens()

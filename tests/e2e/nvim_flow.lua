@@ -41,15 +41,15 @@ local function term_text(buf)
   return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
 end
 
+-- The terminal's text with its wrapped lines joined (a long line wraps at the window's width).
+local function flat_text(buf)
+  return (term_text(buf):gsub("\n", ""))
+end
+
 local function latest_run_buf(name)
-  for _, run in pairs(rungo.runs) do
-    if run.name == name then
-      return run.buf
-    end
-  end
-  for _, run in pairs(rungo.finished or {}) do
-    if run.name == name then
-      return run.buf
+  for pkg, buf in pairs(rungo.terminals) do
+    if vim.fn.fnamemodify(pkg, ":t") == name then
+      return buf
     end
   end
   return nil
@@ -139,7 +139,7 @@ local function main_phase()
   return function()
     record("input reaches the program", wait(30000, function()
       return term_text(ebuf):find("echo: ping", 1, true) ~= nil
-    end), term_text(ebuf) .. "\ninputs=" .. tostring(rungo.state.inputs) .. " mode=" .. vim.api.nvim_get_mode().mode
+    end), term_text(ebuf) .. "\nmode=" .. vim.api.nvim_get_mode().mode
       .. " curbuf=" .. vim.api.nvim_get_current_buf() .. " ebuf=" .. tostring(ebuf) .. " wins=" .. vim.inspect(vim.tbl_map(function(w) return vim.api.nvim_win_get_buf(w) end, vim.api.nvim_list_wins())))
     vim.cmd("stopinsert")
     return function()
@@ -171,6 +171,65 @@ stop_phase = function()
   end), term_text(latest_run_buf("forever")))
   vim.cmd("RungoStop")
   wait(10000, function() return next(rungo.runs) == nil end)
+
+  -- :RungoRun splits its arguments as a shell does
+  vim.cmd("edit " .. root .. "/args/main.go")
+  local abuf = vim.api.nvim_get_current_buf()
+  vim.cmd([[RungoRun a "b c" 'd e']])
+  record("quoted arguments", wait(120000, function()
+    return flat_text(latest_run_buf("args")):find('args=["a" "b c" "d e"]', 1, true) ~= nil
+  end), term_text(latest_run_buf("args")))
+
+  -- :RungoConfig adds a configuration (answers given through vim.ui), saves it and runs it
+  local answers = { "dev", 'x "y z"', "GREETING=hi", "../data", "" }
+  local ui_select, ui_input = vim.ui.select, vim.ui.input
+  vim.ui.select = function(items, _, on_choice)
+    on_choice(items[#items], #items) -- "Add configuration…"
+  end
+  vim.ui.input = function(_, on_confirm)
+    on_confirm(table.remove(answers, 1))
+  end
+  vim.cmd("RungoConfig")
+  vim.ui.select, vim.ui.input = ui_select, ui_input
+  local want = 'args=["x" "y z"] greeting=hi wd=' .. root .. "/data"
+  record("saved configuration runs", wait(120000, function()
+    return flat_text(latest_run_buf("args")):find(want, 1, true) ~= nil
+  end), term_text(latest_run_buf("args")))
+  local f = io.open(rungo.configurations_file(), "r")
+  local saved = f and vim.json.decode(f:read("*a")) or {}
+  if f then f:close() end
+  local mine = saved[root] or {}
+  record("configuration saved", mine.configurations and mine.configurations[1].name == "dev"
+    and mine.configurations[1].cwd == "../data" and mine.lastConfiguration.args == "dev", vim.inspect(saved))
+
+  -- the lens offers the last configuration, and runs it
+  local function dev_lens()
+    for _, lens in ipairs(vim.lsp.codelens.get(abuf) or {}) do
+      if lens.command and lens.command.title == "▶ Run (dev)" then
+        return lens
+      end
+    end
+  end
+  wait(30000, function()
+    rungo.refresh_lenses(abuf)
+    return wait(300, function() return dev_lens() ~= nil end)
+  end)
+  local lens = dev_lens()
+  record("lens offers the last configuration", lens ~= nil, vim.inspect(vim.lsp.codelens.get(abuf)))
+  if lens then
+    local before = latest_run_buf("args")
+    local client = rungo.get_client(abuf)
+    local params = { command = lens.command.command, arguments = lens.command.arguments }
+    if vim.fn.has("nvim-0.11") == 1 then
+      client:request("workspace/executeCommand", params, function() end, abuf)
+    else
+      client.request("workspace/executeCommand", params, function() end, abuf)
+    end
+    record("the lens runs the configuration", wait(120000, function()
+      local b = latest_run_buf("args")
+      return b ~= before and flat_text(b):find(want, 1, true) ~= nil
+    end), term_text(latest_run_buf("args")))
+  end
 
   -- :checkhealth rungo
   vim.cmd("checkhealth rungo")

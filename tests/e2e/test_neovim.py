@@ -47,6 +47,20 @@ WORKSPACE = {
         	}
         }
         """,
+    "args/main.go": """
+        package main
+
+        import (
+        	"fmt"
+        	"os"
+        )
+
+        func main() {
+        	wd, _ := os.Getwd()
+        	fmt.Printf("args=%q greeting=%s wd=%s\\n", os.Args[1:], os.Getenv("GREETING"), wd)
+        }
+        """,
+    "data/.keep": "",
     "forever/main.go": """
         package main
 
@@ -103,7 +117,9 @@ def test_neovim_flow(which: str, exe: str | None, missing: str, tmp_path: Path, 
     failed = [r for r in data["results"] if not r["ok"]]
     assert not failed, f"Neovim {data['version']}:\n" + "\n".join(f"- {r['name']}: {r['detail']}" for r in failed)
     names = [r["name"] for r in data["results"]]
-    assert "RungoStop ends it" in names and "input reaches the program" in names
+    for want in ("RungoStop ends it", "input reaches the program", "quoted arguments", "saved configuration runs",
+                 "configuration saved", "lens offers the last configuration", "the lens runs the configuration"):
+        assert want in names, names
     leftovers = sorted(str(x.relative_to(root)) for x in root.rglob("*") if x.is_file())
     assert leftovers == sorted(WORKSPACE), leftovers
     shutil.rmtree(xdg, ignore_errors=True)

@@ -9,7 +9,8 @@ import pytest
 
 from rungo.lsp.arguments import (DEFAULT_SIZE, InputArguments, InvalidArguments, ResizeArguments, RunArguments,
                                  StopArguments, structure)
-from rungo.lsp.settings import DiagnosticsSettings, Settings, parse_settings, settings_message, to_wire
+from rungo.lsp.settings import (DiagnosticsSettings, RunConfiguration, Settings, parse_settings, settings_message,
+                                 to_wire)
 
 # -- settings -----------------------------------------------------------------------------------------
 
@@ -25,13 +26,19 @@ def test_settings_defaults() -> None:
 def test_settings_every_field_from_camel_case() -> None:
     raw = {"goPath": "/opt/go/bin/go", "buildFlags": ["-tags", "x"], "env": {"CGO_ENABLED": "0"},
            "args": {"./cmd/tool": ["-v", "in.txt"]}, "warmStart": False,
-           "diagnostics": {"enabled": False, "delayMs": 0, "explainExcluded": True}}
+           "diagnostics": {"enabled": False, "delayMs": 0, "explainExcluded": True},
+           "configurations": [{"name": "dev", "package": "cmd/tool", "args": ["a b"], "env": {"X": "1"},
+                               "cwd": "..", "buildFlags": ["-race"]}],
+           "lastConfiguration": {"cmd/tool": "dev"}}
     for wrapped in (raw, {"rungo": raw}, {"settings": raw}):
         s, problems = parse_settings(wrapped)
         assert problems == []
         assert s == Settings(go_path="/opt/go/bin/go", build_flags=["-tags", "x"], env={"CGO_ENABLED": "0"},
                              args={"./cmd/tool": ["-v", "in.txt"]}, warm_start=False,
-                             diagnostics=DiagnosticsSettings(enabled=False, delay_ms=0, explain_excluded=True))
+                             diagnostics=DiagnosticsSettings(enabled=False, delay_ms=0, explain_excluded=True),
+                             configurations=[RunConfiguration(name="dev", package="cmd/tool", args=["a b"],
+                                                              env={"X": "1"}, cwd="..", build_flags=["-race"])],
+                             last_configuration={"cmd/tool": "dev"})
         assert to_wire(s) == raw
 
 
@@ -174,3 +181,26 @@ def test_stop_input_resize() -> None:
     assert "data: is required" in refused(InputArguments, {})
     assert "cols: must be a positive whole number" in refused(ResizeArguments, {"cols": 0, "rows": 20})
     assert "rows: is required" in refused(ResizeArguments, {"cols": 10})
+
+
+def test_run_configurations_resolve_per_target_and_bad_ones_are_left_out() -> None:
+    from pathlib import Path
+
+    from rungo.lsp.settings import configurations_for, last_configuration
+
+    s, problems = parse_settings({"configurations": [
+        {"name": "dev", "package": "cmd/tool", "cwd": "../data"},
+        {"name": "gen", "package": "gen/gen.go"},
+        {"name": 7, "package": "x"},
+        {"name": "abs", "package": "/elsewhere/pkg"},
+    ], "lastConfiguration": {"cmd/tool": "dev", "gen/gen.go": "missing"}})
+    assert problems == ["configurations[2] left out (name: must be a string)"]
+    roots = [Path("/ws")]
+    [dev] = configurations_for(s, roots, Path("/ws/cmd/tool"))
+    assert dev.configuration.name == "dev" and dev.cwd == Path("/ws/cmd/data")
+    assert [r.configuration.name for r in configurations_for(s, roots, Path("/ws/gen/gen.go"))] == ["gen"]
+    assert [r.configuration.name for r in configurations_for(s, roots, Path("/elsewhere/pkg"))] == ["abs"]
+    assert configurations_for(s, roots, Path("/ws/other")) == []
+    last = last_configuration(s, roots, Path("/ws/cmd/tool"))
+    assert last is not None and last.configuration.name == "dev"
+    assert last_configuration(s, roots, Path("/ws/gen/gen.go")) is None    # names no configuration

@@ -1,21 +1,21 @@
 // Wiring only: the language client, the run terminals, the commands and the settings.
-import * as path from 'path';
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient } from 'vscode-languageclient/node';
-import { joinArgs, splitArgs } from './format';
-import { checkRungo, findPython } from './python';
+import { pickConfiguration, RunTarget } from './configs';
+import { bundledLibs, checkGo, findPython, serverEnv } from './python';
 import { RunRegistry } from './runs';
 import { createClient, isRunning } from './server';
 
-interface RunArg {
-  uri: string;
+interface RunArg extends RunTarget {
   args?: string[];
+  configuration?: string;
 }
 
 export interface RungoApi {
   client(): LanguageClient | undefined;
   registry: RunRegistry;
   lastRun(): RunArg | undefined;
+  problem(): string | undefined;
 }
 
 class Rungo implements vscode.Disposable {
@@ -23,6 +23,7 @@ class Rungo implements vscode.Disposable {
   readonly output = vscode.window.createOutputChannel('rungo');
   readonly registry: RunRegistry;
   last: RunArg | undefined;
+  lastProblem: string | undefined; // why the server is not running, when it could not start
   private starting: Promise<void> | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext) {
@@ -44,29 +45,33 @@ class Rungo implements vscode.Disposable {
 
   private async doStart(): Promise<void> {
     await this.stop();
+    this.lastProblem = undefined;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const python = await findPython(folder);
-    const problem = checkRungo(python.path);
-    if (problem) {
-      this.output.appendLine(`rungo cannot start with ${python.path} (${python.source}): ${problem}`);
-      const steps = 'Show Steps';
-      const pick = await vscode.window.showErrorMessage(
-        `rungo is not installed in ${python.path} (${python.source}).`, steps, 'Choose Python…');
-      if (pick === steps) {
-        // rungo is installed from its repository: never offer a package-registry name it does not own.
-        this.output.appendLine('rungo is installed from a checkout of its repository, not from a package registry:');
-        this.output.appendLine('  1. clone the rungo repository and change into it');
-        this.output.appendLine(`  2. ${JSON.stringify(python.path)} -m pip install -e .`);
-        this.output.appendLine('  3. restart the language server (rungo: Restart Language Server), or set "rungo.python"');
-        this.output.appendLine('     to the Python where rungo is installed.');
-        this.output.show(true);
-      } else if (pick) {
-        void vscode.commands.executeCommand('workbench.action.openSettings', 'rungo.python');
-      }
+    const libs = bundledLibs(this.context.extensionPath);
+    const env = serverEnv(libs);
+    const found = await findPython(env, folder);
+    if (!found.chosen) {
+      this.explain('rungo found no Python 3.11+ that can run its bundled language server', found.problems, [
+        'install Python 3.11 or newer (python.org, or your system\'s python3.11 / python3.12 package)',
+        'set "rungo.python" to its interpreter (e.g. /usr/bin/python3.12), or select it in the Python extension',
+        'run "rungo: Restart Language Server"',
+      ], 'rungo.python');
       return;
     }
-    this.output.appendLine(`starting ${python.path} -m rungo lsp (${python.source})`);
-    const client = createClient(python.path, this.output, vscode.workspace.isTrusted);
+    const goPath = vscode.workspace.getConfiguration('rungo', folder).get<string>('goPath', '');
+    const noGo = checkGo(goPath, env);
+    if (noGo) {
+      this.explain('rungo needs a Go toolchain', [noGo], [
+        'install Go from https://go.dev/dl/ (or your system\'s golang package)',
+        'put its bin directory on PATH for VS Code, or set "rungo.goPath" to its go binary',
+        'run "rungo: Restart Language Server"',
+      ], 'rungo.goPath');
+      return;
+    }
+    const python = found.chosen;
+    this.output.appendLine(`starting ${python.path} -m rungo lsp (${python.source}; ${libs ? `bundled server ${libs}` :
+      'rungo from that Python\'s environment'})`);
+    const client = createClient(python.path, env, this.output, vscode.workspace.isTrusted);
     client.onNotification('rungo/runStarted', (p) => this.registry.started(p));
     client.onNotification('rungo/output', (p) => this.registry.output(p));
     client.onNotification('rungo/runExited', (p) => this.registry.exited(p));
@@ -77,6 +82,26 @@ class Rungo implements vscode.Disposable {
       this.output.appendLine(`the server failed to start: ${e}`);
       void vscode.window.showErrorMessage(`rungo: the language server failed to start (see Output › rungo).`);
     }
+  }
+
+  // An error that says what is missing and, on request, the exact steps; it never installs anything.
+  private explain(what: string, problems: string[], steps: string[], setting: string): void {
+    this.lastProblem = what;
+    this.output.appendLine(`${what}:`);
+    for (const p of problems) {
+      this.output.appendLine(`  ${p}`);
+    }
+    this.output.appendLine('Steps:');
+    steps.forEach((s, i) => this.output.appendLine(`  ${i + 1}. ${s}`));
+    const show = 'Show Steps';
+    const open = 'Open Setting';
+    void vscode.window.showErrorMessage(`${what}: ${steps.join('; ')}.`, show, open).then((pick) => {
+      if (pick === show) {
+        this.output.show(true);
+      } else if (pick === open) {
+        void vscode.commands.executeCommand('workbench.action.openSettings', setting);
+      }
+    });
   }
 
   async stop(): Promise<void> {
@@ -125,15 +150,16 @@ class Rungo implements vscode.Disposable {
   }
 }
 
-function currentUri(arg?: unknown): string | undefined {
+function currentTarget(arg?: unknown): RunTarget | undefined {
   if (arg && typeof arg === 'object' && typeof (arg as RunArg).uri === 'string') {
-    return (arg as RunArg).uri;
+    const { uri, files } = arg as RunArg;
+    return Array.isArray(files) ? { uri, files } : { uri };
   }
   if (arg instanceof vscode.Uri) {
-    return arg.toString();
+    return { uri: arg.toString() };
   }
   const doc = vscode.window.activeTextEditor?.document;
-  return doc && doc.languageId === 'go' ? doc.uri.toString() : undefined;
+  return doc && doc.languageId === 'go' ? { uri: doc.uri.toString() } : undefined;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<RungoApi> {
@@ -143,39 +169,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<RungoA
     context.subscriptions.push(vscode.commands.registerCommand(name, fn));
 
   reg('rungo.runCurrent', (arg?: unknown) => {
-    const uri = currentUri(arg);
-    if (!uri) {
+    const target = currentTarget(arg);
+    if (!target) {
       return vscode.window.showWarningMessage('rungo: open a Go file of the package to run.');
     }
-    return rungo.run({ uri });
+    return rungo.run(target);
   });
-  reg('rungo.runWithArguments', async (arg?: unknown) => {
-    const uri = currentUri(arg);
-    if (!uri) {
+  // The lens's `Run with arguments…`: choose, edit or add a saved run configuration, then run it.
+  const runConfiguration = async (arg?: unknown) => {
+    const target = currentTarget(arg);
+    if (!target) {
       return vscode.window.showWarningMessage('rungo: open a Go file of the package to run.');
     }
-    const dir = path.dirname(vscode.Uri.parse(uri).fsPath);
-    const key = `args:${dir}`;
-    const previous = context.workspaceState.get<string[]>(key, []);
-    const text = await vscode.window.showInputBox({
-      prompt: `Arguments for ${path.basename(dir)}`,
-      value: joinArgs(previous),
-      validateInput: (v) => {
-        try {
-          splitArgs(v);
-          return undefined;
-        } catch (e) {
-          return String(e instanceof Error ? e.message : e);
-        }
-      },
-    });
-    if (text === undefined) {
-      return;
+    const name = await pickConfiguration(target);
+    if (name !== undefined) {
+      return rungo.run({ ...target, configuration: name });
     }
-    const args = splitArgs(text);
-    await context.workspaceState.update(key, args);
-    return rungo.run({ uri, args });
-  });
+  };
+  reg('rungo.runWithArguments', runConfiguration);
+  reg('rungo.runConfiguration', runConfiguration);
   reg('rungo.stopRun', () => {
     const run = rungo.registry.active();
     if (run) {
@@ -204,7 +216,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<RungoA
     vscode.workspace.onDidGrantWorkspaceTrust(() => void rungo.start()),
   );
   await rungo.start();
-  return { client: () => rungo.client, registry: rungo.registry, lastRun: () => rungo.last };
+  return { client: () => rungo.client, registry: rungo.registry, lastRun: () => rungo.last,
+    problem: () => rungo.lastProblem };
 }
 
 export function deactivate(): void {}

@@ -86,27 +86,99 @@ export function findFileLinks(line: string): FileLink[] {
   return out;
 }
 
-export interface ServerSettings {
-  goPath: string;
-  buildFlags: string[];
-  env: Record<string, string>;
-  args: Record<string, string[]>;
-  diagnostics: { enabled: boolean; delayMs: number; explainExcluded: boolean };
+// The settings the extension keeps to itself; every other rungo.* setting of package.json is the server's.
+export const CLIENT_ONLY = ['python'];
+
+// The server's settings: the rungo.* keys package.json contributes. Their defaults live in package.json
+// (VS Code applies them) and are checked against the server's schema by tests/unit/test_defaults_agree.py.
+export function serverKeys(manifest: any = require('../../package.json')): string[] {
+  return Object.keys(manifest.contributes.configuration.properties)
+    .map((k) => k.replace(/^rungo\./, ''))
+    .filter((k) => !CLIENT_ONLY.includes(k));
 }
 
-type Getter = <T>(key: string, fallback: T) => T;
+type Getter = (key: string) => unknown;
 
-// The server's settings (camelCase, as on the wire) from the `rungo.*` configuration.
-export function serverSettings(get: Getter): ServerSettings {
-  return {
-    goPath: get('goPath', ''),
-    buildFlags: get<string[]>('buildFlags', []),
-    env: get<Record<string, string>>('env', {}),
-    args: get<Record<string, string[]>>('args', {}),
-    diagnostics: {
-      enabled: get('diagnostics.enabled', true),
-      delayMs: get('diagnostics.delayMs', 100),
-      explainExcluded: get('diagnostics.explainExcluded', false),
-    },
-  };
+// The server's settings (camelCase, nested as on the wire) from the `rungo.*` configuration.
+export function serverSettings(get: Getter, keys: string[] = serverKeys()): Record<string, unknown> {
+  const out: Record<string, any> = {};
+  for (const key of keys) {
+    const value = get(key);
+    if (value === undefined) {
+      continue;
+    }
+    const parts = key.split('.');
+    let at = out;
+    for (const p of parts.slice(0, -1)) {
+      at = at[p] ??= {};
+    }
+    at[parts[parts.length - 1]] = value;
+  }
+  return out;
+}
+
+// A saved way to run one program (the server's RunConfiguration, as on the wire).
+export interface RunConfiguration {
+  name: string;
+  package: string; // directory or file-scoped main's .go file, relative to the workspace folder ("." is the folder)
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string; // relative to the package's directory; empty: the package's directory
+  buildFlags?: string[];
+}
+
+// How configurations name a target: relative to the workspace folder, POSIX separators; absolute outside it.
+export function targetKey(folder: string | undefined, target: string): string {
+  if (!folder) {
+    return target;
+  }
+  const norm = (p: string) => p.replace(/\\/g, '/').replace(/\/+$/, '');
+  const f = norm(folder);
+  const t = norm(target);
+  if (t === f) {
+    return '.';
+  }
+  return t.startsWith(f + '/') ? t.slice(f.length + 1) : target;
+}
+
+export function configurationsOf(all: RunConfiguration[], key: string): RunConfiguration[] {
+  const norm = (k: string) => k.replace(/^\.\//, '').replace(/\/+$/, '') || '.';
+  return all.filter((c) => norm(c.package) === norm(key));
+}
+
+// `KEY=value` words (shell-quoted) into an environment; a word without `=` is an error.
+export function parseEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of splitArgs(text)) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) {
+      throw new Error(`${JSON.stringify(word)} is not KEY=value`);
+    }
+    env[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return env;
+}
+
+export function formatEnv(env: Record<string, string> | undefined): string {
+  return joinArgs(Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`));
+}
+
+// One line about a configuration for the quick pick: its arguments, environment, directory and flags.
+export function describeConfiguration(c: RunConfiguration): string {
+  const parts: string[] = [];
+  if (c.args?.length) parts.push(joinArgs(c.args));
+  if (c.env && Object.keys(c.env).length) parts.push(formatEnv(c.env));
+  if (c.cwd) parts.push(`in ${c.cwd}`);
+  if (c.buildFlags?.length) parts.push(`flags ${joinArgs(c.buildFlags)}`);
+  return parts.join(' · ') || 'no arguments';
+}
+
+// The configurations with one replaced (by its old name) or added.
+export function withConfiguration(all: RunConfiguration[], c: RunConfiguration, oldName?: string): RunConfiguration[] {
+  const same = (x: RunConfiguration, name: string) => x.package === c.package && x.name === name;
+  const i = all.findIndex((x) => same(x, oldName ?? c.name));
+  if (i < 0) {
+    return [...all, c];
+  }
+  return all.map((x, j) => (j === i ? c : x));
 }

@@ -5,15 +5,12 @@ import { serverSettings } from './format';
 
 export function initializationOptions(trusted: boolean): Record<string, unknown> {
   const cfg = vscode.workspace.getConfiguration('rungo');
-  return { ...serverSettings((k, d) => cfg.get(k, d)), rungoOutput: true, allowRuns: trusted };
+  return { ...serverSettings((k) => cfg.get(k)), rungoOutput: true, allowRuns: trusted };
 }
 
-export function createClient(python: string, output: vscode.OutputChannel, trusted: boolean): LanguageClient {
-  const serverOptions: ServerOptions = {
-    command: python,
-    args: ['-m', 'rungo', 'lsp'],
-    options: { env: { ...process.env, PYTHONUNBUFFERED: '1' } },
-  };
+export function createClient(python: string, env: NodeJS.ProcessEnv, output: vscode.OutputChannel,
+  trusted: boolean): LanguageClient {
+  const serverOptions: ServerOptions = { command: python, args: ['-m', 'rungo', 'lsp'], options: { env } };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file', language: 'go' }],
     outputChannel: output,

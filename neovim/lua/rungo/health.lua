@@ -23,7 +23,11 @@ function M.check()
   if vim.v.shell_error == 0 then
     ok("rungo: " .. vim.trim(out))
   else
-    error("rungo is not importable by " .. py, { "Install it: " .. py .. " -m pip install rungo (or -e <checkout>)" })
+    error("rungo is not importable by " .. py, {
+      "rungo is installed from a checkout of its repository, not by a package-registry name:",
+      "git clone <the rungo repository> && " .. py .. " -m pip install -e ./rungo",
+      "or point setup({ python = ... }) at a Python where it is installed",
+    })
     return
   end
   local env = vim.fn.system({ py, "-m", "rungo", "env" })

@@ -3,20 +3,23 @@
 local M = {}
 
 local uv = vim.loop or vim.uv
+local shell = require("rungo.shell")
 
 M.config = {
   cmd = nil, -- default: { python, "-m", "rungo", "lsp" }
   python = nil, -- default: python3 on PATH
   root_markers = { "go.work", "go.mod", ".git" },
-  settings = {}, -- goPath, buildFlags, env, args, diagnostics = { enabled, delayMs, explainExcluded }
+  settings = {}, -- what you set of the server's settings (rungo.defaults lists them with their defaults)
+  configurations_file = nil, -- default: stdpath("state") .. "/rungo/configurations.json"
   split = "botright 12split",
   notify = true,
 }
 
-M.runs = {} -- runId -> { buf, chan, pkg, started }
-M.terminals = {} -- package dir -> buf
-M.last = nil -- { uri = ..., args = ... }
-M.state = { started = 0, last_error = nil }
+M.defaults = require("rungo.defaults")
+M.runs = {} -- runId -> { buf, chan, pkg, name, started }: the runs in progress
+M.terminals = {} -- package dir -> the terminal buffer of its latest run
+M.last = nil -- { uri = ..., args = ..., configuration = ... }: what :RungoRerun runs
+M.state = { started = 0, last_error = nil, last_result = nil }
 
 local has = function(v)
   return vim.fn.has("nvim-" .. v) == 1
@@ -27,6 +30,13 @@ local function request(client, method, params, handler, bufnr)
     return client:request(method, params, handler, bufnr)
   end
   return client.request(method, params, handler, bufnr)
+end
+
+local function notify(client, method, params)
+  if has("0.11") then
+    return client:notify(method, params)
+  end
+  return client.notify(method, params)
 end
 
 function M.server_cmd()
@@ -54,8 +64,8 @@ local function find_root(path)
   return vim.fn.fnamemodify(path, ":p:h")
 end
 
-function M.init_options()
-  local opts = vim.deepcopy(M.config.settings or {})
+function M.init_options(root)
+  local opts = M.server_settings(root)
   opts.rungoOutput = true
   return opts
 end
@@ -128,7 +138,6 @@ local function on_started(_, result)
   local run = { buf = buf, pkg = result.package, name = result.name, started = uv.hrtime() }
   run.chan = vim.api.nvim_open_term(buf, {
     on_input = function(_, _, _, data)
-      M.state.inputs = (M.state.inputs or 0) + 1
       if data == "\3" then
         send_command("rungo.stop", { runId = result.runId })
       else
@@ -138,6 +147,7 @@ local function on_started(_, result)
   })
   M.runs[result.runId] = run
   vim.b[buf].rungo_run_id = result.runId
+  vim.b[buf].rungo_package = result.package
   if win then
     send_command("rungo.resize", {
       runId = result.runId,
@@ -181,8 +191,6 @@ local function on_exited(_, result)
     vim.notify("rungo: " .. (run.name or "run") .. ": " .. text, level)
   end
   M.runs[result.runId] = nil
-  M.finished = M.finished or {}
-  M.finished[result.runId] = run
   M.refresh_lenses()
 end
 
@@ -212,12 +220,19 @@ end
 function M.run(opts)
   opts = opts or {}
   local uri = opts.uri or vim.uri_from_bufnr(0)
-  local arg = { uri = uri }
-  if opts.args then
-    arg.args = opts.args
-  end
+  local arg = { uri = uri, files = opts.files, args = opts.args, configuration = opts.configuration }
   M.last = arg
   send_command("rungo.run", arg)
+end
+
+-- `:RungoRun a "b c"`: the words of a command line, as a shell splits them.
+function M.run_command_line(text)
+  local args, err = shell.split(text or "")
+  if not args then
+    vim.notify("rungo: " .. err, vim.log.levels.ERROR)
+    return
+  end
+  M.run({ args = (#args > 0) and args or nil })
 end
 
 function M.run_with_arguments(arg)
@@ -226,7 +241,208 @@ function M.run_with_arguments(arg)
     if input == nil then
       return
     end
-    M.run({ uri = arg.uri, args = vim.split(input, "%s+", { trimempty = true }) })
+    local args, err = shell.split(input)
+    if not args then
+      vim.notify("rungo: " .. err, vim.log.levels.ERROR)
+      return
+    end
+    M.run({ uri = arg.uri, files = arg.files, args = args })
+  end)
+end
+
+-- Run configurations ------------------------------------------------------------------------
+-- Saved per workspace root in a JSON file; setup({ settings = { configurations = ... } }) adds its own.
+
+local function root_of(path)
+  local client = M.get_client(nil)
+  return client and client.config.root_dir or find_root(path)
+end
+
+function M.configurations_file()
+  if M.config.configurations_file then
+    return M.config.configurations_file
+  end
+  local ok, state = pcall(vim.fn.stdpath, "state") -- Neovim 0.7 has no "state"
+  return (ok and state or vim.fn.stdpath("data")) .. "/rungo/configurations.json"
+end
+
+local function read_saved()
+  local f = io.open(M.configurations_file(), "r")
+  if not f then
+    return {}
+  end
+  local ok, data = pcall(vim.json.decode, f:read("*a"))
+  f:close()
+  return ok and type(data) == "table" and data or {}
+end
+
+local function write_saved(all)
+  local file = M.configurations_file()
+  vim.fn.mkdir(vim.fn.fnamemodify(file, ":h"), "p")
+  local f = assert(io.open(file, "w"))
+  f:write(vim.json.encode(all))
+  f:close()
+end
+
+-- The settings sent to the server: setup's, with this root's saved configurations added.
+function M.server_settings(root)
+  local s = vim.deepcopy(M.config.settings or {})
+  local saved = root and read_saved()[root] or nil
+  if saved then
+    s.configurations = vim.list_extend(vim.deepcopy(s.configurations or {}), saved.configurations or {})
+    s.lastConfiguration = vim.tbl_extend("force", s.lastConfiguration or {}, saved.lastConfiguration or {})
+  end
+  if s.lastConfiguration and next(s.lastConfiguration) == nil then
+    s.lastConfiguration = nil
+  end
+  return s
+end
+
+local function push_settings(root)
+  local client = any_client()
+  if client then
+    notify(client, "workspace/didChangeConfiguration", { settings = { rungo = M.server_settings(root) } })
+  end
+end
+
+-- The key of the current buffer's target: its package directory relative to the root ("." for the root).
+function M.target_key(bufnr)
+  local file = vim.api.nvim_buf_get_name(bufnr or 0)
+  local root = root_of(file)
+  local dir = vim.fn.fnamemodify(file, ":p:h")
+  if dir == root then
+    return ".", root
+  end
+  if vim.startswith(dir, root .. "/") then
+    return dir:sub(#root + 2), root
+  end
+  return dir, root
+end
+
+function M.configurations(key, root)
+  local out = {}
+  for _, c in ipairs(M.server_settings(root).configurations or {}) do
+    if c.package == key then
+      table.insert(out, c)
+    end
+  end
+  return out
+end
+
+-- Saves configuration c (replacing the one called old_name, or its own name) and makes it the last.
+function M.save_configuration(c, root, old_name)
+  local all = read_saved()
+  local mine = all[root] or { configurations = {}, lastConfiguration = {} }
+  local kept = {}
+  for _, x in ipairs(mine.configurations or {}) do
+    if not (x.package == c.package and x.name == (old_name or c.name)) then
+      table.insert(kept, x)
+    end
+  end
+  table.insert(kept, c)
+  mine.configurations = kept
+  mine.lastConfiguration = mine.lastConfiguration or {}
+  if vim.tbl_isempty(mine.lastConfiguration) then
+    mine.lastConfiguration = vim.empty_dict()
+  end
+  mine.lastConfiguration[c.package] = c.name
+  all[root] = mine
+  write_saved(all)
+  push_settings(root)
+end
+
+function M.remove_configuration(c, root)
+  local all = read_saved()
+  local mine = all[root]
+  if not mine then
+    return
+  end
+  mine.configurations = vim.tbl_filter(function(x)
+    return not (x.package == c.package and x.name == c.name)
+  end, mine.configurations or {})
+  write_saved(all)
+  push_settings(root)
+end
+
+local function ask(prompt, default, parse, done)
+  vim.ui.input({ prompt = prompt, default = default }, function(input)
+    if input == nil then
+      return
+    end
+    local value, err = parse(input)
+    if value == nil then
+      vim.notify("rungo: " .. err, vim.log.levels.ERROR)
+      return
+    end
+    done(value)
+  end)
+end
+
+local function same(s)
+  return vim.trim(s)
+end
+
+-- Asks for each field of a configuration in turn, then calls done with it.
+function M.edit_configuration(c, done)
+  ask("Name: ", c.name or "", function(s)
+    return s ~= "" and vim.trim(s) or nil, "a name is needed"
+  end, function(name)
+    ask("Arguments: ", shell.join(c.args), shell.split, function(args)
+      local env_words = {}
+      for k, v in pairs(c.env or {}) do
+        table.insert(env_words, k .. "=" .. v)
+      end
+      ask("Environment (KEY=value …): ", shell.join(env_words), shell.env, function(env)
+        ask("Working directory (relative to the package): ", c.cwd or "", same, function(cwd)
+          ask("Build flags: ", shell.join(c.buildFlags), shell.split, function(flags)
+            done({ name = name, package = c.package, args = args, env = next(env) and env or vim.empty_dict(),
+              cwd = cwd, buildFlags = flags })
+          end)
+        end)
+      end)
+    end)
+  end)
+end
+
+-- :RungoConfig: choose a configuration of this package to run, edit or remove, or add one.
+function M.config_command()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local uri = vim.uri_from_bufnr(bufnr)
+  local key, root = M.target_key(bufnr)
+  local mine = M.configurations(key, root)
+  local items = vim.deepcopy(mine)
+  table.insert(items, { add = true })
+  vim.ui.select(items, {
+    prompt = "Run configuration of " .. key,
+    format_item = function(c)
+      if c.add then
+        return "Add configuration…"
+      end
+      return c.name .. " — " .. (shell.join(c.args) ~= "" and shell.join(c.args) or "no arguments")
+    end,
+  }, function(choice)
+    if not choice then
+      return
+    end
+    if choice.add then
+      M.edit_configuration({ name = "config " .. (#mine + 1), package = key }, function(c)
+        M.save_configuration(c, root)
+        M.run({ uri = uri, configuration = c.name })
+      end)
+      return
+    end
+    vim.ui.select({ "Run", "Edit", "Remove" }, { prompt = choice.name }, function(action)
+      if action == "Run" then
+        M.save_configuration(choice, root)
+        M.run({ uri = uri, configuration = choice.name })
+      elseif action == "Edit" then
+        M.edit_configuration(choice, function(c)
+          M.save_configuration(c, root, choice.name)
+        end)
+      elseif action == "Remove" then
+        M.remove_configuration(choice, root)
+      end
+    end)
   end)
 end
 
@@ -283,14 +499,14 @@ end
 
 -- Starting the server ----------------------------------------------------------------------
 
-function M.lsp_config()
+function M.lsp_config(root)
   return {
     name = "rungo",
     cmd = M.server_cmd(),
     filetypes = { "go" },
     root_markers = M.config.root_markers,
-    init_options = M.init_options(),
-    settings = { rungo = M.config.settings },
+    init_options = M.init_options(root),
+    settings = { rungo = M.server_settings(root) },
     handlers = M.handlers,
     on_init = function()
       M.state.started = M.state.started + 1
@@ -311,8 +527,9 @@ local function start_for(bufnr)
   if name == "" or vim.bo[bufnr].buftype ~= "" then
     return
   end
-  local cfg = M.lsp_config()
-  cfg.root_dir = find_root(name)
+  local root = find_root(name)
+  local cfg = M.lsp_config(root)
+  cfg.root_dir = root
   cfg.workspace_folders = { { uri = vim.uri_from_fname(cfg.root_dir), name = cfg.root_dir } }
   if vim.lsp.start then
     vim.lsp.start(cfg, { bufnr = bufnr })
@@ -332,7 +549,11 @@ function M.setup(opts)
   end
   local group = vim.api.nvim_create_augroup("rungo", { clear = true })
   if has("0.11") and vim.lsp.config and vim.lsp.enable and not M.config.legacy_start then
-    vim.lsp.config("rungo", M.lsp_config())
+    local cfg = M.lsp_config(vim.fn.getcwd())
+    cfg.before_init = function(params, config)
+      params.initializationOptions = M.init_options(config.root_dir)
+    end
+    vim.lsp.config("rungo", cfg)
     vim.lsp.enable("rungo")
   else
     vim.api.nvim_create_autocmd("FileType", {

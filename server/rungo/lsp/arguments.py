@@ -40,6 +40,8 @@ class RunArguments:
     build_flags: Strings = Strings(())            # after the settings' build flags
     env: Environment = field(default_factory=lambda: Environment({}))
     use_buffers: bool = True                      # build what the editor shows, unsaved buffers included
+    configuration: str | None = None              # a saved run configuration of the target, by name
+    cwd: Location | None = None                   # the program's directory (default: the package's)
     cols: Cells | None = None
     rows: Cells | None = None
 

@@ -12,7 +12,7 @@ from rungo.lsp import arguments
 from rungo.lsp.arguments import InputArguments, ResizeArguments, RunArguments, StopArguments
 from rungo.lsp.documents import overlays
 from rungo.lsp.lenses import file_scoped_main
-from rungo.lsp.settings import Settings
+from rungo.lsp.settings import ResolvedConfiguration, Settings, configurations_for
 from rungo.lsp.state import RungoServer
 
 A = TypeVar("A")
@@ -38,6 +38,14 @@ def package_args(settings: Settings, roots: list[Path], pkg_dir: Path) -> list[s
     return []
 
 
+def configuration(settings: Settings, roots: list[Path], target: Path, name: str) -> ResolvedConfiguration:
+    """The run configuration called name of target (a package directory or a file-scoped main's file)."""
+    for found in configurations_for(settings, roots, target):
+        if found.configuration.name == name:
+            return found
+    raise JsonRpcInvalidParams(f"rungo.run: no run configuration named {name!r} for {target}")
+
+
 async def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
     if not ls.runs_allowed:
         raise JsonRpcInvalidRequest(RESTRICTED)
@@ -52,12 +60,24 @@ async def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
         if path.suffix == ".go" and await file_scoped_main(ls, path):
             files = [path.name]     # as its lens runs it, whichever client command asked
     s = ls.settings
-    run_args = list(request.args) if request.args is not None else package_args(s, ls.roots, pkg_dir)
+    # A configuration adds to the settings; what the request itself says comes last (or replaces, for args).
+    saved = None
+    if request.configuration is not None:
+        target = pkg_dir / files[0] if len(files) == 1 else pkg_dir
+        saved = configuration(s, ls.roots, target, request.configuration)
+    config_args = list(saved.configuration.args) if saved else None
+    run_args = (list(request.args) if request.args is not None else config_args if config_args is not None
+                else package_args(s, ls.roots, pkg_dir))
+    flags = [*s.build_flags, *(saved.configuration.build_flags if saved else ()), *request.build_flags]
+    env = {**s.env, **(saved.configuration.env if saved else {}), **request.env}
+    cwd = request.cwd or (saved.cwd if saved else None)
+    if cwd is not None and not cwd.is_dir():
+        raise JsonRpcInvalidParams(f"rungo.run: the working directory {cwd} does not exist")
     buffers = overlays(ls.documents.texts()) if request.use_buffers else {}
-    r = ls.runs.start(pkg_dir, run_args, flags=[*s.build_flags, *request.build_flags], env={**s.env, **request.env},
-                      go_path=s.go_path, size=request.size, files=files, overlays=buffers,
-                      versions=ls.documents.versions())
-    return {"runId": r.run_id, "package": str(pkg_dir), "name": r.name}
+    r = ls.runs.start(pkg_dir, run_args, flags=flags, env=env, go_path=s.go_path, size=request.size, files=files,
+                      overlays=buffers, versions=ls.documents.versions(), cwd=cwd)
+    return {"runId": r.run_id, "package": str(pkg_dir), "name": r.name,
+            "configuration": saved.configuration.name if saved else None}
 
 
 async def stop(ls: RungoServer, *args: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Code lenses: `▶ Run` above func main of a main package (or of a file-scoped program), with the last result."""
+"""Code lenses: `▶ Run` above func main of a main package (or of a file-scoped program), with the last result
+and the last run configuration (`▶ Run (dev)`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from lsprotocol import types as lsp
 
 from rungo.lsp import convert
 from rungo.lsp.documents import read_disk
+from rungo.lsp.settings import last_configuration
 from rungo.lsp.state import RungoServer
 from rungo.syntax import FileSummary
 
@@ -55,5 +57,16 @@ async def code_lens(ls: RungoServer, params: lsp.CodeLensParams) -> list[lsp.Cod
     if found is None:
         return []
     key = p.parent if found.included else p
-    return convert.main_lenses(uri, found.data, found.summary, ls.results.get(key), ls.runs_allowed,
-                               found.included)
+    lenses = convert.main_lenses(uri, found.data, found.summary, ls.results.get(key), ls.runs_allowed,
+                                 found.included)
+    last = last_configuration(ls.settings, ls.roots, key) if ls.runs_allowed and lenses else None
+    if last is not None:
+        run = lenses[0].command
+        assert run is not None and run.arguments
+        name = last.configuration.name
+        first = run.arguments[0]
+        assert isinstance(first, dict)
+        arg = {**first, "configuration": name}
+        lenses.insert(1, lsp.CodeLens(range=lenses[0].range, command=lsp.Command(
+            title=f"{run.title} ({name})", command="rungo.run", arguments=[arg])))
+    return lenses

@@ -21,6 +21,8 @@ from rungo.lsp.state import RungoServer
 log = logging.getLogger("rungo.lsp")
 
 WATCHED_GLOBS = ("**/*.go", "**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum")
+# Code actions carry the runs (rungo.run) for clients without lenses; they have no kind of their own.
+CODE_ACTION_OPTIONS = lsp.CodeActionOptions(resolve_provider=False)
 
 
 def apply_settings(ls: RungoServer, raw: Any) -> None:
@@ -72,6 +74,7 @@ async def initialized(ls: RungoServer, params: lsp.InitializedParams) -> None:
 
 def did_change_configuration(ls: RungoServer, params: lsp.DidChangeConfigurationParams) -> None:
     apply_settings(ls, params.settings)
+    ls.refresh_lenses()      # run configurations show in the lens
     if ls.settings.diagnostics.enabled:
         publishing.recheck_open(ls)
     else:

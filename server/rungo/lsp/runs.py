@@ -43,6 +43,7 @@ class Run:
     pending_input: list[bytes] = field(default_factory=list)
     size: tuple[int, int] = (80, 24)
     files: tuple[str, ...] = ()               # a file list run (`go run a.go`), names relative to pkg_dir
+    cwd: Path | None = None                   # the program's directory (None: pkg_dir)
     overlays: dict[Path, bytes] = field(default_factory=dict)
     versions: dict[str, int | None] = field(default_factory=dict)   # open documents' versions it built
     token: CancelToken = field(default_factory=CancelToken)
@@ -64,11 +65,12 @@ class RunManager:
 
     def start(self, pkg_dir: Path, args: Sequence[str], *, flags: Sequence[str], env: Mapping[str, str],
               go_path: str, size: tuple[int, int] = (80, 24), files: Sequence[str] = (),
-              overlays: Mapping[Path, bytes] | None = None, versions: Mapping[str, int | None] | None = None) -> Run:
+              overlays: Mapping[Path, bytes] | None = None, versions: Mapping[str, int | None] | None = None,
+              cwd: Path | None = None) -> Run:
         self._next += 1
         name = " ".join(files) if files else pkg_dir.name
         run = Run(run_id=f"run-{self._next}", pkg_dir=pkg_dir, name=name, args=tuple(args), size=size,
-                  files=tuple(files), overlays=dict(overlays or {}), versions=dict(versions or {}))
+                  files=tuple(files), overlays=dict(overlays or {}), versions=dict(versions or {}), cwd=cwd)
         self.runs[run.run_id] = run
         run.task = asyncio.ensure_future(self._go(run, list(flags), dict(env), go_path))
         return run
@@ -118,7 +120,7 @@ class RunManager:
                     self.events.output(run, text)
 
             try:
-                run.proc = await PtyProcess.start(argv, cwd=str(run.pkg_dir), env=self.engine.program_env(env),
+                run.proc = await PtyProcess.start(argv, cwd=str(run.cwd or run.pkg_dir), env=self.engine.program_env(env),
                                                   cols=run.size[0], rows=run.size[1], on_output=on_output)
             except OSError as e:
                 self.events.output(run, f"rungo: cannot run {prepared.binary}: {e.strerror or e}\r\n")

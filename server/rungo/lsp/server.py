@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from lsprotocol import types as lsp
 
-from rungo.lsp import changes, commands, lenses, lifecycle
+from rungo.lsp import actions, changes, commands, lenses, lifecycle
 from rungo.lsp.state import RungoServer
 
 
@@ -37,6 +37,7 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
     }
     for method, handler in features.items():
         server.feature(method)(handler)
+    server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lifecycle.CODE_ACTION_OPTIONS)(actions.code_action)
     for name, command in (("rungo.run", commands.run), ("rungo.stop", commands.stop),
                           ("rungo.input", commands.input_), ("rungo.resize", commands.resize)):
         server.command(name)(command)

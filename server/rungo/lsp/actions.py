@@ -1,0 +1,50 @@
+"""Code actions: `Run main package` (or `Run this file` for a file-scoped main) on the func main line, and
+one per saved run configuration; each executes rungo.run, the command of the ▶ Run lens, so a client
+without code lenses (Helix, Emacs eglot…) runs programs too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types as lsp
+
+from rungo.lsp import convert
+from rungo.lsp.lenses import main_file
+from rungo.lsp.settings import configurations_for
+from rungo.lsp.state import RungoServer
+from rungo.syntax.utf16 import LineIndex
+
+RUN_PACKAGE = "Run main package"
+RUN_FILE = "Run this file"
+
+
+def run_actions(uri: str, file_scoped: bool, names: list[str]) -> list[lsp.CodeAction]:
+    """The run actions of a main file: its plain run, then one per configuration name."""
+    title = RUN_FILE if file_scoped else RUN_PACKAGE
+    arg: dict[str, object] = {"uri": uri, "files": [uri]} if file_scoped else {"uri": uri}
+    actions = [lsp.CodeAction(title=title, command=lsp.Command(title=title, command="rungo.run", arguments=[arg]))]
+    for name in names:
+        titled = f"{title} ({name})"
+        actions.append(lsp.CodeAction(title=titled, command=lsp.Command(
+            title=titled, command="rungo.run", arguments=[{**arg, "configuration": name}])))
+    return actions
+
+
+async def code_action(ls: RungoServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    """The run actions when the range touches the `func main` line of a program; nothing otherwise, nothing
+    when the client asks for other kinds only, nothing in Restricted Mode."""
+    if params.context.only or not ls.runs_allowed:
+        return []
+    uri = params.text_document.uri
+    p = convert.uri_to_path(uri)
+    if p is None or p.suffix != ".go" or p.name.endswith("_test.go"):
+        return []
+    found = await main_file(ls, uri, p)
+    if found is None or found.included is None or found.summary.main_func is None:
+        return []
+    line0, _ = LineIndex(found.data).position(found.summary.main_func.line, 1)
+    if not params.range.start.line <= line0 <= params.range.end.line:
+        return []
+    target = p.parent if found.included else p
+    names = [r.configuration.name for r in configurations_for(ls.settings, ls.roots, target)]
+    return run_actions(uri, not found.included, names)
