@@ -4,7 +4,6 @@ without code lenses (Helix, Emacs eglot…) runs programs too."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from lsprotocol import types as lsp
 
