@@ -3,7 +3,8 @@ VS Code extension's npm dependencies and its .vsix (whose `npm run package` fill
 with pip: rungo from this checkout and the pinned wheels of bundled-requirements.txt), code-server (a real VS Code), and the real Go
 programs of tests/realworld/corpus.toml with every module they need, from the Go module proxy into
 a test module cache (.cache/realworld/gomodcache), so that the tests run them offline; and gopls,
-from the Go module proxy, which bench/lsp_bench.py measures beside rungo lsp.
+from the Go module proxy, which bench/lsp_bench.py measures beside rungo lsp; and air, from the Go
+module proxy, which bench/watch_bench.py measures beside rungo run -watch.
 
 Idempotent: what is already there is kept. Run by the README's test command before pytest.
 """
@@ -124,17 +125,19 @@ def realworld() -> None:
 
 
 GOPLS = "golang.org/x/tools/gopls@v0.23.0"     # the newest gopls that Go 1.26 builds
+AIR = "github.com/air-verse/air@v1.67.4"         # the watcher bench/watch_bench.py measures rungo run -watch against
 
 
-def gopls() -> None:
+def go_install(binary: str, spec: str, without: str) -> None:
+    """`go install spec` into GOPATH/bin, unless `binary` is already there or on PATH."""
     go = find_go()
     gopath = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True).stdout.strip().split(os.pathsep)[0]
-    if shutil.which("gopls") or (gopath and (Path(gopath) / "bin" / "gopls").is_file()):
+    if shutil.which(binary) or (gopath and (Path(gopath) / "bin" / binary).is_file()):
         return
     try:
-        run([go, "install", GOPLS], env=dict(os.environ, GOTOOLCHAIN="local", GOFLAGS=""))
+        run([go, "install", spec], env=dict(os.environ, GOTOOLCHAIN="local", GOFLAGS=""))
     except subprocess.CalledProcessError:
-        print("setup: gopls did not install; the benchmark leaves its row out", flush=True)
+        print(f"setup: {binary} did not install; {without}", flush=True)
 
 
 def main() -> int:
@@ -145,7 +148,8 @@ def main() -> int:
     realworld()
     extension()
     code_server()
-    gopls()
+    go_install("gopls", GOPLS, "the LSP benchmark leaves its row out")
+    go_install("air", AIR, "the watch benchmark leaves its column out")
     return 0
 
 

@@ -8,52 +8,63 @@ from __future__ import annotations
 
 import os
 import sys
+MYPY = False       # typing.TYPE_CHECKING without importing typing on the rerun shortcut's path
+if MYPY:
+    from rungo.config import Config
+    from rungo.invocation import Invocation, WatchFlags
+    from rungo.toolchain import Toolchain
 
 USAGE = """usage: rungo <command> [arguments]
 
 commands:
   run [build flags] [-exec xprog] package [arguments...]
                       compile and run a Go program (as `go run`, with a build cache)
+  run -watch [watch flags] [build flags] package [arguments...]
+                      run it, and rebuild and restart it on every change to the build's inputs
   env [-json]         show the Go toolchain rungo uses and why
   cache stats|trim|clean|path
                       inspect or trim rungo's build cache
   lsp [--tcp HOST:PORT]
                       start the language server (stdio by default)
   version             print rungo's version
-"""
 
+rungo's own flags of `run` (not go's; accepted anywhere among the build flags):
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["run"]:
-        from rungo import fastpath
+        if not any(a.startswith(("-watch", "--watch")) for a in args[1:]):  # -watch never takes the shortcut
+            from rungo import fastpath
 
-        env = os.environ
-        try:
-            cwd = fastpath.working_dir(env)
-        except OSError:
-            cwd = ""
-        cache_dir = fastpath.cache_dir_from(env)
-        if cwd and os.path.isabs(cache_dir):
-            hit = fastpath.lookup(args[1:], cwd, env, cache_dir)
-            if hit is not None:
-                exec_argv, k, goroot_bin = hit
-                full = exec_argv + args[1 + k:]
-                prog = full[0]
-                if len(exec_argv) > 1 and os.sep not in prog:
-                    for d in os.get_exec_path(env):
-                        cand = os.path.join(d, prog)
-                        if os.path.isfile(cand) and os.access(cand, os.X_OK):
-                            prog = cand
-                            break
-                try:
-                    os.execve(prog, full, fastpath.program_env(fastpath.initial_environ(), goroot_bin))
-                except OSError:
-                    pass  # fall through: the full pipeline will report it properly
+            env = os.environ
+            try:
+                cwd = fastpath.working_dir(env)
+            except OSError:
+                cwd = ""
+            cache_dir = fastpath.cache_dir_from(env)
+            if cwd and os.path.isabs(cache_dir):
+                hit = fastpath.lookup(args[1:], cwd, env, cache_dir)
+                if hit is not None:
+                    exec_argv, k, goroot_bin = hit
+                    full = exec_argv + args[1 + k:]
+                    prog = full[0]
+                    if len(exec_argv) > 1 and os.sep not in prog:
+                        for d in os.get_exec_path(env):
+                            cand = os.path.join(d, prog)
+                            if os.path.isfile(cand) and os.access(cand, os.X_OK):
+                                prog = cand
+                                break
+                    try:
+                        os.execve(prog, full, fastpath.program_env(fastpath.initial_environ(), goroot_bin))
+                    except OSError:
+                        pass  # fall through: the full pipeline will report it properly
         return _run(args[1:])
     if not args or args[0] in ("help", "-h", "--help", "-help"):
-        sys.stdout.write(USAGE)
+        from rungo.invocation import WATCH_USAGE
+
+        sys.stdout.write(USAGE + WATCH_USAGE)
         return 0 if args else 125
     cmd, rest = args[0], args[1:]
     if cmd == "version":
@@ -110,7 +121,7 @@ def _run(argv: list[str]) -> int:
     from rungo.work.workdir import WorkDir, remove_abandoned
     from rungo.cache import Cache
     from rungo.config import make_config
-    from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args
+    from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args, split_watch_flags
     from rungo.orchestrate import RunError, Session, build, remembers
     from rungo.process import Runner
     from rungo.run.execute import EXIT_BUILD_FAILED, command_line, exec_in_place, run_child
@@ -130,7 +141,10 @@ def _run(argv: list[str]) -> int:
     except ToolchainError as e:
         return _fail(f"rungo: {e}")
     try:
+        watching, argv = split_watch_flags(argv)
         inv = parse_run_args(argv, tc.env.get("GOFLAGS", ""))
+        if watching.on and inv.flags.n:
+            raise UsageError("rungo: -watch cannot be used with -n", show_usage=False)
     except UsageError as e:
         text = e.message
         if e.show_usage:
@@ -147,6 +161,8 @@ def _run(argv: list[str]) -> int:
         config = make_config(env, cwd)
 
     tmp_parent = env.get("GOTMPDIR") or None
+    if watching.on:
+        return _watch(watching, inv, argv, config, tc, tmp_parent)
 
     def announce(line: str) -> None:
         sys.stderr.write(line + "\n")
@@ -220,6 +236,51 @@ def _run(argv: list[str]) -> int:
     failure = exec_in_place(argv_run, prog_env, via_exec=bool(prepared.exec_argv),
                             search_path=env.get("PATH", os.defpath))
     return _fail(_exec_trouble(failure.message, binary), failure.status)
+
+
+def _watch(watching: "WatchFlags", inv: "Invocation", argv: list[str], config: "Config", tc: "Toolchain",
+           tmp_parent: str | None) -> int:
+    """rungo run -watch: the loop in rungo.watch, with this command line's sessions and messages."""
+    import signal
+    import tempfile
+
+    from rungo import fastpath
+    from rungo.cache import Cache
+    from rungo.orchestrate import Session
+    from rungo.process import Runner
+    from rungo.watch import Watch, WatchOptions
+    from rungo.work.workdir import WorkDir, remove_abandoned
+
+    flags = inv.flags
+    store = Cache(config.cache_dir)
+    remove_abandoned(tmp_parent or tempfile.gettempdir())
+
+    def tell(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def new_session() -> Session:
+        work = WorkDir(tmp_parent, keep=flags.work, announce=lambda line: tell(line + "\n"))
+
+        def rewrite(line: str) -> str:
+            w = work.created
+            return line.replace(str(w), "$WORK") if w is not None else line
+
+        runner = Runner(env=config.child_env(), echo=sys.stderr if flags.x else None, rewrite=rewrite)
+        return Session(config=config, toolchain=tc, runner=runner, store=store, work=work,
+                       verbose=sys.stderr if flags.v else None)
+
+    options = WatchOptions(stop_signal=signal.Signals[watching.signal], grace_s=watching.grace_s,
+                           debounce_s=watching.debounce_s, stop_on_error=watching.stop_on_error,
+                           clear=watching.clear, poll=watching.poll)
+    watch = Watch(new_session, inv, argv[: len(argv) - len(inv.args) - (len(inv.files) or 1)],
+                  fastpath.program_env(fastpath.initial_environ(), str(tc.goroot / "bin")),
+                  config.env.get("PATH", os.defpath), options, tell)
+    ended = watch.run()
+    _maybe_trim(config.cache_dir)
+    signal.signal(ended, signal.SIG_DFL)
+    os.kill(os.getpid(), ended)          # end as the signal that ended the watch would have
+    return 128 + ended
 
 
 def _maybe_trim(cache_dir: "os.PathLike[str] | str") -> None:

@@ -100,10 +100,17 @@ def last_change_ns(st: str) -> "int | None":
         return None
 
 
+def is_source_name(name: str) -> bool:
+    """Whether a name in a package directory can change a build: a source of a kind the go command
+    reads, go.mod, vendor; never a name the go command ignores (starting with "." or "_": an editor's
+    lock or swap file such as .#main.go)."""
+    return (name.endswith(SOURCE_SUFFIXES) or name in SOURCE_NAMES) and not name.startswith((".", "_"))
+
+
 def source_names(path: str) -> str:
     """A digest of the build-relevant names in a directory ("none" when it cannot be listed)."""
     try:
-        found = sorted(n for n in os.listdir(path) if n.endswith(SOURCE_SUFFIXES) or n in SOURCE_NAMES)
+        found = sorted(n for n in os.listdir(path) if is_source_name(n))
     except OSError:
         return "none"
     return format(zlib.crc32("\0".join(found).encode("utf-8", "surrogateescape")), "08x")

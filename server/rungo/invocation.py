@@ -38,6 +38,8 @@ __all__ = [
     "BuildFlags",
     "Invocation",
     "parse_run_args",
+    "WatchFlags",
+    "split_watch_flags",
     "unsupported",
     "split_quoted",
     "matches_pattern",
@@ -624,6 +626,125 @@ def parse_run_args(argv: Sequence[str], goflags: str = "") -> Invocation:
     if rest and not rest[0].startswith("-"):
         return Invocation(flags, (), rest[0], tuple(rest[1:]))
     raise UsageError("go: no go files listed", show_usage=False)
+
+
+# --- rungo's own flags: watch mode ------------------------------------------------------------
+
+WATCH_USAGE: Final = (
+    "  -watch                rebuild and restart the program on every change to the build's inputs\n"
+    "  -watch-signal=SIGINT  the signal that stops the program's process group before a restart\n"
+    "  -watch-grace=2s       how long the program may take to exit before SIGKILL\n"
+    "  -watch-debounce=50ms  how long file events must be quiet before a rebuild\n"
+    "  -watch-on-error=keep  keep (or stop) the running program when a rebuild fails\n"
+    "  -watch-clear          clear the screen before each restart\n"
+    "  -watch-poll           poll the inputs' stats instead of using the OS's file events\n"
+)
+"""rungo's own flags, for `rungo help`: accepted anywhere among the build flags."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchFlags:
+    """rungo's watch-mode flags (not go's: they are taken out before go's grammar reads the rest)."""
+
+    on: bool = False
+    signal: str = "SIGINT"          # a signal name, as -watch-signal gave it (normalised)
+    grace_s: float = 2.0
+    debounce_s: float = 0.05
+    stop_on_error: bool = False
+    clear: bool = False
+    poll: bool = False
+
+
+_DURATION_UNITS: Final = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART: Final = r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)"
+
+
+def parse_duration(text: str) -> float:
+    """Go's time.ParseDuration (without a sign), in seconds; "0" is zero. Raises ValueError."""
+    if text == "0":
+        return 0.0
+    pos, total = 0, 0.0
+    while pos < len(text):
+        m = re.compile(_DURATION_PART).match(text, pos)
+        if m is None:
+            raise ValueError(f"time: invalid duration {go_quote(text)}")
+        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+        pos = m.end()
+    if not text:
+        raise ValueError(f"time: invalid duration {go_quote(text)}")
+    return total
+
+
+def _signal_name(text: str) -> str:
+    import signal as _signal
+
+    t = text.strip().upper()
+    if t.isdigit():
+        try:
+            return _signal.Signals(int(t)).name
+        except ValueError:
+            raise ValueError("unknown signal") from None
+    name = t if t.startswith("SIG") else "SIG" + t
+    if name not in _signal.Signals.__members__:
+        raise ValueError("unknown signal")
+    return name
+
+
+def _watch_value(flags: WatchFlags, name: str, value: str | None) -> WatchFlags:
+    if name in ("watch", "watch-clear", "watch-poll"):
+        on = _parse_bool(value) if value is not None else True
+        if on is None:
+            raise UsageError(f"invalid boolean value {go_quote(value or '')} for -{name}: parse error")
+        if name == "watch":
+            return replace(flags, on=on)
+        return replace(flags, clear=on) if name == "watch-clear" else replace(flags, poll=on)
+    if value is None:
+        raise UsageError(f"flag needs an argument: -{name}")
+    try:
+        if name == "watch-signal":
+            return replace(flags, signal=_signal_name(value))
+        if name == "watch-grace":
+            return replace(flags, grace_s=parse_duration(value))
+        if name == "watch-debounce":
+            return replace(flags, debounce_s=parse_duration(value))
+        if name == "watch-on-error":
+            if value not in ("keep", "stop"):
+                raise ValueError("must be keep or stop")
+            return replace(flags, stop_on_error=value == "stop")
+    except ValueError as e:
+        raise UsageError(f"invalid value {go_quote(value)} for flag -{name}: {e}") from None
+    raise UsageError(f"flag provided but not defined: -{name}")
+
+
+def split_watch_flags(argv: Sequence[str]) -> tuple[WatchFlags, list[str]]:
+    """Takes rungo's -watch flags out of the build flags of a `rungo run` command line (anywhere
+    before the package; after it they are the program's arguments) and returns the rest for
+    parse_run_args. A -watch-* flag without -watch is a usage error."""
+    rest = list(argv)
+    flags = WatchFlags()
+    given: list[str] = []
+    i = 0
+    if rest[:1] in (["-C"], ["--C"]):
+        i = 2
+    while i < len(rest):
+        s = rest[i]
+        if len(s) < 2 or s[0] != "-" or s == "--":
+            break
+        name, eq, value = s.lstrip("-").partition("=")
+        if name == "watch" or name.startswith("watch-"):
+            del rest[i]
+            takes_value = name not in ("watch", "watch-clear", "watch-poll")
+            if takes_value and not eq and i < len(rest):
+                value, eq = rest.pop(i), "="
+            flags = _watch_value(flags, name, value if eq else None)
+            given.append(name)
+            continue
+        spec = _SPECS.get(name)
+        i += 2 if spec is not None and not spec.is_bool and not eq else 1
+    if not flags.on and any(g != "watch" for g in given):
+        first = next(g for g in given if g != "watch")
+        raise UsageError(f"rungo: -{first} needs -watch", show_usage=False)
+    return flags, rest
 
 
 # --- Flags this rungo does not implement -------------------------------------------------------

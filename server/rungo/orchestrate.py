@@ -35,13 +35,15 @@ class RunError(Exception):
     """
 
     def __init__(self, text: str, stage: str = "load", *, errors: tuple[LoadError, ...] = (),
-                 outcome: BuildOutcome | None = None, package: LocalPackage | None = None) -> None:
+                 outcome: BuildOutcome | None = None, package: LocalPackage | None = None,
+                 watched: tuple[Watched, ...] = ()) -> None:
         super().__init__(text)
         self.text = text
         self.stage = stage
         self.errors = errors
         self.outcome = outcome
         self.package = package
+        self.watched = watched        # the inputs the failed build read, as far as known
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +160,8 @@ def _load(session: Session, inv: Invocation, *, link: bool,
     if isinstance(program, LoadProblem):
         if program.go_command:
             return program
-        raise RunError(program.text, program.stage, errors=program.errors, package=program.package)
+        raise RunError(program.text, program.stage, errors=program.errors, package=program.package,
+                       watched=program.watched)
     plan = plan_program(program, inv.flags, tc, cwd=config.cwd, env=config.env)
     builder = Builder(
         runner=session.runner,
@@ -180,7 +183,8 @@ def _load(session: Session, inv: Invocation, *, link: bool,
     )
     outcome = builder.run(plan)
     if outcome.failed_stage is not None:
-        raise RunError(outcome.errors.rstrip("\n"), outcome.failed_stage, outcome=outcome, package=program.main)
+        raise RunError(outcome.errors.rstrip("\n"), outcome.failed_stage, outcome=outcome, package=program.main,
+                       watched=program.watched)
     return program, outcome
 
 

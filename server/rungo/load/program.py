@@ -4,7 +4,7 @@ tell whether it still holds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Collection, Mapping, Sequence
 
@@ -68,6 +68,7 @@ class LoadProblem:
     errors: tuple[LoadError, ...] = ()
     package: LocalPackage | None = None
     go_command: str = ""
+    watched: tuple[Watched, ...] = ()          # what the load read before it stopped
 
 
 # Non-Go files the native pipeline builds in a package without cgo: Go assembly (and the headers it
@@ -225,6 +226,18 @@ def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
                     summary_cache=SummaryCache(store), hidden=hidden)
     for f in overlay_files:
         loader.watch_file(f)
+    got = _load_with(loader, req, ctx, overlays, hidden, runner=runner, store=store, tmpdir=tmpdir)
+    if isinstance(got, LoadProblem) and not got.go_command:
+        return replace(got, watched=tuple(loader.watch.values()))
+    return got
+
+
+def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: dict[Path, bytes],
+               hidden: list[Path], *, runner: Runner, store: Cache,
+               tmpdir: Callable[[], Path]) -> Program | LoadProblem:
+    """load_program once the loader exists (its `watch` then holds what the load read, even when it fails)."""
+    tc, flags, cwd = req.toolchain, req.invocation.flags, req.cwd
+    inv = req.invocation
     rel = RelPath(cwd)
     try:
         module = loader.main_module()

@@ -55,6 +55,11 @@ def session_groups(sid: int, proc_dir: str = "/proc") -> set[int]:
     return {int(fields[2]) for _, fields in _live_processes(proc_dir) if int(fields[3]) == sid}
 
 
+def group_members(pgid: int, proc_dir: str = "/proc") -> set[int]:
+    """The live processes of process group pgid (Linux /proc; empty elsewhere)."""
+    return {pid for pid, fields in _live_processes(proc_dir) if int(fields[2]) == pgid}
+
+
 def descendants(pid: int, proc_dir: str = "/proc") -> set[int]:
     """Every live descendant of pid (Linux /proc; empty elsewhere)."""
     children: dict[int, list[int]] = {}
