@@ -199,7 +199,6 @@ def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
     """Loads what `req.invocation` names: the main-module packages natively, everything else from
     one (cached) `go list -export -deps`. `tmpdir` gives go list's GOTMPDIR."""
     tc, flags, cwd = req.toolchain, req.invocation.flags, req.cwd
-    inv = req.invocation
     bad = unsupported(flags)
     if bad:
         return LoadProblem("", go_command=f"the flag -{bad[0]}")
