@@ -37,3 +37,20 @@ def test_engine_modules_import_heavy_stdlib_on_first_use() -> None:
     loaded, compiled = (set(line.split()) for line in out.stdout.split("\n")[:2])
     assert not loaded & _ON_FIRST_USE, loaded & _ON_FIRST_USE
     assert not compiled, compiled
+
+
+# A build imports the orchestration; the stages only some builds need load when those builds run:
+# the cgo stage (a package that imports "C"), the go command's builds (the fallback), watch mode,
+# the language server, and the thread pool of concurrent.futures (with logging) not at all.
+_ON_DEMAND = {"rungo.load.cgoload", "rungo.load.cgoflags", "rungo.load.cgosecurity", "rungo.work.cgo",
+              "rungo.work.gocommand", "rungo.watch", "rungo.filewatch", "rungo.lsp", "concurrent.futures",
+              "logging", "tree_sitter", "pygls"}
+
+
+def test_a_build_imports_only_the_stages_it_needs() -> None:
+    code = "import sys; import rungo.cli, rungo.orchestrate; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[2] / "server")})
+    loaded = set(out.stdout.split())
+    assert "rungo.work.execute" in loaded and "rungo.load.program" in loaded
+    assert not loaded & _ON_DEMAND, loaded & _ON_DEMAND

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
 from rungo.cache import Cache
-from rungo.load.cgoload import CgoLoadError, CgoSetup, cgo_executables, load_cgo
 from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
 from rungo.load.constraints import BuildContext
 from rungo.load.external import ExternalLoadError, load_external
@@ -22,8 +21,9 @@ from rungo.load.stamps import stamp
 from rungo.load.summaries import SummaryCache
 from rungo.process import Runner
 from rungo.toolchain import Toolchain, check_go_version, goenv_file
-from rungo.load.cgoflags import implicit_imports
-from rungo.load.cgosecurity import Unsupported
+
+if TYPE_CHECKING:      # the cgo stage loads only when a package uses cgo
+    from rungo.load.cgoload import CgoSetup
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,12 +276,19 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
             return LoadProblem("", package=main, go_command=f"package {p.import_path} uses {what}")
     if errors:
         return LoadProblem(render_errors(errors, rel), errors=tuple(errors), package=main)
-    cgo = load_cgo(local, ctx=ctx, goenv=tc.env, goroot=tc.goroot, env=req.env, runner=runner,
-                   overlays=overlays, trimpath=flags.trimpath)
-    if isinstance(cgo, Unsupported):
-        return LoadProblem("", package=main, go_command=cgo.reason)
-    if isinstance(cgo, CgoLoadError):
-        return LoadProblem(cgo.text.rstrip("\n"), package=main)
+    cgo: CgoSetup | None = None
+    if any(p.uses_cgo for p in local):      # the cgo stage loads only when a package uses cgo
+        from rungo.load.cgoflags import implicit_imports
+        from rungo.load.cgoload import CgoLoadError, load_cgo
+        from rungo.load.cgosecurity import Unsupported
+
+        got = load_cgo(local, ctx=ctx, goenv=tc.env, goroot=tc.goroot, env=req.env, runner=runner,
+                       overlays=overlays, trimpath=flags.trimpath)
+        if isinstance(got, Unsupported):
+            return LoadProblem("", package=main, go_command=got.reason)
+        if isinstance(got, CgoLoadError):
+            return LoadProblem(got.text.rstrip("\n"), package=main)
+        cgo = got
     if cgo is not None:
         for p in local:
             if p.import_path in cgo.packages:
@@ -332,6 +339,8 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
     tools = [tc.go, tc.tool("compile"), tc.tool("link")]
     if cgo is not None:
         tools.append(tc.tool("cgo"))
+        from rungo.load.cgoload import cgo_executables
+
         tools += [Path(exe) for exe in cgo_executables(cgo, req.env)]
     for tool in tools:
         watched[str(tool)] = Watched(str(tool), stamp(tool))

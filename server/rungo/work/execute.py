@@ -10,18 +10,19 @@ import threading
 from queue import SimpleQueue
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, TextIO
+from typing import TYPE_CHECKING, Mapping, TextIO
 
 from rungo.cache import ActionID, Cache, CacheWriteError
-from rungo.load.cgoload import CgoSetup
+from rungo.keys import compile_key, content_identity, export_identity, link_key, tool_id
 from rungo.load.model import ExternalPackage, RelPath
 from rungo.process import Runner
-from rungo.keys import compile_key, content_identity, export_identity, link_key, tool_id
-from rungo.work import cgo as cgostage
-from rungo.load.cgoflags import CgoError
-from rungo.load.cgosecurity import Unsupported
 from rungo.work.plan import CompileStep, LinkStep, Plan
 from rungo.work.workdir import WorkDir
+
+if TYPE_CHECKING:      # the cgo stage loads only when a package uses cgo
+    from rungo.load.cgoflags import CgoError
+    from rungo.load.cgoload import CgoSetup
+    from rungo.work import cgo as cgostage
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +225,8 @@ class Builder:
             native_files.append((str(f), hashlib.sha256(data).digest()))
         cgo_lines: tuple[str, ...] = ()
         if step.cgo is not None:
+            from rungo.load.cgoflags import CgoError
+
             lines = self._cgo_key_lines(step)
             if isinstance(lines, CgoError):
                 return CompileResult(pkg.import_path, None, lines.render(pkg.import_path), False, True, headed=False)
@@ -358,6 +361,8 @@ class Builder:
 
     def _cgo_probes(self) -> cgostage.CompilerProbes:
         """The build's C compiler probes (their answers are kept in the cache: a hit runs none)."""
+        from rungo.work import cgo as cgostage
+
         assert self.cgo is not None
         with self._probes_lock:
             if self._probes is None:
@@ -373,6 +378,8 @@ class Builder:
         return tuple(p.dir / n for n in names)
 
     def _cgo_key_lines(self, step: CompileStep) -> tuple[str, ...] | CgoError:
+        from rungo.work import cgo as cgostage
+
         assert step.cgo is not None and self.cgo is not None and self.cgo_tool is not None
         return cgostage.key_lines(step.cgo.package, step.cgo.flags, self.cgo.env, self._cgo_probes(),
                                   tool_id(str(self.cgo_tool), self.tool_version))
@@ -382,6 +389,10 @@ class Builder:
         """A cgo package's miss: cgo and the C compiles in the action dir, the Go compile of what cgo
         made (no private copies: cgo and the C compiler read the package directory, as with go; the
         archive is stored only if every input still has the content its key hashed), then pack."""
+        from rungo.load.cgoflags import CgoError
+        from rungo.load.cgosecurity import Unsupported
+        from rungo.work import cgo as cgostage
+
         assert step.cgo is not None and self.cgo is not None and self.cgo_tool is not None
         pkg, cpkg = step.pkg, step.cgo.package
         if self.verbose is not None:

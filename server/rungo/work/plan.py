@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 
 from rungo.invocation import BuildFlags
-from rungo.load.cgoload import CgoBuild
 from rungo.load.loader import CMDLINE_PATH, lang_for
 from rungo.load.model import ExternalPackage, LocalPackage
 from rungo.load.program import Program, flag_text, package_flags
 from rungo.toolchain import Toolchain
 from rungo.work.buildinfo import ModuleInfo, build_info_text, modinfo_line
-from rungo.load.cgoflags import implicit_imports
-from rungo.work.cgo import compile_complete
 from rungo.keys import GOARCH_ENV
+
+if TYPE_CHECKING:      # the cgo stage loads only when a package uses cgo
+    from rungo.load.cgoload import CgoBuild
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,8 @@ def compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, cwd: Pa
     args.append("-lang=" + (f"go1.{program.context.go_minor}" if toolchain_lang
                             else lang_for(program.module, program.context.go_minor)))
     cgo = program.cgo.packages.get(pkg.import_path) if program.cgo is not None else None
+    if cgo is not None:
+        from rungo.work.cgo import compile_complete
     if compile_complete(cgo.package) if cgo is not None else \
             not any(f.suffix in (".s", ".syso") for f in pkg.other_files):
         args.append("-complete")
@@ -179,6 +181,8 @@ def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Too
     cgo = program.cgo.packages.get(pkg.import_path) if program.cgo is not None else None
     if cgo is not None:
         # The C compiler builds every non-Go file of a cgo package; cgo's objects are packed.
+        from rungo.load.cgoflags import implicit_imports
+
         implicit = [i for i in implicit_imports(pkg.import_path, False) if i != "unsafe" and i not in pkg.imports]
         return CompileStep(
             pkg=pkg,
