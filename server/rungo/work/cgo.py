@@ -8,7 +8,7 @@ Interface for the engine (one package of the main module whose Go files import "
                                                     -> PackageFlags | CgoError | Unsupported
         #cgo directives, pkg-config, the security checks, CGO_* defaults (go/build + runCgo order)
     probes = CompilerProbes(runner, cenv, workdir, store=cache)   # one per build; memoized
-    cc_identity(probes, cenv.cc)                    -> str | CgoError   (gccToolID, for keys)
+    probes.identity(cenv.cc[0])                     -> str | CgoError   (gccToolID, for keys)
     key_lines(pkg, flags, cenv, probes, cgo_tool_id)-> tuple[str, ...] | CgoError
         what cmd/go's buildActionID adds for a cgo package; every input file is the caller's
     step = plan(pkg, flags, cenv, probes, objdir=..., tooldir=..., seed=..., cwd=...)
@@ -198,11 +198,6 @@ def _tool_id(name: str, out: str, env: Mapping[str, str]) -> str | CgoError:
     except OSError as e:
         return CgoError("action", f"{exe}: {e.strerror}")
     return f"{version}\ncontent {digest}"
-
-
-def cc_identity(probes: CompilerProbes, compiler: Sequence[str], language: str = "c") -> str | CgoError:
-    """cmd/go's gccToolID for the C compiler command `compiler` (its first word, as cmd/go asks)."""
-    return probes.identity(compiler[0], language)
 
 
 def arch_args(goos: str, goarch: str, gomips: str, gomips64: str) -> tuple[str, ...]:
