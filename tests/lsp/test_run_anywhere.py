@@ -173,7 +173,7 @@ async def test_lens_offers_the_last_configuration(session_factory: Any) -> None:
     lenses = await s.client.text_document_code_lens_async(
         lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
     titles = [lens.command.title for lens in lenses or [] if lens.command]
-    assert titles[:3] == ["▶ Run", "▶ Run (dev)", "Run with arguments…"], titles
+    assert titles[:4] == ["▶ Run", "▶ Run (dev)", "Watch", "Run with arguments…"], titles
     dev = next(lens.command for lens in lenses or [] if lens.command and lens.command.title == "▶ Run (dev)")
     res = await s.client.workspace_execute_command_async(lsp.ExecuteCommandParams(
         command=dev.command, arguments=dev.arguments))

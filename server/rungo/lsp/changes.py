@@ -37,6 +37,9 @@ def did_change(ls: RungoServer, params: lsp.DidChangeTextDocumentParams) -> None
 
 def did_save(ls: RungoServer, params: lsp.DidSaveTextDocumentParams) -> None:
     after_change(ls, params.text_document.uri, immediate=True)
+    p = uri_to_path(params.text_document.uri)
+    if p is not None:
+        ls.runs.saved(p)     # a watch restarts on a save of its inputs, never on an unsaved edit
 
 
 def did_close(ls: RungoServer, params: lsp.DidCloseTextDocumentParams) -> None:

@@ -1,0 +1,132 @@
+"""The editor's watch: the `Watch` lens starts it, a save of an input restarts the program under the same run,
+an unsaved edit does not, a failed rebuild keeps the old program, `rungo.stop` ends it all."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from typing import Any
+
+from lsprotocol import types as lsp
+
+from lspkit import Session, lsp_env, session_factory  # noqa: F401  (fixtures)
+
+
+def program(tag: str) -> str:
+    return ('package main\n\nimport (\n\t"fmt"\n\t"os"\n\t"time"\n)\n\n'
+            f'func main() {{\n\tfmt.Printf("{tag} pid=%d\\n", os.Getpid())\n\ttime.Sleep(time.Hour)\n}}\n')
+
+
+FILES = {"go.mod": "module example.com/w\n\ngo 1.22\n", "main.go": program("v1"),
+         "other/other.go": "package other\n"}
+
+
+async def lens_titles(s: Session, uri: str) -> list[str]:
+    got = await s.client.text_document_code_lens_async(
+        lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    return [lens.command.title for lens in got or [] if lens.command]
+
+
+async def lens(s: Session, uri: str, title: str) -> lsp.Command:
+    got = await s.client.text_document_code_lens_async(
+        lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    found = [lens.command for lens in got or [] if lens.command and lens.command.title == title]
+    assert found, [lens.command.title for lens in got or [] if lens.command]
+    return found[0]
+
+
+def output(s: Session, run_id: str) -> str:
+    return "".join(s.rec.output.get(run_id, []))
+
+
+def pid_of(s: Session, run_id: str, tag: str) -> int:
+    m = re.findall(rf"{tag} pid=(\d+)", output(s, run_id))
+    return int(m[-1]) if m else 0
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def save(s: Session, rel: str, text: str) -> None:
+    """What an editor does on save: the buffer changes, the file is written, didSave."""
+    uri = s.uri(rel)
+    s.change(uri, text)
+    (s.root / rel).write_text(text)
+    s.client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(uri=uri)))
+
+
+def starts(s: Session, run_id: str) -> int:
+    return sum(1 for st in s.rec.started if st["runId"] == run_id)
+
+
+async def test_watch_lens_restarts_on_save_only(session_factory: Any) -> None:
+    s: Session = await session_factory(FILES)
+    main = s.open("main.go")
+    titles = await lens_titles(s, main)
+    assert titles[:3] == ["▶ Run", "Watch", "Run with arguments…"], titles
+
+    watch = await lens(s, main, "Watch")
+    assert watch.command == "rungo.run" and watch.arguments
+    res = await s.command(watch.command, watch.arguments[0])
+    run_id = res["runId"] if isinstance(res, dict) else res.runId
+    await s.rec.until(lambda: pid_of(s, run_id, "v1"), 120, "the first program")
+    first = pid_of(s, run_id, "v1")
+    assert "● Watching (stop)" in await lens_titles(s, main)
+    again = await s.command("rungo.run", watch.arguments[0])    # one watch per package
+    assert (again["runId"] if isinstance(again, dict) else again.runId) == run_id
+
+    save(s, "main.go", program("v2"))
+    await s.rec.until(lambda: pid_of(s, run_id, "v2"), 60, "the restarted program")
+    second = pid_of(s, run_id, "v2")
+    assert not alive(first) and alive(second)
+    assert starts(s, run_id) == 2 and run_id not in s.rec.exited
+
+    s.change(main, program("v3"))                      # unsaved: nothing restarts
+    s.open("other/other.go")
+    save(s, "other/other.go", "package other\n\nvar X = 1\n")    # not an input of the build
+    await asyncio.sleep(2)
+    assert "v3" not in output(s, run_id), repr(output(s, run_id))
+    assert starts(s, run_id) == 2 and alive(second), repr(output(s, run_id))
+
+    save(s, "main.go", program("v4").replace("time.Hour)", "time.Hour)\n\tundefinedCall()"))
+    await s.rec.until(lambda: "undefined: undefinedCall" in output(s, run_id), 60, "the build error")
+    await asyncio.sleep(0.5)
+    assert alive(second) and starts(s, run_id) == 2 and run_id not in s.rec.exited
+
+    save(s, "main.go", program("v5"))
+    await s.rec.until(lambda: pid_of(s, run_id, "v5"), 60, "the program after the fix")
+    fifth = pid_of(s, run_id, "v5")
+    assert not alive(second) and starts(s, run_id) == 3
+
+    stop = await lens(s, main, "● Watching (stop)")
+    assert stop.command == "rungo.stop"
+    await s.command(stop.command, stop.arguments[0] if stop.arguments else {})
+    ex = await s.rec.until(lambda: s.rec.exited.get(run_id), 10, "the watch to end")
+    assert ex["stage"] == "run" and ex["signal"] in ("SIGINT", "SIGKILL"), ex
+    assert not alive(fifth)
+    (s.root / "main.go").write_text(program("v6"))
+    s.client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(uri=main)))
+    await asyncio.sleep(1)
+    assert "v6" not in output(s, run_id) and starts(s, run_id) == 3
+    assert (await lens_titles(s, main))[:2] == ["▶ Run", "Watch"]
+
+
+async def test_a_program_that_exits_keeps_the_watch(session_factory: Any) -> None:
+    done = 'package main\n\nimport "os"\n\nfunc main() { println("%s"); os.Exit(3) }\n'
+    s: Session = await session_factory({"go.mod": FILES["go.mod"], "main.go": done % "one"})
+    main = s.open("main.go")
+    res = await s.command("rungo.run", {"uri": main, "watch": True})
+    run_id = res["runId"] if isinstance(res, dict) else res.runId
+    await s.rec.until(lambda: "[exit 3" in output(s, run_id), 120, "the status line")
+    assert run_id not in s.rec.exited
+    save(s, "main.go", done % "two")
+    await s.rec.until(lambda: "two" in output(s, run_id), 60, "the rerun")
+    await s.command("rungo.stop", {"runId": run_id})
+    await s.rec.until(lambda: s.rec.exited.get(run_id), 10, "the watch to end")
+    assert os.path.exists(s.root / "main.go")
