@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
 
-from lspkit import Session, lsp_env, session_factory  # noqa: F401  (fixtures)
+import pytest
+from conftest import write_tree
+from lspkit import CLIENTS, Session, end_session, lsp_env, session_factory, start_session  # noqa: F401  (fixtures)
 
 
 def program(tag: str) -> str:
@@ -130,3 +133,40 @@ async def test_a_program_that_exits_keeps_the_watch(session_factory: Any) -> Non
     await s.command("rungo.stop", {"runId": run_id})
     await s.rec.until(lambda: s.rec.exited.get(run_id), 10, "the watch to end")
     assert os.path.exists(s.root / "main.go")
+
+
+async def test_saves_in_a_burst_end_with_the_last(session_factory: Any) -> None:
+    s: Session = await session_factory(FILES)
+    main = s.open("main.go")
+    res = await s.command("rungo.run", {"uri": main, "watch": True})
+    run_id = res["runId"] if isinstance(res, dict) else res.runId
+    await s.rec.until(lambda: pid_of(s, run_id, "v1"), 120, "the first program")
+    for n in range(2, 7):       # each save cancels the rebuild in flight (or restarts again)
+        save(s, "main.go", program(f"b{n}"))
+        await asyncio.sleep(0.02)
+    await s.rec.until(lambda: pid_of(s, run_id, "b6"), 60, "the last save's program")
+    await asyncio.sleep(1)
+    pids = [int(p) for p in re.findall(r"pid=(\d+)", output(s, run_id))]
+    assert [p for p in pids if alive(p)] == [pid_of(s, run_id, "b6")], output(s, run_id)
+    await s.command("rungo.stop", {"runId": run_id})
+    await s.rec.until(lambda: s.rec.exited.get(run_id), 10, "the watch to end")
+    assert not any(alive(p) for p in pids)
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+async def test_shutdown_ends_a_watch(kind: str, lsp_env: dict[str, str], tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "ws", FILES)
+    s = await start_session(kind, root, lsp_env)
+    try:
+        main = s.open("main.go")
+        res = await s.command("rungo.run", {"uri": main, "watch": True})
+        run_id = res["runId"] if isinstance(res, dict) else res.runId
+        await s.rec.until(lambda: pid_of(s, run_id, "v1"), 120, "the program")
+        pid = pid_of(s, run_id, "v1")
+    finally:
+        await end_session(s)
+    for _ in range(50):
+        if not alive(pid):
+            break
+        await asyncio.sleep(0.1)
+    assert not alive(pid)
