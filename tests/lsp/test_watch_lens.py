@@ -170,3 +170,30 @@ async def test_shutdown_ends_a_watch(kind: str, lsp_env: dict[str, str], tmp_pat
             break
         await asyncio.sleep(0.1)
     assert not alive(pid)
+
+
+async def test_a_change_on_disk_to_a_closed_input_restarts_it(session_factory: Any) -> None:
+    files = {**FILES, "main.go": program("v1").replace('"v1 pid', '"v1 %s pid').replace(
+        "os.Getpid())", "word(), os.Getpid())"), "word.go": 'package main\n\nfunc word() string { return "one" }\n'}
+    s: Session = await session_factory(files)
+    main = s.open("main.go")
+    res = await s.command("rungo.run", {"uri": main, "watch": True})
+    run_id = res["runId"] if isinstance(res, dict) else res.runId
+    await s.rec.until(lambda: "v1 one pid=" in output(s, run_id), 120, "the program")
+
+    def changed(rel: str) -> None:
+        s.client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
+            [lsp.FileEvent(uri=s.uri(rel), type=lsp.FileChangeType.Changed)]))
+
+    changed("main.go")                  # open in the editor: only its didSave counts
+    changed("other/other.go")           # not an input
+    await asyncio.sleep(1.5)
+    assert starts(s, run_id) == 1
+    (s.root / "word.go").write_text('package main\n\nfunc word() string { return "two" }\n')
+    changed("word.go")
+    await s.rec.until(lambda: "v1 two pid=" in output(s, run_id), 60, "the restart")
+    changed("word.go")                  # the same change told again: its stamp already holds
+    await asyncio.sleep(1.5)
+    assert starts(s, run_id) == 2
+    await s.command("rungo.stop", {"runId": run_id})
+    await s.rec.until(lambda: s.rec.exited.get(run_id), 10, "the watch to end")

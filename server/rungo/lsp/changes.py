@@ -72,6 +72,8 @@ def did_change_watched_files(ls: RungoServer, params: lsp.DidChangeWatchedFilesP
         p = uri_to_path(ch.uri)
         if p is None:
             continue
+        if ls.documents.get(ls.documents.uri_for(p)) is None:
+            ls.runs.changed_on_disk(p)    # an open document's saves reach a watch as didSave
         if p.name in MODULE_INPUTS:
             module_changed = True
         elif p.suffix == ".go":

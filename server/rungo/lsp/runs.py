@@ -115,6 +115,13 @@ class RunManager:
             if r.watch and not r.stopping and r.concerns(path):
                 r.wake.set()
 
+    def changed_on_disk(self, path: Path) -> None:
+        """A file the editor does not have open changed on disk (a checkout, a tool): each watch whose
+        recorded inputs it concerns, and whose recorded stamps no longer hold, rebuilds."""
+        for r in self.runs.values():
+            if r.watch and not r.stopping and r.inputs is not None and r.concerns(path) and r.inputs.changed():
+                r.wake.set()
+
     def _exited(self, run: Run, exit_code: int | None, signal_name: str | None, stage: str) -> None:
         if not run.reported:
             run.reported = True
