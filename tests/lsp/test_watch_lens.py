@@ -135,8 +135,19 @@ async def test_a_program_that_exits_keeps_the_watch(session_factory: Any) -> Non
     assert os.path.exists(s.root / "main.go")
 
 
-async def test_saves_in_a_burst_end_with_the_last(session_factory: Any) -> None:
-    s: Session = await session_factory(FILES)
+@pytest.mark.parametrize("kind", CLIENTS)
+async def test_saves_in_a_burst_end_with_the_last(kind: str, lsp_env: dict[str, str], tmp_path: Path) -> None:
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    s = await start_session(kind, write_tree(tmp_path / "ws", FILES), {**lsp_env, "TMPDIR": str(tmp)})
+    try:
+        await burst(s)
+    finally:
+        await end_session(s)
+    assert not list(tmp.iterdir()), list(tmp.iterdir())     # no work dir of a rebuild given up on stays
+
+
+async def burst(s: Session) -> None:
     main = s.open("main.go")
     res = await s.command("rungo.run", {"uri": main, "watch": True})
     run_id = res["runId"] if isinstance(res, dict) else res.runId

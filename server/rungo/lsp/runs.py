@@ -81,6 +81,15 @@ class Run:
         return (time.monotonic_ns() - self.started_ns) // 1_000_000
 
 
+def _discard(work: WorkDir) -> Callable[[asyncio.Future[BuildResult]], None]:
+    """For a build a watch gave up on: when its thread is done, its work dir goes and its outcome is dropped."""
+    def done(future: asyncio.Future[BuildResult]) -> None:
+        work.close()
+        if not future.cancelled():
+            future.exception()
+    return done
+
+
 class RunManager:
     def __init__(self, engine: Engine, events: RunEvents,
                  in_thread: Callable[[Callable[[], BuildResult]], Awaitable[BuildResult]]) -> None:
@@ -214,11 +223,12 @@ class RunManager:
                 await asyncio.wait({building, woken}, return_when=asyncio.FIRST_COMPLETED)
                 if not building.done():       # saved again (or stopped) while building: start over
                     token.cancel()
-                    building.add_done_callback(lambda t: t.cancelled() or t.exception())
+                    building.add_done_callback(_discard(work))
                     continue
                 woken.cancel()
                 result = building.result()
                 if run.stopping or token.cancelled:
+                    work.close()
                     break
                 if result.prepared is None or result.prepared.binary is None:
                     self.events.build_failed(run, result)
