@@ -39,6 +39,13 @@ async def lens(s: Session, uri: str, title: str) -> lsp.Command:
     return found[0]
 
 
+async def action_titles(s: Session, uri: str) -> list[str]:
+    got = await s.client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        range=lsp.Range(lsp.Position(0, 0), lsp.Position(20, 0)), context=lsp.CodeActionContext(diagnostics=[])))
+    return [a.title for a in got or []]
+
+
 def output(s: Session, run_id: str) -> str:
     return "".join(s.rec.output.get(run_id, []))
 
@@ -73,6 +80,7 @@ async def test_watch_lens_restarts_on_save_only(session_factory: Any) -> None:
     main = s.open("main.go")
     titles = await lens_titles(s, main)
     assert titles[:3] == ["▶ Run", "Watch", "Run with arguments…"], titles
+    assert await action_titles(s, main) == ["Run main package", "Watch main package"]
 
     watch = await lens(s, main, "Watch")
     assert watch.command == "rungo.run" and watch.arguments
@@ -81,6 +89,7 @@ async def test_watch_lens_restarts_on_save_only(session_factory: Any) -> None:
     await s.rec.until(lambda: pid_of(s, run_id, "v1"), 120, "the first program")
     first = pid_of(s, run_id, "v1")
     assert "● Watching (stop)" in await lens_titles(s, main)
+    assert await action_titles(s, main) == ["Run main package", "Stop watching"]
     again = await s.command("rungo.run", watch.arguments[0])    # one watch per package
     assert (again["runId"] if isinstance(again, dict) else again.runId) == run_id
 
