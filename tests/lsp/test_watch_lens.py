@@ -217,3 +217,17 @@ async def test_a_change_on_disk_to_a_closed_input_restarts_it(session_factory: A
     assert starts(s, run_id) == 2
     await s.command("rungo.stop", {"runId": run_id})
     await s.rec.until(lambda: s.rec.exited.get(run_id), 10, "the watch to end")
+
+
+async def test_a_watch_whose_first_build_fails_starts_on_the_fixing_save(session_factory: Any) -> None:
+    s: Session = await session_factory({**FILES, "main.go": "package main\n\nfunc main() {\n"})
+    main = s.open("main.go")
+    res = await s.command("rungo.run", {"uri": main, "watch": True})
+    run_id = res["runId"] if isinstance(res, dict) else res.runId
+    await s.rec.until(lambda: "main.go:" in output(s, run_id), 120, "the build error")
+    assert run_id not in s.rec.exited
+    save(s, "main.go", program("fixed"))
+    await s.rec.until(lambda: pid_of(s, run_id, "fixed"), 60, "the program after the fix")
+    await s.command("rungo.stop", {"runId": run_id})
+    await s.rec.until(lambda: s.rec.exited.get(run_id), 10, "the watch to end")
+    assert not alive(pid_of(s, run_id, "fixed"))

@@ -70,11 +70,11 @@ class Run:
         return self.pkg_dir / self.files[0] if self.files else self.pkg_dir
 
     def concerns(self, path: Path) -> bool:
-        """Whether a save of path may change this watch's build: one of its recorded inputs, or (before
-        the first build has recorded them) a .go file of its directory."""
-        if self.inputs is None:
-            return path.parent == self.pkg_dir and path.suffix == ".go"
-        return self.inputs.concerns(str(path))
+        """Whether a save of path may change this watch's build: a .go file of its directory (always, so a
+        build that failed before recording anything still restarts), or one of its recorded inputs."""
+        if path.parent == self.pkg_dir and path.suffix == ".go":
+            return True
+        return self.inputs is not None and self.inputs.concerns(str(path))
 
     @property
     def duration_ms(self) -> int:
