@@ -19,6 +19,10 @@ vim.api.nvim_create_user_command("RungoRunLens", function()
   rungo().run_lens()
 end, { desc = "rungo: run the ▶ Run lens nearest the cursor" })
 
+vim.api.nvim_create_user_command("RungoWatch", function()
+  rungo().watch()
+end, { desc = "rungo: rerun the package of the current buffer on each save, in one terminal (:RungoStop ends it)" })
+
 vim.api.nvim_create_user_command("RungoStop", function()
   rungo().stop()
 end, { desc = "rungo: stop the running program" })

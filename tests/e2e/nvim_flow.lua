@@ -65,6 +65,7 @@ local function has_diag(buf, text)
 end
 
 local stop_phase
+local watch_phase
 
 local function step(fn)
   local ok, nxt = pcall(fn)
@@ -236,6 +237,68 @@ stop_phase = function()
   local health = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
   record("checkhealth", health:find("rungo 0.", 1, true) ~= nil and health:find("GOVERSION", 1, true) ~= nil
     and health:find("server running", 1, true) ~= nil, health)
+  return watch_phase
+end
+
+watch_phase = function()
+  -- the Watch lens: rerun on save in the same terminal, the lens shows it, :RungoStop ends it
+  vim.cmd("edit " .. root .. "/watched/main.go")
+  local buf = vim.api.nvim_get_current_buf()
+  local function lens_titled(title)
+    for _, lens in ipairs(vim.lsp.codelens.get(buf) or {}) do
+      if lens.command and lens.command.title == title then
+        return lens
+      end
+    end
+  end
+  local function shows(title)
+    return wait(30000, function()
+      rungo.refresh_lenses(buf)
+      return wait(300, function() return lens_titled(title) ~= nil end)
+    end)
+  end
+  record("watch lens beside run", shows("Watch") and lens_titled("▶ Run") ~= nil, vim.inspect(vim.lsp.codelens.get(buf)))
+  local select = vim.ui.select
+  vim.ui.select = function(items, opts, on_choice)
+    for i, item in ipairs(items) do
+      if (opts.format_item and opts.format_item(item) or item.command.title) == "Watch" then
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  vim.api.nvim_win_set_cursor(0, { lens_titled("Watch").range.start.line + 1, 0 })
+  vim.lsp.codelens.run()
+  vim.ui.select = select
+  record("watch started", wait(120000, function()
+    return term_text(latest_run_buf("watched")):find("tick v1", 1, true) ~= nil
+  end), term_text(latest_run_buf("watched")))
+  local tbuf = latest_run_buf("watched")
+  record("lens shows the watch", shows("● Watching (stop)"), vim.inspect(vim.lsp.codelens.get(buf)))
+  vim.api.nvim_set_current_buf(buf)
+  local function retag(tag)
+    local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+    for i, l in ipairs(lines) do
+      lines[i] = l:gsub("tick v%d", "tick " .. tag)
+    end
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  end
+  retag("v2")
+  vim.cmd("write")
+  record("a save restarts it in the same terminal", wait(60000, function()
+    local text = term_text(tbuf)
+    return latest_run_buf("watched") == tbuf and text:find("tick v2", 1, true) ~= nil
+      and text:find("restarted after save", 1, true) ~= nil
+  end), term_text(latest_run_buf("watched")))
+  retag("v3")
+  vim.wait(1500)
+  record("an unsaved edit restarts nothing", term_text(tbuf):find("tick v3", 1, true) == nil, term_text(tbuf))
+  retag("v2")
+  vim.cmd("RungoStop")
+  record("RungoStop ends the watch", wait(10000, function()
+    return term_text(tbuf):find("%[SIGINT") ~= nil
+  end), term_text(tbuf))
+  record("lens offers Watch again", shows("Watch"), vim.inspect(vim.lsp.codelens.get(buf)))
 end
 
 -- Start once Neovim has finished starting up (it arranges windows after sourcing -u).

@@ -61,6 +61,19 @@ WORKSPACE = {
         }
         """,
     "data/.keep": "",
+    "watched/main.go": """
+        package main
+
+        import (
+        	"fmt"
+        	"time"
+        )
+
+        func main() {
+        	fmt.Println("tick v1")
+        	time.Sleep(time.Hour)
+        }
+        """,
     "forever/main.go": """
         package main
 
@@ -118,7 +131,9 @@ def test_neovim_flow(which: str, exe: str | None, missing: str, tmp_path: Path, 
     assert not failed, f"Neovim {data['version']}:\n" + "\n".join(f"- {r['name']}: {r['detail']}" for r in failed)
     names = [r["name"] for r in data["results"]]
     for want in ("RungoStop ends it", "input reaches the program", "quoted arguments", "saved configuration runs",
-                 "configuration saved", "lens offers the last configuration", "the lens runs the configuration"):
+                 "configuration saved", "lens offers the last configuration", "the lens runs the configuration",
+                 "watch started", "lens shows the watch", "a save restarts it in the same terminal",
+                 "an unsaved edit restarts nothing", "RungoStop ends the watch", "lens offers Watch again"):
         assert want in names, names
     leftovers = sorted(str(x.relative_to(root)) for x in root.rglob("*") if x.is_file())
     assert leftovers == sorted(WORKSPACE), leftovers

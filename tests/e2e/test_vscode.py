@@ -65,6 +65,19 @@ WORKSPACE = {
         }
         """,
     "data/.keep": "",
+    "watched/main.go": """
+        package main
+
+        import (
+        	"fmt"
+        	"time"
+        )
+
+        func main() {
+        	fmt.Println("tick v1")
+        	time.Sleep(time.Hour)
+        }
+        """,
     "forever/main.go": """
         package main
 
@@ -152,7 +165,9 @@ def test_vscode_ui(tmp_path: Path, base_env: dict[str, str], capsys: pytest.Capt
     names = {str(r["name"]) for r in data["results"]}
     for want in ("type error squiggle", "problems entry", "fix clears squiggle and problem",
                  "run lens above func main", "output and exit status in terminal",
-                 "typed line reaches the program", "Stop ends the program"):
+                 "typed line reaches the program", "Stop ends the program", "the lens shows the watch",
+                 "a save restarts it in the same terminal", "an unsaved edit restarts nothing",
+                 "the lens stops the watch"):
         assert want in names, names
     assert data["shots"], "no screenshots"
 

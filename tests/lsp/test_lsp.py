@@ -130,7 +130,7 @@ async def test_run_lens_only_on_main(session_factory: Any) -> None:
         lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri=main)))
     assert lenses is not None
     titles = [lens.command.title for lens in lenses if lens.command]
-    assert titles[:2] == ["▶ Run", "Run with arguments…"]
+    assert titles[:3] == ["▶ Run", "Watch", "Run with arguments…"]
     assert all(lens.range.start.line == 4 for lens in lenses)
     for rel in ("greet.go", "lib/lib.go"):
         other = s.open(rel)

@@ -123,7 +123,7 @@ async def test_plain_client_runs_through_the_code_action(plain: Session) -> None
     uri = s.open("hello/main.go")
     assert (await actions_at(s, uri, 0)) == [], "code actions only on the func main line"
     actions = await actions_at(s, uri, func_main_line(s, "hello/main.go"))
-    assert [a.title for a in actions] == ["Run main package", "Run main package (dev)"]
+    assert [a.title for a in actions] == ["Run main package", "Run main package (dev)", "Watch main package"]
     assert all(a.command is not None and a.command.command == "rungo.run" for a in actions)
     assert await actions_at(s, uri, func_main_line(s, "hello/main.go"), only=["quickfix"]) == []
 
@@ -148,7 +148,7 @@ async def test_file_scoped_main_gets_run_this_file(plain: Session) -> None:
     s = plain
     uri = s.open("gen/gen.go")
     actions = await actions_at(s, uri, func_main_line(s, "gen/gen.go"))
-    assert [a.title for a in actions] == ["Run this file"]
+    assert [a.title for a in actions] == ["Run this file", "Watch this file"]
     assert actions[0].command is not None and list(actions[0].command.arguments or []) == [{"uri": uri, "files": [uri]}]
     await execute(s, actions[0])
     await shown(s, "exit 0")
@@ -173,7 +173,7 @@ async def test_lens_offers_the_last_configuration(session_factory: Any) -> None:
     lenses = await s.client.text_document_code_lens_async(
         lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
     titles = [lens.command.title for lens in lenses or [] if lens.command]
-    assert titles[:3] == ["▶ Run", "▶ Run (dev)", "Run with arguments…"], titles
+    assert titles[:4] == ["▶ Run", "▶ Run (dev)", "Watch", "Run with arguments…"], titles
     dev = next(lens.command for lens in lenses or [] if lens.command and lens.command.title == "▶ Run (dev)")
     res = await s.client.workspace_execute_command_async(lsp.ExecuteCommandParams(
         command=dev.command, arguments=dev.arguments))
@@ -184,7 +184,7 @@ async def test_lens_offers_the_last_configuration(session_factory: Any) -> None:
 
     # The code actions are there for these clients too; without a last configuration, no extra lens.
     actions = await actions_at(s, uri, func_main_line(s, "hello/main.go"))
-    assert [a.title for a in actions] == ["Run main package", "Run main package (dev)"]
+    assert [a.title for a in actions] == ["Run main package", "Run main package (dev)", "Watch main package"]
     s.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
         settings={"rungo": {"configurations": [DEV]}}))
     await asyncio.sleep(0.2)

@@ -9,6 +9,7 @@ import { createClient, isRunning } from './server';
 interface RunArg extends RunTarget {
   args?: string[];
   configuration?: string;
+  watch?: boolean;
 }
 
 export interface RungoApi {
@@ -188,6 +189,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<RungoA
   };
   reg('rungo.runWithArguments', runConfiguration);
   reg('rungo.runConfiguration', runConfiguration);
+  // Rerun-on-save for the package (the lens's `Watch`): the same terminal, until `rungo: Stop`.
+  reg('rungo.watch', (arg?: unknown) => {
+    const target = currentTarget(arg);
+    if (!target) {
+      return vscode.window.showWarningMessage('rungo: open a Go file of the package to watch.');
+    }
+    return rungo.run({ ...target, watch: true });
+  });
   reg('rungo.stopRun', () => {
     const run = rungo.registry.active();
     if (run) {

@@ -83,13 +83,20 @@ export class RunRegistry implements vscode.Disposable {
     this.disposables.push(vscode.window.registerTerminalLinkProvider(new FileLinkProvider(this)));
   }
 
-  started(p: { runId: string; name: string; package: string }): RunTerminal {
+  started(p: { runId: string; name: string; package: string; restart?: boolean; watch?: boolean }): RunTerminal {
+    const known = this.runs.get(p.runId);
+    if (known && p.restart) {
+      // A watch restarted its program after a save: the same terminal goes on.
+      known.write(`\r\n\x1b[2m[restarted after save]\x1b[0m\r\n`);
+      this.status.text = `$(eye) rungo: ${p.name} · watching`;
+      return known;
+    }
     const run = new RunTerminal(p.runId, p.name, p.package, this.control);
     this.runs.set(p.runId, run);
     run.terminal = vscode.window.createTerminal({ name: `rungo: ${p.name}`, pty: run });
     run.terminal.show(true);
-    this.status.text = `$(sync~spin) rungo: ${p.name}`;
-    this.status.tooltip = 'Running — click to run again';
+    this.status.text = p.watch ? `$(eye) rungo: ${p.name} · watching` : `$(sync~spin) rungo: ${p.name}`;
+    this.status.tooltip = p.watch ? 'Watching: each save restarts it — click to run again' : 'Running — click to run again';
     this.status.show();
     return run;
   }

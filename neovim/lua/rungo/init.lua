@@ -134,8 +134,17 @@ local function on_started(_, result)
   if not result or not result.runId then
     return
   end
+  local known = M.runs[result.runId]
+  if known and result.restart then
+    -- A watch restarted its program after a save: the same terminal goes on.
+    if known.chan then
+      pcall(vim.api.nvim_chan_send, known.chan, "\r\n\27[2m[restarted after save]\27[0m\r\n")
+    end
+    known.restarts = (known.restarts or 0) + 1
+    return
+  end
   local buf, win = open_terminal(result.package or "", result.name or "run")
-  local run = { buf = buf, pkg = result.package, name = result.name, started = uv.hrtime() }
+  local run = { buf = buf, pkg = result.package, name = result.name, started = uv.hrtime(), watch = result.watch == true }
   run.chan = vim.api.nvim_open_term(buf, {
     on_input = function(_, _, _, data)
       if data == "\3" then
@@ -146,6 +155,9 @@ local function on_started(_, result)
     end,
   })
   M.runs[result.runId] = run
+  if run.watch then
+    M.refresh_lenses()
+  end
   vim.b[buf].rungo_run_id = result.runId
   vim.b[buf].rungo_package = result.package
   if win then
@@ -222,6 +234,13 @@ function M.run(opts)
   local uri = opts.uri or vim.uri_from_bufnr(0)
   local arg = { uri = uri, files = opts.files, args = opts.args, configuration = opts.configuration }
   M.last = arg
+  send_command("rungo.run", arg)
+end
+
+-- `:RungoWatch`: rerun-on-save for the package of the current buffer, in one terminal, until `:RungoStop`.
+function M.watch(opts)
+  opts = opts or {}
+  local arg = { uri = opts.uri or vim.uri_from_bufnr(0), files = opts.files, watch = true }
   send_command("rungo.run", arg)
 end
 

@@ -42,6 +42,7 @@ class RunArguments:
     use_buffers: bool = True                      # build what the editor shows, unsaved buffers included
     configuration: str | None = None              # a saved run configuration of the target, by name
     cwd: Location | None = None                   # the program's directory (default: the package's)
+    watch: bool = False                           # rebuild and restart on each save of an input, until stopped
     cols: Cells | None = None
     rows: Cells | None = None
 

@@ -37,6 +37,9 @@ def did_change(ls: RungoServer, params: lsp.DidChangeTextDocumentParams) -> None
 
 def did_save(ls: RungoServer, params: lsp.DidSaveTextDocumentParams) -> None:
     after_change(ls, params.text_document.uri, immediate=True)
+    p = uri_to_path(params.text_document.uri)
+    if p is not None:
+        ls.runs.saved(p)     # a watch restarts on a save of its inputs, never on an unsaved edit
 
 
 def did_close(ls: RungoServer, params: lsp.DidCloseTextDocumentParams) -> None:
@@ -69,6 +72,8 @@ def did_change_watched_files(ls: RungoServer, params: lsp.DidChangeWatchedFilesP
         p = uri_to_path(ch.uri)
         if p is None:
             continue
+        if ls.documents.get(ls.documents.uri_for(p)) is None:
+            ls.runs.changed_on_disk(p)    # an open document's saves reach a watch as didSave
         if p.name in MODULE_INPUTS:
             module_changed = True
         elif p.suffix == ".go":

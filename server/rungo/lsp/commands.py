@@ -73,11 +73,18 @@ async def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
     cwd = request.cwd or (saved.cwd if saved else None)
     if cwd is not None and not cwd.is_dir():
         raise JsonRpcInvalidParams(f"rungo.run: the working directory {cwd} does not exist")
+    if request.watch:
+        on = ls.runs.watching(pkg_dir / files[0] if len(files) == 1 else pkg_dir)
+        if on is not None:     # one watch per package: asking again answers with it
+            return {"runId": on.run_id, "package": str(pkg_dir), "name": on.name, "configuration": None,
+                    "watch": True}
     buffers = overlays(ls.documents.texts()) if request.use_buffers else {}
+    current = (lambda: overlays(ls.documents.texts())) if request.use_buffers else None
     r = ls.runs.start(pkg_dir, run_args, flags=flags, env=env, go_path=s.go_path, size=request.size, files=files,
-                      overlays=buffers, versions=ls.documents.versions(), cwd=cwd)
+                      overlays=buffers, versions=ls.documents.versions(), cwd=cwd, watch=request.watch,
+                      current_overlays=current)
     return {"runId": r.run_id, "package": str(pkg_dir), "name": r.name,
-            "configuration": saved.configuration.name if saved else None}
+            "configuration": saved.configuration.name if saved else None, "watch": request.watch}
 
 
 async def stop(ls: RungoServer, *args: Any) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class BuildResult:
     stage: str                    # "" on success, else "load", "build", "link", "usage"
     text: str                     # the error text, go-style (`file:line:col: message`)
     check: PackageCheck | None    # the failed compile as a check, for diagnostics
+    watched: tuple[Watched, ...] = ()   # a failed build's inputs, as far as it read them (a watch waits on them)
 
 
 CANCELLED = b"rungo: cancelled\n"
@@ -307,7 +308,7 @@ class Engine:
             if e.outcome is not None or e.errors:
                 outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed) if e.outcome else ()
                 check = PackageCheck(e.package, pkg_dir, e.errors, outputs, "")
-            return BuildResult(None, e.stage, e.text, check)
+            return BuildResult(None, e.stage, e.text, check, e.watched)
         if not prepared.temporary and _settled(prepared.watched, time.time_ns()):
             with self._lock:
                 self._built[memo_key] = prepared

@@ -1,5 +1,5 @@
-"""Code lenses: `▶ Run` above func main of a main package (or of a file-scoped program), with the last result
-and the last run configuration (`▶ Run (dev)`)."""
+"""Code lenses: `▶ Run` above func main of a main package (or of a file-scoped program), `Watch` (or the
+watch that is on), the last result and the last run configuration (`▶ Run (dev)`)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,19 @@ async def file_scoped_main(ls: RungoServer, path: Path) -> bool:
     return found is not None and found.included is False
 
 
+def watch_lens(ls: RungoServer, key: Path, run_lens: lsp.CodeLens) -> lsp.CodeLens:
+    """`Watch` beside `▶ Run` (rungo.run with watch), or while a watch is on `● Watching (stop)` (rungo.stop)."""
+    on = ls.runs.watching(key)
+    if on is not None:
+        return lsp.CodeLens(range=run_lens.range, command=lsp.Command(
+            title="● Watching (stop)", command="rungo.stop", arguments=[{"runId": on.run_id}]))
+    assert run_lens.command is not None and run_lens.command.arguments
+    first = run_lens.command.arguments[0]
+    assert isinstance(first, dict)
+    return lsp.CodeLens(range=run_lens.range, command=lsp.Command(
+        title="Watch", command="rungo.run", arguments=[{**first, "watch": True}]))
+
+
 async def code_lens(ls: RungoServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
     uri = params.text_document.uri
     p = convert.uri_to_path(uri)
@@ -59,6 +72,8 @@ async def code_lens(ls: RungoServer, params: lsp.CodeLensParams) -> list[lsp.Cod
     key = p.parent if found.included else p
     lenses = convert.main_lenses(uri, found.data, found.summary, ls.results.get(key), ls.runs_allowed,
                                  found.included)
+    if ls.runs_allowed and lenses:
+        lenses.insert(1, watch_lens(ls, key, lenses[0]))
     last = last_configuration(ls.settings, ls.roots, key) if ls.runs_allowed and lenses else None
     if last is not None:
         run = lenses[0].command

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def result_key(run: Run) -> Path:
     """Where a run's result shows: its package's lens, or its file's for a file-scoped program."""
-    return run.pkg_dir / run.files[0] if run.files else run.pkg_dir
+    return run.key
 
 
 class RunReporter:
@@ -33,12 +33,28 @@ class RunReporter:
         s = self.server
         if s.output_support:
             s.protocol.notify("rungo/runStarted", {"runId": run.run_id, "package": str(run.pkg_dir),
-                                                   "name": run.name, "args": list(run.args)})
+                                                   "name": run.name, "args": list(run.args), "watch": run.watch})
         caps = s.client_capabilities.window
         if caps is not None and caps.work_done_progress:
             token = f"rungo-build-{uuid.uuid4().hex[:8]}"
             self.progress[run.run_id] = token
             asyncio.ensure_future(self._begin(token, run))
+        if run.watch and not s.closing:
+            s.refresh_lenses()
+
+    def restarted(self, run: Run) -> None:
+        """A watch's new program starts in the same terminal: runStarted again, same runId, `restart: true`
+        (no runExited comes between)."""
+        s = self.server
+        try:
+            if s.output_support:
+                s.protocol.notify("rungo/runStarted", {"runId": run.run_id, "package": str(run.pkg_dir),
+                                                       "name": run.name, "args": list(run.args), "restart": True,
+                                                       "watch": True})
+            else:
+                s.window_log_message(lsp.LogMessageParams(lsp.MessageType.Log, f"{run.name}: restarted"))
+        except Exception:
+            pass
 
     async def _begin(self, token: str, run: Run) -> None:
         s = self.server

@@ -1,6 +1,9 @@
 """Runs started from the editor: build (in a thread, cancellable), then the program under a pty, streamed as events.
 
 A run builds what the editor shows (the unsaved buffers as overlays) and reports exactly one exit.
+A watching run stays until it is stopped: a save of one of its build's inputs rebuilds (cancelling a build
+in flight) and, when the new binary is ready, swaps the program under the same run id; a failed rebuild
+prints its errors and keeps the old program.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, Mapping, Protocol, Sequence
 
+from rungo.filewatch import WatchSet, watch_set
+from rungo.load.model import Watched
+from rungo.orchestrate import Prepared
 from rungo.work.workdir import WorkDir
+from rungo.lsp.convert import format_result
 from rungo.lsp.engine import BuildResult, CancelToken, Engine
 from rungo.run.pty import PtyProcess
 
@@ -25,6 +32,7 @@ class RunEvents(Protocol):
     """Where a run reports: the server turns these into notifications."""
 
     def started(self, run: "Run") -> None: ...
+    def restarted(self, run: "Run") -> None: ...
     def output(self, run: "Run", data: str) -> None: ...
     def build_failed(self, run: "Run", result: BuildResult) -> None: ...
     def exited(self, run: "Run", exit_code: int | None, signal_name: str | None, stage: str) -> None: ...
@@ -48,10 +56,38 @@ class Run:
     versions: dict[str, int | None] = field(default_factory=dict)   # open documents' versions it built
     token: CancelToken = field(default_factory=CancelToken)
     reported: bool = False
+    watch: bool = False                       # rebuild and restart on a save of an input, until stopped
+    current_overlays: Callable[[], Mapping[Path, bytes]] | None = None   # a watch's rebuilds: the buffers now
+    inputs: WatchSet | None = None            # a watch: what its last build read
+    wake: asyncio.Event = field(default_factory=asyncio.Event)           # a watch: an input was saved
+    restarts: int = 0
+    swapping: bool = False                    # the program is being stopped for a new one
+    last_exit: tuple[int | None, str | None] | None = None   # a watch: how its last program ended
+
+    @property
+    def key(self) -> Path:
+        """Its package directory, or its file for a file-scoped program (where its lens is)."""
+        return self.pkg_dir / self.files[0] if self.files else self.pkg_dir
+
+    def concerns(self, path: Path) -> bool:
+        """Whether a save of path may change this watch's build: a .go file of its directory (always, so a
+        build that failed before recording anything still restarts), or one of its recorded inputs."""
+        if path.parent == self.pkg_dir and path.suffix == ".go":
+            return True
+        return self.inputs is not None and self.inputs.concerns(str(path))
 
     @property
     def duration_ms(self) -> int:
         return (time.monotonic_ns() - self.started_ns) // 1_000_000
+
+
+def _discard(work: WorkDir) -> Callable[[asyncio.Future[BuildResult]], None]:
+    """For a build a watch gave up on: when its thread is done, its work dir goes and its outcome is dropped."""
+    def done(future: asyncio.Future[BuildResult]) -> None:
+        work.close()
+        if not future.cancelled():
+            future.exception()
+    return done
 
 
 class RunManager:
@@ -66,14 +102,34 @@ class RunManager:
     def start(self, pkg_dir: Path, args: Sequence[str], *, flags: Sequence[str], env: Mapping[str, str],
               go_path: str, size: tuple[int, int] = (80, 24), files: Sequence[str] = (),
               overlays: Mapping[Path, bytes] | None = None, versions: Mapping[str, int | None] | None = None,
-              cwd: Path | None = None) -> Run:
+              cwd: Path | None = None, watch: bool = False,
+              current_overlays: Callable[[], Mapping[Path, bytes]] | None = None) -> Run:
         self._next += 1
         name = " ".join(files) if files else pkg_dir.name
         run = Run(run_id=f"run-{self._next}", pkg_dir=pkg_dir, name=name, args=tuple(args), size=size,
-                  files=tuple(files), overlays=dict(overlays or {}), versions=dict(versions or {}), cwd=cwd)
+                  files=tuple(files), overlays=dict(overlays or {}), versions=dict(versions or {}), cwd=cwd,
+                  watch=watch, current_overlays=current_overlays)
         self.runs[run.run_id] = run
-        run.task = asyncio.ensure_future(self._go(run, list(flags), dict(env), go_path))
+        go = self._watch if watch else self._go
+        run.task = asyncio.ensure_future(go(run, list(flags), dict(env), go_path))
         return run
+
+    def watching(self, key: Path) -> Run | None:
+        """The watch on a package (or file-scoped program), if one is on."""
+        return next((r for r in self.runs.values() if r.watch and not r.stopping and r.key == key), None)
+
+    def saved(self, path: Path) -> None:
+        """A file was saved: each watch whose build it may change rebuilds."""
+        for r in self.runs.values():
+            if r.watch and not r.stopping and r.concerns(path):
+                r.wake.set()
+
+    def changed_on_disk(self, path: Path) -> None:
+        """A file the editor does not have open changed on disk (a checkout, a tool): each watch whose
+        recorded inputs it concerns, and whose recorded stamps no longer hold, rebuilds."""
+        for r in self.runs.values():
+            if r.watch and not r.stopping and r.inputs is not None and r.concerns(path) and r.inputs.changed():
+                r.wake.set()
 
     def _exited(self, run: Run, exit_code: int | None, signal_name: str | None, stage: str) -> None:
         if not run.reported:
@@ -147,6 +203,129 @@ class RunManager:
             work.close()
             self.runs.pop(run.run_id, None)
 
+    async def _watch(self, run: Run, flags: list[str], env: dict[str, str], go_path: str) -> None:
+        """A watching run: build, run, and on each save of an input build again and swap the program."""
+        self.events.started(run)
+        running_work: WorkDir | None = None      # where the running program's binary is
+        waiter: asyncio.Task[None] | None = None
+        inputs: tuple[Watched, ...] = ()
+        cycle = 0
+        try:
+            while not run.stopping:
+                run.wake.clear()
+                run.token = token = CancelToken()
+                cycle += 1
+                if cycle > 1:
+                    run.overlays = dict(run.current_overlays()) if run.current_overlays else run.overlays
+                work = WorkDir(env.get("GOTMPDIR") or None, keep=False, announce=lambda _: None)
+                building = asyncio.ensure_future(self.in_thread(self._builder(run, token, flags, env, go_path, work)))
+                woken = asyncio.ensure_future(run.wake.wait())
+                await asyncio.wait({building, woken}, return_when=asyncio.FIRST_COMPLETED)
+                if not building.done():       # saved again (or stopped) while building: start over
+                    token.cancel()
+                    building.add_done_callback(_discard(work))
+                    continue
+                woken.cancel()
+                result = building.result()
+                if run.stopping or token.cancelled:
+                    work.close()
+                    break
+                if result.prepared is None or result.prepared.binary is None:
+                    self.events.build_failed(run, result)
+                    inputs = (*inputs, *result.watched)
+                else:
+                    if run.proc is not None:
+                        run.swapping = True
+                        await run.proc.stop(STOP_GRACE_SECONDS)
+                        if waiter is not None:
+                            await waiter
+                        run.swapping = False
+                    if running_work is not None:
+                        running_work.close()
+                    running_work = work
+                    if run.stopping:
+                        break
+                    if cycle > 1:
+                        run.restarts += 1
+                        run.started_ns = time.monotonic_ns()
+                        self.events.restarted(run)
+                    waiter = await self._spawn(run, result.prepared, env)
+                    inputs = result.prepared.watched
+                run.inputs = watch_set(inputs)
+                if not run.wake.is_set():
+                    await run.wake.wait()
+            if run.proc is not None:
+                await run.proc.stop(STOP_GRACE_SECONDS)
+            if waiter is not None:
+                await waiter
+            info = run.last_exit
+            if info is None:
+                self._exited(run, None, "SIGINT", "build")
+            else:
+                self._exited(run, info[0], info[1], "run")
+        except asyncio.CancelledError:   # the server is going away: nothing of the run may stay
+            run.token.cancel()
+            if run.proc is not None:
+                run.proc.kill()
+            self._exited(run, None, "SIGKILL", "run" if run.proc is not None else "build")
+            raise
+        finally:
+            if running_work is not None:
+                running_work.close()
+            self.runs.pop(run.run_id, None)
+
+    def _builder(self, run: Run, token: CancelToken, flags: list[str], env: dict[str, str], go_path: str,
+                 work: WorkDir) -> Callable[[], BuildResult]:
+        def build() -> BuildResult:
+            result: BuildResult | None = None
+            try:
+                result = self.engine.build(run.pkg_dir, env_extra=env, flags=flags, go_path=go_path, work=work,
+                                           overlays=run.overlays, files=run.files, token=token)
+                return result
+            finally:
+                if result is None or result.prepared is None or token.cancelled or run.stopping:
+                    work.close()
+        return build
+
+    async def _spawn(self, run: Run, prepared: Prepared, env: dict[str, str]) -> asyncio.Task[None] | None:
+        """Starts a watch's program; the task it returns ends when the program has exited and its output
+        is read, after telling a program that ended by itself as `[exit 3 · 84 ms]`."""
+        argv = [*prepared.exec_argv, str(prepared.binary), *run.args]
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+        def on_output(chunk: bytes) -> None:
+            text = decoder.decode(chunk)
+            if text:
+                self.events.output(run, text)
+
+        try:
+            proc = await PtyProcess.start(argv, cwd=str(run.cwd or run.pkg_dir), env=self.engine.program_env(env),
+                                          cols=run.size[0], rows=run.size[1], on_output=on_output)
+        except OSError as e:
+            self.events.output(run, f"rungo: cannot run {prepared.binary}: {e.strerror or e}\r\n")
+            run.proc = None
+            return None
+        run.proc = proc
+        if run.stopping:
+            proc.kill()
+        for data in run.pending_input:
+            proc.write(data)
+        run.pending_input.clear()
+
+        async def wait() -> None:
+            info = await proc.wait()
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                self.events.output(run, tail)
+            sig = signal.Signals(info.signal).name if info.signal else None
+            run.last_exit = (info.exit_code, sig)
+            if not run.swapping and not run.stopping:
+                self.events.output(run, f"\r\n[{format_result(info.exit_code, sig, run.duration_ms, 'run')}]\r\n")
+            if run.proc is proc:
+                run.proc = None
+
+        return asyncio.ensure_future(wait())
+
     def get(self, run_id: str | None) -> list[Run]:
         if run_id is None:
             return list(self.runs.values())
@@ -161,6 +340,20 @@ class RunManager:
         return len(runs)
 
     async def _stop_one(self, run: Run, grace: float) -> None:
+        if run.watch:
+            run.token.cancel()
+            run.wake.set()
+            if run.proc is not None:
+                await run.proc.stop(grace)
+            if run.task is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(run.task), grace + BUILD_STOP_SECONDS + 1)
+                except (asyncio.TimeoutError, asyncio.CancelledError):
+                    pass
+                except Exception:
+                    pass
+            self._exited(run, None, "SIGINT", "run" if run.last_exit else "build")
+            return
         if run.proc is not None:
             await run.proc.stop(grace)
             return

@@ -170,6 +170,45 @@ async function ui(page) {
   }, 15000, 'the stop');
   record('Stop ends the program', true, stopped);
   await shot(page, '05-stopped');
+
+  // Watch: the lens turns rerun-on-save on; a save restarts the program in the same terminal.
+  await openFile(page, 'watched/main.go');
+  const watch = page.locator('.codelens-decoration a', { hasText: /^Watch$/ }).first();
+  await watch.waitFor({ timeout: 90000 });
+  await watch.click();
+  await waitFor(async () => (await terminalText(page)).includes('tick v1'), 120000, 'the watch to start');
+  const watching = page.locator('.codelens-decoration a', { hasText: '● Watching (stop)' }).first();
+  await watching.waitFor({ timeout: 30000 });
+  record('the lens shows the watch', true);
+  await shot(page, '06-watching');
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('\nvar _, _ = fmt.Println("tick v2")\n');
+  await page.keyboard.press('Control+S');
+  const restarted = await waitFor(async () => {
+    const t = await terminalText(page);
+    return t.includes('tick v1') && t.includes('restarted after save') && t.includes('tick v2') ? t : '';
+  }, 60000, 'the restart');
+  record('a save restarts it in the same terminal', true, restarted);
+  await shot(page, '07-restarted');
+  await waitFor(async () => (await page.locator('.tab.active.dirty').count()) === 0, 15000, 'the save');
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('\nvar _, _ = fmt.Println("tick v3")\n');
+  await sleep(2500);
+  const unsaved = await terminalText(page);
+  const dirty = await page.locator('.tab.active.dirty').count();
+  record('an unsaved edit restarts nothing', dirty === 1 && !unsaved.includes('tick v3'), `dirty tabs: ${dirty}\n${unsaved}`);
+  for (let i = 0; i < 10; i++) await page.keyboard.press('Control+Z');
+  await page.keyboard.press('Control+S');
+  await watching.click();
+  const ended = await waitFor(async () => {
+    const t = await terminalText(page);
+    return /\[SIG(INT|KILL) · \d+ ms\]/.test(t) ? t : '';
+  }, 15000, 'the watch to stop');
+  await watch.waitFor({ timeout: 30000 });
+  record('the lens stops the watch', true, ended);
+  await shot(page, '08-watch-stopped');
 }
 
 async function host(page, port) {
@@ -214,6 +253,7 @@ async function main() {
     'extensions.autoCheckUpdates': false,
     'telemetry.telemetryLevel': 'off',
     'editor.codeLens': true,
+    'files.autoSave': 'off',
     'window.zoomLevel': 0,
   }, null, 2));
   const env = {
