@@ -167,37 +167,22 @@ class RunManager:
                 self._exited(run, None, None, result.stage or "build")
                 return
             prepared = result.prepared
-            argv = [*prepared.exec_argv, str(prepared.binary), *run.args]
-            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-            def on_output(chunk: bytes) -> None:
-                text = decoder.decode(chunk)
-                if text:
-                    self.events.output(run, text)
-
-            try:
-                run.proc = await PtyProcess.start(argv, cwd=str(run.cwd or run.pkg_dir), env=self.engine.program_env(env),
-                                                  cols=run.size[0], rows=run.size[1], on_output=on_output)
-            except OSError as e:
-                self.events.output(run, f"rungo: cannot run {prepared.binary}: {e.strerror or e}\r\n")
+            started = await self._start_program(run, prepared, env)
+            if started is None:
                 self._exited(run, 126, None, "run")
                 return
+            run.proc, flush = started
             if run.stopping:     # stopped while the program was starting
                 run.proc.kill()
             for data in run.pending_input:
                 run.proc.write(data)
             run.pending_input.clear()
             info = await run.proc.wait()
-            tail = decoder.decode(b"", final=True)
-            if tail:
-                self.events.output(run, tail)
+            flush()
             sig = signal.Signals(info.signal).name if info.signal else None
             self._exited(run, info.exit_code, sig, "run")
-        except asyncio.CancelledError:   # the server is going away: nothing of the run may stay
-            run.token.cancel()
-            if run.proc is not None:
-                run.proc.kill()
-            self._exited(run, None, "SIGKILL", "run" if run.proc is not None else "build")
+        except asyncio.CancelledError:   # the server is going away
+            self._abandon(run)
             raise
         finally:
             work.close()
@@ -263,11 +248,8 @@ class RunManager:
                 self._exited(run, None, "SIGINT", "build")
             else:
                 self._exited(run, info[0], info[1], "run")
-        except asyncio.CancelledError:   # the server is going away: nothing of the run may stay
-            run.token.cancel()
-            if run.proc is not None:
-                run.proc.kill()
-            self._exited(run, None, "SIGKILL", "run" if run.proc is not None else "build")
+        except asyncio.CancelledError:   # the server is going away
+            self._abandon(run)
             raise
         finally:
             if running_work is not None:
@@ -287,9 +269,11 @@ class RunManager:
                     work.close()
         return build
 
-    async def _spawn(self, run: Run, prepared: Prepared, env: dict[str, str]) -> asyncio.Task[None] | None:
-        """Starts a watch's program; the task it returns ends when the program has exited and its output
-        is read, after telling a program that ended by itself as `[exit 3 · 84 ms]`."""
+    async def _start_program(self, run: Run, prepared: Prepared,
+                             env: dict[str, str]) -> tuple[PtyProcess, Callable[[], None]] | None:
+        """Starts the built program under a pty, its output streamed to the client, and gives the
+        function that sends the output's last partial character once it has exited; None (with the
+        reason written to the terminal) when it cannot be started."""
         argv = [*prepared.exec_argv, str(prepared.binary), *run.args]
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
@@ -298,13 +282,34 @@ class RunManager:
             if text:
                 self.events.output(run, text)
 
+        def flush() -> None:
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                self.events.output(run, tail)
+
         try:
             proc = await PtyProcess.start(argv, cwd=str(run.cwd or run.pkg_dir), env=self.engine.program_env(env),
                                           cols=run.size[0], rows=run.size[1], on_output=on_output)
         except OSError as e:
             self.events.output(run, f"rungo: cannot run {prepared.binary}: {e.strerror or e}\r\n")
+            return None
+        return proc, flush
+
+    def _abandon(self, run: Run) -> None:
+        """The server is going away: nothing of the run may stay; the client hears it was killed."""
+        run.token.cancel()
+        if run.proc is not None:
+            run.proc.kill()
+        self._exited(run, None, "SIGKILL", "run" if run.proc is not None else "build")
+
+    async def _spawn(self, run: Run, prepared: Prepared, env: dict[str, str]) -> asyncio.Task[None] | None:
+        """Starts a watch's program; the task it returns ends when the program has exited and its output
+        is read, after telling a program that ended by itself as `[exit 3 · 84 ms]`."""
+        started = await self._start_program(run, prepared, env)
+        if started is None:
             run.proc = None
             return None
+        proc, flush = started
         run.proc = proc
         if run.stopping:
             proc.kill()
@@ -314,9 +319,7 @@ class RunManager:
 
         async def wait() -> None:
             info = await proc.wait()
-            tail = decoder.decode(b"", final=True)
-            if tail:
-                self.events.output(run, tail)
+            flush()
             sig = signal.Signals(info.signal).name if info.signal else None
             run.last_exit = (info.exit_code, sig)
             if not run.swapping and not run.stopping:
