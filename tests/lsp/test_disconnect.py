@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from lspkit import alive
 from conftest import RUNGO, write_tree
 
 PROGRAM = {
@@ -52,13 +53,6 @@ def receive(r: IO[bytes]) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(r.read(length))
     return result
 
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_client_disconnect_kills_the_program(tmp_path: Path, base_env: dict[str, str]) -> None:

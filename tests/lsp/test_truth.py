@@ -10,7 +10,7 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
-from lspkit import Session, lsp_env, session_factory  # noqa: F401  (fixtures)
+from lspkit import alive, Session, lsp_env, session_factory  # noqa: F401  (fixtures)
 
 
 def messages(diags: list[lsp.Diagnostic]) -> list[str]:
@@ -318,13 +318,6 @@ SPAWNER = {
         """,
 }
 
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 async def test_stop_ends_children_in_their_own_process_group(session_factory: Any) -> None:

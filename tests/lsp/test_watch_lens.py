@@ -13,7 +13,7 @@ from lsprotocol import types as lsp
 
 import pytest
 from conftest import write_tree
-from lspkit import CLIENTS, Session, end_session, lsp_env, session_factory, start_session  # noqa: F401  (fixtures)
+from lspkit import CLIENTS, Session, alive, end_session, lsp_env, session_factory, start_session  # noqa: F401  (fixtures)
 
 
 def program(tag: str) -> str:
@@ -54,13 +54,6 @@ def pid_of(s: Session, run_id: str, tag: str) -> int:
     m = re.findall(rf"{tag} pid=(\d+)", output(s, run_id))
     return int(m[-1]) if m else 0
 
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def save(s: Session, rel: str, text: str) -> None:

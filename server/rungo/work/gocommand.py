@@ -59,8 +59,6 @@ class GoCommand:
     env: Mapping[str, str]
     work: WorkDir
 
-    def tmpdir(self) -> Path:
-        return self.work.go_tmpdir()
 
 
 def go_build_args(flag_tokens: Sequence[str]) -> list[str]:
@@ -102,7 +100,7 @@ def build_with_go(go: GoCommand, inv: Invocation, build_args: Sequence[str], *, 
     targets: list[str] = []
     exe_dir = go.work.path / "exe"
     exe_dir.mkdir(exist_ok=True)
-    env_extra: dict[str, str] = {"GOTMPDIR": str(go.tmpdir())}
+    env_extra: dict[str, str] = {"GOTMPDIR": str(go.work.go_tmpdir())}
     key = None
     name = ""
     target_env = {k: tc.env.get(k, "") for k in TARGET_ENV}
@@ -204,7 +202,7 @@ def main_package_with_go(go: GoCommand, pattern: str, build_args: Sequence[str])
     """Resolves a package argument with `go list` as `go run` does (main packages only, exactly one)."""
     args = [a for a in build_args if a.lstrip("-").split("=", 1)[0] not in _LIST_QUIET]
     argv = [str(go.toolchain.go), "list", "-e", *args, "-json=ImportPath,Name,Error,InvalidGoFiles", pattern]
-    res = go.runner.run(argv, cwd=go.cwd, quiet=True, env_extra={"GOTMPDIR": str(go.tmpdir())})
+    res = go.runner.run(argv, cwd=go.cwd, quiet=True, env_extra={"GOTMPDIR": str(go.work.go_tmpdir())})
     warnings = res.stderr.decode(errors="replace")
     if res.returncode != 0:
         raise GoCommandError(warnings.rstrip("\n") or f"go list exited with status {res.returncode}", "load")
@@ -272,7 +270,7 @@ def check_with_go(go: GoCommand, inv: Invocation, build_args: Sequence[str], ove
     targets = list(inv.files) if inv.files else [inv.package or "."]
     argv = [str(go.toolchain.go), "build", "-o", str(out_dir) + os.sep, "-overlay", str(overlay),
             *build_args, *targets]
-    res = go.runner.run(argv, cwd=go.cwd, env_extra={"GOTMPDIR": str(go.tmpdir())})
+    res = go.runner.run(argv, cwd=go.cwd, env_extra={"GOTMPDIR": str(go.work.go_tmpdir())})
     if res.returncode == 0:
         return ""
     output = (res.stdout + res.stderr).decode(errors="replace")
