@@ -4,7 +4,9 @@ with pip: rungo from this checkout and the pinned wheels of bundled-requirements
 programs of tests/realworld/corpus.toml with every module they need, from the Go module proxy into
 a test module cache (.cache/realworld/gomodcache), so that the tests run them offline; and gopls,
 from the Go module proxy, which bench/lsp_bench.py measures beside rungo lsp; and air, from the Go
-module proxy, which bench/watch_bench.py measures beside rungo run -watch.
+module proxy, which bench/watch_bench.py measures beside rungo run -watch; and BuildGrid, a Remote
+Execution API server, from PyPI into a virtualenv of its own (.cache/buildgrid-venv), which the tests of
+tests/remote start as the remote cache.
 
 Idempotent: what is already there is kept. Run by the README's test command before pytest.
 """
@@ -27,6 +29,8 @@ EXT = ROOT / "vscode-extension"
 E2E = ROOT / "tests" / "e2e" / "vscode"
 CORPUS = ROOT / "tests" / "realworld" / "corpus.toml"
 MODCACHE = ROOT / ".cache" / "realworld" / "gomodcache"
+BUILDGRID = "buildgrid==0.4.4"                   # the Remote Execution API server tests/remote/buildgrid.py starts
+BUILDGRID_VENV = ROOT / ".cache" / "buildgrid-venv"
 
 
 def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
@@ -140,6 +144,16 @@ def go_install(binary: str, spec: str, without: str) -> None:
         print(f"setup: {binary} did not install; {without}", flush=True)
 
 
+def buildgrid() -> None:
+    """BuildGrid's bgd in a virtualenv of its own, so that its pinned dependencies stay out of the
+    test environment; kept once its bgd is there."""
+    if (BUILDGRID_VENV / "bin" / "bgd").is_file():
+        return
+    run([sys.executable, "-m", "venv", str(BUILDGRID_VENV)])
+    run([str(BUILDGRID_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         BUILDGRID])
+
+
 def main() -> int:
     if shutil.which("npm") is None:
         print("setup: npm not found; the VS Code tests will fail", file=sys.stderr)
@@ -148,6 +162,7 @@ def main() -> int:
     realworld()
     extension()
     code_server()
+    buildgrid()
     go_install("gopls", GOPLS, "the LSP benchmark leaves its row out")
     go_install("air", AIR, "the watch benchmark leaves its column out")
     return 0

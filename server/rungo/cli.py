@@ -10,6 +10,7 @@ import os
 import sys
 MYPY = False       # typing.TYPE_CHECKING without importing typing on the rerun shortcut's path
 if MYPY:
+    from rungo.cache.tiered import TieredCache
     from rungo.config import Config
     from rungo.invocation import Invocation, WatchFlags
     from rungo.toolchain import Toolchain
@@ -22,8 +23,10 @@ commands:
   run -watch [watch flags] [build flags] package [arguments...]
                       run it, and rebuild and restart it on every change to the build's inputs
   env [-json]         show the Go toolchain rungo uses and why
-  cache stats|trim|clean|path
-                      inspect or trim rungo's build cache
+  cache stats|trim|clean|path|wait
+                      inspect or trim rungo's build cache; wait for uploads to the remote cache
+  cacheprog           serve rungo's cache (and its remote tier) to the go command:
+                      GOCACHEPROG="rungo cacheprog" go build ./...
   lsp [--tcp HOST:PORT]
                       start the language server (stdio by default)
   version             print rungo's version
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cache(rest)
     if cmd == "lsp":
         return _lsp(rest)
+    if cmd == "cacheprog":
+        return _cacheprog(rest)
     sys.stderr.write(f"rungo {cmd}: unknown command\nRun 'rungo help' for usage.\n")
     return 125
 
@@ -119,8 +124,8 @@ def _run(argv: list[str]) -> int:
 
     from rungo import fastpath
     from rungo.work.workdir import WorkDir, remove_abandoned
-    from rungo.cache import Cache
-    from rungo.config import make_config
+    from rungo.cache.remote.settings import SettingsError
+    from rungo.config import make_config, open_store
     from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args, split_watch_flags
     from rungo.orchestrate import RunError, Session, build, remembers
     from rungo.process import Runner
@@ -132,7 +137,10 @@ def _run(argv: list[str]) -> int:
         cwd = Path(fastpath.working_dir(env))
     except OSError as e:
         return _fail(f"go: cannot determine current directory: {e.strerror}")
-    config = make_config(env, cwd)
+    try:
+        config = make_config(env, cwd)
+    except SettingsError as e:
+        return _fail(f"rungo: {e}")
     if not config.cache_dir.is_absolute():
         return _fail(_RELATIVE_CACHE)
     quiet = Runner(env=config.child_env())
@@ -179,18 +187,21 @@ def _run(argv: list[str]) -> int:
                     dry_run=flags.n, rewrite=rewrite)
     if flags.work:
         _ = work.path
-    session = Session(config=config, toolchain=tc, runner=runner, store=Cache(config.cache_dir), work=work,
+    store = open_store(config)
+    session = Session(config=config, toolchain=tc, runner=runner, store=store, work=work,
                       verbose=sys.stderr if flags.v else None)
     try:
         prepared = build(session, inv, argv[: len(argv) - len(inv.args) - (len(inv.files) or 1)])
         if prepared.messages:
             sys.stderr.write(prepared.messages)
     except RunError as e:
+        _finish_store(store)
         work.close()
         return _fail(e.text, EXIT_BUILD_FAILED)
     except KeyboardInterrupt:
         work.close()
         return 130
+    _finish_store(store)
     argv_run = command_line(prepared.binary, inv.args, prepared.exec_argv)
     if flags.n:
         runner.show(" ".join(argv_run))
@@ -238,6 +249,15 @@ def _run(argv: list[str]) -> int:
     return _fail(_exec_trouble(failure.message, binary), failure.status)
 
 
+def _finish_store(store: "TieredCache", *, detach: bool = True) -> None:
+    """Record the cache's counts, leave pending uploads to the background, and say once if the
+    remote cache had trouble."""
+    trouble = store.finish(detach=detach)
+    if trouble:
+        sys.stderr.write(f"rungo: {trouble}\n")
+        sys.stderr.flush()
+
+
 def _watch(watching: "WatchFlags", inv: "Invocation", argv: list[str], config: "Config", tc: "Toolchain",
            tmp_parent: str | None) -> int:
     """rungo run -watch: the loop in rungo.watch, with this command line's sessions and messages."""
@@ -245,21 +265,26 @@ def _watch(watching: "WatchFlags", inv: "Invocation", argv: list[str], config: "
     import tempfile
 
     from rungo import fastpath
-    from rungo.cache import Cache
+    from rungo.config import open_store
     from rungo.orchestrate import Session
     from rungo.process import Runner
     from rungo.watch import Watch, WatchOptions
     from rungo.work.workdir import WorkDir, remove_abandoned
 
     flags = inv.flags
-    store = Cache(config.cache_dir)
+    store = open_store(config)
     remove_abandoned(tmp_parent or tempfile.gettempdir())
+    told: set[str] = set()
 
     def tell(text: str) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
 
     def new_session() -> Session:
+        trouble = store.finish(detach=False)   # the last build's counts and remote trouble
+        if trouble and trouble not in told:
+            told.add(trouble)
+            tell(f"rungo: {trouble}\n")
         work = WorkDir(tmp_parent, keep=flags.work, announce=lambda line: tell(line + "\n"))
 
         def rewrite(line: str) -> str:
@@ -277,6 +302,7 @@ def _watch(watching: "WatchFlags", inv: "Invocation", argv: list[str], config: "
                   fastpath.program_env(fastpath.initial_environ(), str(tc.goroot / "bin")),
                   config.env.get("PATH", os.defpath), options, tell)
     ended = watch.run()
+    _finish_store(store)
     _maybe_trim(config.cache_dir)
     signal.signal(ended, signal.SIG_DFL)
     os.kill(os.getpid(), ended)          # end as the signal that ended the watch would have
@@ -386,6 +412,19 @@ def _cache(argv: list[str]) -> int:
         print(f"blobs:    {st.blobs}")
         print(f"reruns:   {len(recs)}")
         print(f"size:     {total / (1 << 20):.1f} MiB ({total} bytes)")
+        _remote_stats(str(root))
+        return 0
+    if sub == "wait":
+        from rungo.cache.remote.upload import wait
+
+        try:
+            timeout = _parse_age(argv[1].split("=", 1)[1]) if len(argv) > 1 and argv[1].startswith(
+                ("--timeout=", "-timeout=")) else 600.0
+        except ValueError as e:
+            return _fail(f"rungo cache wait: {e}")
+        left = wait(str(root), timeout)
+        if left:
+            return _fail(f"rungo cache wait: {left} upload job(s) still pending after {timeout:g}s", 1)
         return 0
     if sub == "trim":
         max_age = 5 * 86400.0
@@ -419,9 +458,64 @@ def _cache(argv: list[str]) -> int:
         from rungo.cache import records
 
         records.clean(str(root))
+        from rungo.cache import counters
+
+        counters.reset(str(root))
         print(f"removed {r.removed_files} files ({r.removed_bytes} bytes)")
         return 0
-    return _fail("usage: rungo cache stats|trim|clean|path")
+    return _fail("usage: rungo cache stats|trim|clean|path|wait")
+
+
+def _remote_stats(root: str) -> None:
+    """The hit and transfer counts of `rungo cache stats`, and the remote cache's state."""
+    import time
+
+    from rungo.cache import counters
+    from rungo.cache.remote.client import read_state
+    from rungo.cache.remote.settings import SettingsError, from_env
+    from rungo.cache.remote.upload import jobs
+
+    c = counters.totals(root)
+    print(f"local:    {c['local_hits']} hits, {c['local_misses']} misses, {c['stored']} outputs stored")
+    try:
+        settings = from_env(os.environ)
+    except SettingsError as e:
+        print(f"remote:   misconfigured: {e}")
+        settings = None
+    if settings is not None:
+        print(f"remote:   {settings.url} ({settings.mode})")
+    elif not any(c[k] for k in ("remote_hits", "remote_misses", "bytes_down", "bytes_up")):
+        print("remote:   none (set RUNGO_REMOTE_CACHE=grpc://host:port)")
+        return
+    print(f"          {c['remote_hits']} hits, {c['remote_misses']} misses, {c['corrupt']} corrupt blobs refused")
+    print(f"          {_size(c['bytes_down'])} down, {_size(c['bytes_up'])} up in {c['uploads']} uploads")
+    pending = jobs(root)
+    if pending:
+        print(f"          {len(pending)} upload job(s) pending (rungo cache wait finishes them)")
+    state = read_state(os.path.join(root, "remote-state"))
+    if state is not None and settings is not None and state.get("url") == settings.url:
+        until = state.get("until")
+        if isinstance(until, (int, float)) and until > time.time():
+            print(f"          unavailable: {state.get('message')} (not used for another {until - time.time():.0f}s)")
+
+
+def _size(n: int) -> str:
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n} B"
+
+
+def _cacheprog(argv: list[str]) -> int:
+    from rungo.cache import prog
+    from rungo.config import cache_dir_from
+
+    if argv:
+        return _fail("usage: GOCACHEPROG=\"rungo cacheprog\" go build ...")
+    root = cache_dir_from(os.environ)
+    if not root.is_absolute():
+        return _fail(_RELATIVE_CACHE)
+    return prog.main(str(root))
 
 
 def _lsp(argv: list[str]) -> int:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from rungo import fastpath
+
+if TYPE_CHECKING:
+    from rungo.cache.remote.client import RemoteCache
+    from rungo.cache.remote.settings import RemoteSettings
+    from rungo.cache.tiered import TieredCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,14 +24,60 @@ class Config:
     env: Mapping[str, str]
     cwd: Path
     cache_dir: Path
+    remote: RemoteSettings | None = None
 
     def child_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment every toolchain subprocess gets: never a toolchain switch."""
+        """The environment every toolchain subprocess gets: never a toolchain switch, and with a
+        remote cache, rungo's cache as the go command's GOCACHEPROG (unless the user named one)."""
         env = dict(self.env)
         env["GOTOOLCHAIN"] = "local"
+        if self.remote is not None and not env.get("GOCACHEPROG"):
+            env.update(cacheprog_env(self.cache_dir, self.remote, env.get("PYTHONPATH", "")))
         if extra:
             env.update(extra)
         return env
+
+
+def _quote(word: str) -> str:
+    """One word of a GOCACHEPROG command line, quoted as cmd/internal/quoted.Split reads it."""
+    if word and not any(c.isspace() or c in "'\"" for c in word):
+        return word
+    return f"'{word}'" if "'" not in word else f'"{word}"'
+
+
+def cacheprog_env(cache_dir: Path, remote: RemoteSettings, path: str = "") -> dict[str, str]:
+    """What makes the go command use rungo's cache (and its remote tier) as its GOCACHEPROG: this
+    interpreter, finding this rungo first (`path` is the PYTHONPATH it had)."""
+    import rungo
+
+    source_root = os.path.dirname(os.path.dirname(os.path.abspath(rungo.__file__)))
+    env = {"GOCACHEPROG": f"{_quote(sys.executable)} -m rungo.cache.prog", "RUNGO_CACHE": str(cache_dir),
+           "RUNGO_CACHEPROG_QUIET": "1",
+           "PYTHONPATH": source_root + (os.pathsep + path if path else "")}
+    env.update(remote.to_env())
+    return env
+
+
+_REMOTES: dict[tuple[RemoteSettings, str], RemoteCache] = {}
+_REMOTES_LOCK = threading.Lock()
+
+
+def open_store(config: Config) -> TieredCache:
+    """The build cache for this configuration: local, with the remote tier when one is set. One
+    remote client per remote and cache directory serves the whole process (its connection and its
+    record of failures are kept)."""
+    from rungo.cache.tiered import TieredCache
+
+    if config.remote is None:
+        return TieredCache(config.cache_dir)
+    from rungo.cache.remote.client import RemoteCache
+
+    key = (config.remote, str(config.cache_dir))
+    with _REMOTES_LOCK:
+        remote = _REMOTES.get(key)
+        if remote is None:
+            remote = _REMOTES[key] = RemoteCache(config.remote, str(config.cache_dir))
+    return TieredCache(config.cache_dir, remote)
 
 
 def cache_dir_from(env: Mapping[str, str]) -> Path:
@@ -32,4 +86,10 @@ def cache_dir_from(env: Mapping[str, str]) -> Path:
 
 
 def make_config(env: Mapping[str, str], cwd: Path) -> Config:
-    return Config(env=dict(env), cwd=cwd, cache_dir=cache_dir_from(env))
+    """The configuration from an environment; raises SettingsError for a malformed remote cache."""
+    remote = None
+    if env.get("RUNGO_REMOTE_CACHE", "").strip():
+        from rungo.cache.remote.settings import from_env
+
+        remote = from_env(env)
+    return Config(env=dict(env), cwd=cwd, cache_dir=cache_dir_from(env), remote=remote)

@@ -29,7 +29,8 @@ def test_settings_every_field_from_camel_case() -> None:
            "diagnostics": {"enabled": False, "delayMs": 0, "explainExcluded": True},
            "configurations": [{"name": "dev", "package": "cmd/tool", "args": ["a b"], "env": {"X": "1"},
                                "cwd": "..", "buildFlags": ["-race"]}],
-           "lastConfiguration": {"cmd/tool": "dev"}}
+           "lastConfiguration": {"cmd/tool": "dev"}, "remoteCache": "grpcs://cache.example:443/main",
+           "remoteCacheMode": "read"}
     for wrapped in (raw, {"rungo": raw}, {"settings": raw}):
         s, problems = parse_settings(wrapped)
         assert problems == []
@@ -38,8 +39,25 @@ def test_settings_every_field_from_camel_case() -> None:
                              diagnostics=DiagnosticsSettings(enabled=False, delay_ms=0, explain_excluded=True),
                              configurations=[RunConfiguration(name="dev", package="cmd/tool", args=["a b"],
                                                               env={"X": "1"}, cwd="..", build_flags=["-race"])],
-                             last_configuration={"cmd/tool": "dev"})
+                             last_configuration={"cmd/tool": "dev"}, remote_cache="grpcs://cache.example:443/main",
+                             remote_cache_mode="read")
         assert to_wire(s) == raw
+        assert s.run_env() == {"CGO_ENABLED": "0", "RUNGO_REMOTE_CACHE": "grpcs://cache.example:443/main",
+                               "RUNGO_REMOTE_CACHE_MODE": "read"}
+
+
+@pytest.mark.parametrize("raw, problem", [
+    ({"remoteCache": "http://cache:80"}, "is not a remote cache address"),
+    ({"remoteCache": "grpc://cache"}, "has no port"),
+    ({"remoteCache": "grpc://cache:99999"}, "invalid port"),
+    ({"remoteCache": 8980}, "must be a string"),
+    ({"remoteCacheMode": "write"}, 'must be "read" or "readwrite"'),
+])
+def test_settings_remote_cache_invalid_keeps_the_default(raw: dict[str, object], problem: str) -> None:
+    s, problems = parse_settings(raw)
+    assert (s.remote_cache, s.remote_cache_mode) == ("", "")
+    assert len(problems) == 1 and problem in problems[0], problems
+    assert s.run_env() == {}
 
 
 def test_settings_snake_case_keys_are_understood() -> None:

@@ -14,4 +14,6 @@ return {
   warmStart = true, -- build the main packages in the background at start
   configurations = {}, -- { name, package, args, env, cwd, buildFlags }: saved run configurations
   lastConfiguration = vim.empty_dict(), -- package -> the configuration its ▶ Run lens offers
+  remoteCache = "", -- grpc://host:port or grpcs://host:port[/instance]: a team cache ("" = RUNGO_REMOTE_CACHE)
+  remoteCacheMode = "", -- "read" or "readwrite" ("" = RUNGO_REMOTE_CACHE_MODE, else readwrite)
 }

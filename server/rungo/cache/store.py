@@ -244,6 +244,10 @@ class Cache:
     def _exe_dir(self, ohex: str) -> str:
         return os.path.join(self._dir, ohex[:2], ohex + "-x")
 
+    def content_path(self, output_id: OutputID) -> Path:
+        """Where stored content (not an executable) with this output ID is kept."""
+        return Path(self._blob_path(_check_id(output_id, "output ID")))
+
     # ----- reading -----------------------------------------------------------------------------
 
     def _read_entry(self, action_id: ActionID) -> tuple[Entry, str, float] | None:

@@ -62,7 +62,7 @@ def _excluded_why(check: PackageCheck, p: Path) -> str:
 def compute_check(engine: Engine, pkg_dir: Path, overlays: Mapping[Path, bytes], texts: Mapping[str, str],
                   s: Settings, token: CancelToken, uri_for: UriFor) -> CheckAnswer:
     """The check of one package and what to publish for it."""
-    check = engine.check(pkg_dir, overlays, env_extra=s.env, flags=s.build_flags, go_path=s.go_path, token=token)
+    check = engine.check(pkg_dir, overlays, env_extra=s.run_env(), flags=s.build_flags, go_path=s.go_path, token=token)
 
     def read(p: Path) -> bytes | None:
         data = overlays.get(p)
@@ -80,7 +80,7 @@ def compute_check(engine: Engine, pkg_dir: Path, overlays: Mapping[Path, bytes],
         diags = list(by_file.pop(p, []))
         data = read(p)
         if p not in compiled and data is not None and not token.cancelled:
-            problems = engine.parse_errors(data, env_extra=s.env, go_path=s.go_path, cwd=pkg_dir, token=token)
+            problems = engine.parse_errors(data, env_extra=s.run_env(), go_path=s.go_path, cwd=pkg_dir, token=token)
             if problems is not None:
                 seen = {(d.range.start.line, d.message) for d in diags}
                 diags.extend(d for d in convert.parse_diagnostics(data, problems)

@@ -69,7 +69,7 @@ async def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
     run_args = (list(request.args) if request.args is not None else config_args if config_args is not None
                 else package_args(s, ls.roots, pkg_dir))
     flags = [*s.build_flags, *(saved.configuration.build_flags if saved else ()), *request.build_flags]
-    env = {**s.env, **(saved.configuration.env if saved else {}), **request.env}
+    env = {**s.run_env(), **(saved.configuration.env if saved else {}), **request.env}
     cwd = request.cwd or (saved.cwd if saved else None)
     if cwd is not None and not cwd.is_dir():
         raise JsonRpcInvalidParams(f"rungo.run: the working directory {cwd} does not exist")

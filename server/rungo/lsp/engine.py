@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from rungo.cache import Cache
-from rungo.config import make_config
+from rungo.cache.remote.settings import SettingsError
+from rungo.cache.tiered import TieredCache
+from rungo.config import Config, open_store
+from rungo.config import make_config as _make_config
 from rungo.invocation import Invocation, UsageError, parse_run_args
 from rungo.load.constraints import file_included
 from rungo.load.model import Watched
@@ -143,6 +145,15 @@ class ListGate:
                 flight.done.set()
 
 
+def make_config(env: Mapping[str, str], cwd: Path) -> Config:
+    """The configuration for a check or build; a malformed remote cache setting is a ToolchainError,
+    reported as any other problem with the toolchain's settings."""
+    try:
+        return _make_config(env, cwd)
+    except SettingsError as e:
+        raise ToolchainError(str(e)) from e
+
+
 @dataclass(slots=True)
 class EngineRunner(Runner):
     """The runner of the server's checks and builds: each subprocess in a session of its own, killed
@@ -229,6 +240,32 @@ class Engine:
         self._built: dict[tuple[Any, ...], Prepared] = {}
         self.gate = ListGate()
         self._parsed: dict[tuple[str, bytes], tuple[ParseProblem, ...]] = {}   # gofmt -e answers by content
+        self._troubles: list[str] = []      # the remote cache's trouble, each told once
+        self._told: set[str] = set()
+        self._stores: list[TieredCache] = []
+
+    def _finish(self, store: TieredCache) -> None:
+        """Record a session's cache counts; keep the remote cache's trouble to tell (once each)."""
+        trouble = store.finish(detach=False)
+        with self._lock:
+            if store.remote is not None and not self._stores:
+                self._stores.append(store)
+            if trouble and trouble not in self._told:
+                self._told.add(trouble)
+                self._troubles.append(trouble)
+
+    def take_troubles(self) -> list[str]:
+        """What the remote cache had trouble with since the last call, each message once."""
+        with self._lock:
+            out, self._troubles = self._troubles, []
+        return out
+
+    def shutdown(self) -> None:
+        """Leave uploads still pending to a detached process (the server is exiting)."""
+        with self._lock:
+            stores = list(self._stores)
+        for store in stores:
+            store.finish(detach=True)
 
     def env_for(self, extra: Mapping[str, str], *, check: bool) -> dict[str, str]:
         env = dict(self.base_env)
@@ -269,11 +306,13 @@ class Engine:
             return PackageCheck(None, pkg_dir, (), (), f"rungo: build flags setting: {e.message}")
         config = make_config(env, pkg_dir)
         work = WorkDir(env.get("GOTMPDIR") or None, keep=False, announce=lambda _: None)
+        session_store = open_store(config)
         session = Session(config=config, toolchain=tc, runner=self.runner(config.child_env(), token),
-                          store=Cache(config.cache_dir), work=work, overlays=dict(overlays))
+                          store=session_store, work=work, overlays=dict(overlays))
         try:
             return check(session, inv, flags)
         finally:
+            self._finish(session_store)
             # Removing the scratch files is not part of the answer: a thread of its own does it
             # (not a daemon, so the process still waits for it before exiting).
             threading.Thread(target=work.close, name="rungo-workdir-close").start()
@@ -299,16 +338,19 @@ class Engine:
         except UsageError as e:
             return BuildResult(None, "usage", e.message or "invalid build flags", None)
         config = make_config(env, pkg_dir)
+        session_store = open_store(config)
         session = Session(config=config, toolchain=tc, runner=self.runner(config.child_env(), token),
-                          store=Cache(config.cache_dir), work=work, overlays=overlays)
+                          store=session_store, work=work, overlays=overlays)
         try:
             prepared = build(session, inv, flags)
         except RunError as e:
+            self._finish(session_store)
             check = None
             if e.outcome is not None or e.errors:
                 outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed) if e.outcome else ()
                 check = PackageCheck(e.package, pkg_dir, e.errors, outputs, "")
             return BuildResult(None, e.stage, e.text, check, e.watched)
+        self._finish(session_store)
         if not prepared.temporary and _settled(prepared.watched, time.time_ns()):
             with self._lock:
                 self._built[memo_key] = prepared

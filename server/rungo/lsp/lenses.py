@@ -37,7 +37,7 @@ async def main_file(ls: RungoServer, uri: str, path: Path) -> MainFile | None:
         return None
     s = ls.settings
     included = await asyncio.to_thread(lambda: ls.engine.included(
-        path, data, env_extra=s.env, flags=s.build_flags, go_path=s.go_path))
+        path, data, env_extra=s.run_env(), flags=s.build_flags, go_path=s.go_path))
     return MainFile(data, summary, included)
 
 

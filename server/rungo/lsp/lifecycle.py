@@ -83,6 +83,7 @@ def did_change_configuration(ls: RungoServer, params: lsp.DidChangeConfiguration
 
 def shutdown(ls: RungoServer, params: None) -> None:
     close_all(ls)
+    ls.engine.shutdown()
 
 
 def close_all(ls: RungoServer) -> None:
@@ -125,7 +126,7 @@ async def warm_start(ls: RungoServer) -> None:
             def build(d: Path = d) -> None:
                 work = WorkDir(None, keep=False, announce=lambda _: None)
                 try:
-                    ls.engine.build(d, env_extra=s.env, flags=s.build_flags, go_path=s.go_path, work=work,
+                    ls.engine.build(d, env_extra=s.run_env(), flags=s.build_flags, go_path=s.go_path, work=work,
                                     token=ls.warm_token)
                 finally:
                     work.close()

@@ -133,6 +133,7 @@ async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken) -> None:
             await ls.summaries.summarize(data)     # the loader then finds it computed
     answer = await asyncio.to_thread(compute_check, ls.engine, pkg_dir, buffers, texts, ls.settings, token,
                                      ls.documents.uri_for)
+    ls.tell_troubles()
     if token.cancelled or ls.closing:
         return
     if not ls.settings.diagnostics.enabled:
@@ -190,7 +191,7 @@ def schedule_parse(ls: RungoServer, uri: str, delay: float) -> None:
         s = ls.settings
         cwd = ls.roots[0] if ls.roots else Path.cwd()
         problems = await asyncio.to_thread(lambda: ls.engine.parse_errors(
-            data, env_extra=s.env, go_path=s.go_path, cwd=cwd, token=token))
+            data, env_extra=s.run_env(), go_path=s.go_path, cwd=cwd, token=token))
         if problems is None or token.cancelled or ls.documents.versions().get(uri) != versions.get(uri):
             return
         diags = convert.parse_diagnostics(data, problems)

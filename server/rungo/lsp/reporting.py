@@ -29,6 +29,9 @@ class RunReporter:
         self.server = server
         self.progress: dict[str, str] = {}     # run id -> its build's progress token
 
+    def built(self) -> None:
+        self.server.tell_troubles()
+
     def started(self, run: Run) -> None:
         s = self.server
         if s.output_support:

@@ -36,6 +36,7 @@ class RunEvents(Protocol):
     def output(self, run: "Run", data: str) -> None: ...
     def build_failed(self, run: "Run", result: BuildResult) -> None: ...
     def exited(self, run: "Run", exit_code: int | None, signal_name: str | None, stage: str) -> None: ...
+    def built(self) -> None: ...
 
 
 @dataclass(eq=False)
@@ -155,6 +156,7 @@ class RunManager:
         try:
             try:
                 result = await self.in_thread(build)
+                self.events.built()
             except asyncio.CancelledError:
                 run.token.cancel()
                 self._exited(run, None, "SIGKILL", "build")

@@ -17,6 +17,8 @@ import cattrs
 from rungo.lsp import wire
 
 Milliseconds = NewType("Milliseconds", int)
+RemoteCacheURL = NewType("RemoteCacheURL", str)
+RemoteCacheMode = NewType("RemoteCacheMode", str)
 MAX_DELAY_MS = 60_000
 
 
@@ -52,6 +54,21 @@ class Settings:
     configurations: list[RunConfiguration] = field(default_factory=list)   # saved run configurations
     last_configuration: dict[str, str] = field(default_factory=dict)      # package (as in a configuration)
                                                                             # -> the name its lens offers
+    remote_cache: RemoteCacheURL = RemoteCacheURL("")           # grpc://host:port or grpcs://host:port[/instance]
+                                                                # ("" = RUNGO_REMOTE_CACHE, if set)
+    remote_cache_mode: RemoteCacheMode = RemoteCacheMode("")    # "read" or "readwrite" ("" = RUNGO_REMOTE_CACHE_MODE,
+                                                                # else readwrite)
+
+    def run_env(self) -> dict[str, str]:
+        """The extra environment of checks and runs: `env`, with the remote cache settings over it."""
+        if not self.remote_cache and not self.remote_cache_mode:
+            return self.env
+        env = dict(self.env)
+        if self.remote_cache:
+            env["RUNGO_REMOTE_CACHE"] = self.remote_cache
+        if self.remote_cache_mode:
+            env["RUNGO_REMOTE_CACHE_MODE"] = self.remote_cache_mode
+        return env
 
 
 def _milliseconds(value: Any, _: Any) -> Milliseconds:
@@ -60,10 +77,31 @@ def _milliseconds(value: Any, _: Any) -> Milliseconds:
     return Milliseconds(value)
 
 
+def _remote_cache(value: Any, _: Any) -> RemoteCacheURL:
+    if not isinstance(value, str):
+        raise wire.InvalidValue("must be a string: grpc://host:port or grpcs://host:port")
+    if value.strip():
+        from rungo.cache.remote.settings import SettingsError, parse
+
+        try:
+            parse(value, source="remoteCache")
+        except SettingsError as e:
+            raise wire.InvalidValue(str(e).removeprefix("remoteCache: ")) from e
+    return RemoteCacheURL(value.strip())
+
+
+def _remote_cache_mode(value: Any, _: Any) -> RemoteCacheMode:
+    if value not in ("", "read", "readwrite"):
+        raise wire.InvalidValue('must be "read" or "readwrite"')
+    return RemoteCacheMode(value)
+
+
 @functools.cache
 def converter() -> cattrs.Converter:
     conv = wire.make_converter()
     conv.register_structure_hook(Milliseconds, _milliseconds)
+    conv.register_structure_hook(RemoteCacheURL, _remote_cache)
+    conv.register_structure_hook(RemoteCacheMode, _remote_cache_mode)
     return conv
 
 

@@ -63,6 +63,15 @@ class RungoServer(LanguageServer):
         except Exception:
             pass
 
+    def tell_troubles(self) -> None:
+        """Shows what the remote cache had trouble with (each message once per server)."""
+        for text in self.engine.take_troubles():
+            log.warning("%s", text)
+            try:
+                self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, f"rungo: {text}"))
+            except Exception:  # the client went away
+                pass
+
     def refresh_lenses(self) -> None:
         """Asks the client to fetch the code lenses again (a run's result changed them)."""
         caps = self.client_capabilities.workspace

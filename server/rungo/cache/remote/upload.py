@@ -1,0 +1,215 @@
+"""Uploads in the background: a thread while the process lives, a detached job after it goes on.
+
+A process that made outputs (a build that is about to exec the program, a GOCACHEPROG child
+answering `close`) must not wait for the remote. Its `Uploader` sends outputs from a thread as
+they are made; whatever is not confirmed sent when the process goes on is written to a job file
+under `<root>/uploads/` and handed to a detached process (`python -m rungo.cache.remote.upload
+JOB`), which sends it and removes the file. A job is taken under an exclusive lock on its file, so
+`rungo cache wait` (`wait`) can finish a job whose process died, and never runs one twice at once.
+Job files hold no token: the detached process gets it from its environment.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Iterable, Sequence
+
+from rungo.cache import counters
+from rungo.cache.remote.client import RemoteCache, Upload
+from rungo.cache.remote.settings import RemoteSettings, SettingsError, parse
+
+JOBS = "uploads"
+BATCH = 64
+
+
+def _encode(items: Iterable[Upload]) -> list[dict[str, object]]:
+    return [{"action": i.action_id.hex(), "path": i.path, "output": i.output_id.hex(), "size": i.size,
+             "exe": i.executable, "force": i.force} for i in items]
+
+
+def _decode(rows: object) -> list[Upload]:
+    out: list[Upload] = []
+    if not isinstance(rows, list):
+        return out
+    for r in rows:
+        try:
+            out.append(Upload(bytes.fromhex(r["action"]), str(r["path"]), bytes.fromhex(r["output"]), int(r["size"]),
+                              bool(r["exe"]), bool(r.get("force", False))))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+class Uploader:
+    """Sends outputs to the remote from one background thread."""
+
+    def __init__(self, remote: RemoteCache, root: str) -> None:
+        self.remote = remote
+        self.root = root
+        self._cond = threading.Condition()
+        self._queue: list[Upload] = []
+        self._sending: list[Upload] = []
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def add(self, item: Upload) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._queue.append(item)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="rungo-upload", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
+                self._sending = batch
+            if self.remote.writable():
+                self.remote.upload(batch)
+            with self._cond:
+                self._sending = []
+                self._cond.notify_all()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue) + len(self._sending)
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until everything added is sent (or given up); False on timeout."""
+        end = time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self._sending:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def handoff(self) -> None:
+        """Stop, and give what is not confirmed sent to a detached process."""
+        with self._cond:
+            self._closed = True
+            rest = self._sending + self._queue
+            self._queue = []
+            self._cond.notify_all()
+        if rest and self.remote.writable():
+            spawn(self.root, self.remote.settings, rest)
+
+
+def spawn(root: str, settings: RemoteSettings, items: Sequence[Upload]) -> None:
+    """Write a job and start a detached process that sends it. Failures leave the job for `wait`."""
+    directory = os.path.join(root, JOBS)
+    job = {"url": settings.url, "tls": settings.tls, "target": settings.target, "instance": settings.instance,
+           "token_file": settings.token_file, "ca_file": settings.ca_file, "items": _encode(items)}
+    path = os.path.join(directory, f"{time.time_ns()}-{os.getpid()}-{os.urandom(4).hex()}.json")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(job, f)
+        os.replace(tmp, path)
+    except OSError:
+        return
+    env = dict(os.environ)
+    env.update(settings.to_env())
+    env["RUNGO_CACHE"] = root
+    try:
+        subprocess.Popen([sys.executable, "-m", "rungo.cache.remote.upload", path], env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, close_fds=True, cwd="/")
+    except OSError:
+        pass
+
+
+def _settings_of(job: dict[str, object], env: dict[str, str]) -> RemoteSettings:
+    url = f"{'grpcs' if job.get('tls') else 'grpc'}://{job.get('target')}"
+    token = env.get("RUNGO_REMOTE_CACHE_TOKEN", "") if env.get("RUNGO_REMOTE_CACHE", "").startswith(url) else ""
+    return parse(url, mode="readwrite", instance=str(job.get("instance") or ""), token=token,
+                 token_file=str(job.get("token_file") or ""), ca_file=str(job.get("ca_file") or ""))
+
+
+def run_job(root: str, path: str, *, block: bool) -> bool:
+    """Send one job unless another process holds it; True when the job is gone afterwards."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+        except OSError:
+            return False
+        if not os.path.exists(path):
+            return True
+        try:
+            with os.fdopen(os.dup(fd), encoding="utf-8") as f:
+                job = json.load(f)
+            settings = _settings_of(job, dict(os.environ))
+        except (OSError, ValueError, SettingsError, AttributeError):
+            _remove(path)
+            return True
+        remote = RemoteCache(settings, root)
+        items = _decode(job.get("items"))
+        for i in range(0, len(items), BATCH):
+            if not remote.writable():
+                break
+            remote.upload(items[i:i + BATCH])
+        remote.close()
+        counters.add(root, remote.take_counts())
+        _remove(path)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def jobs(root: str) -> list[str]:
+    directory = os.path.join(root, JOBS)
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".json"))
+    except OSError:
+        return []
+    return [os.path.join(directory, n) for n in names]
+
+
+def wait(root: str, timeout: float) -> int:
+    """Finish every pending job (sending abandoned ones here); the number still pending at timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        left = [p for p in jobs(root) if not run_job(root, p, block=False)]
+        if not left or time.monotonic() >= end:
+            return len(left)
+        time.sleep(0.1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m rungo.cache.remote.upload JOBFILE", file=sys.stderr)
+        return 2
+    root = os.path.dirname(os.path.dirname(os.path.abspath(args[0])))
+    run_job(root, args[0], block=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The local cache with a remote tier under it, for outputs worth sharing.
+
+`TieredCache` is a `Cache` whose `get_file` and `get_executable` go to the remote on a local
+miss (the remote's content is verified, stored locally, then served from the local store as any
+hit), and whose `put_file` and `put_executable` also send the output to the remote in the
+background. `get_bytes`/`put_bytes` stay local: they hold records about this machine. A caller
+that stores bytes worth sharing offers them with `share`.
+
+It counts hits and misses (local and remote); `finish` appends the counts to the stats log, hands
+uploads still pending to a detached process, and returns the remote's trouble as one line to show.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rungo.cache import counters
+from rungo.cache.keys import ActionID
+from rungo.cache.store import Cache, Entry, _temp_name, _unlink_quietly
+
+if TYPE_CHECKING:
+    from rungo.cache.remote.client import Output, RemoteCache
+    from rungo.cache.remote.upload import Uploader
+
+
+_UPLOADERS_LOCK = threading.Lock()
+
+
+class TieredCache(Cache):
+    """A local cache directory, with an optional remote cache behind it."""
+
+    __slots__ = ("remote", "counts", "_lock", "_uploader", "_bad")
+
+    def __init__(self, root: Path, remote: RemoteCache | None = None) -> None:
+        super().__init__(root)
+        self.remote = remote
+        self.counts = {"local_hits": 0, "local_misses": 0, "stored": 0}
+        self._lock = threading.Lock()
+        self._uploader: Uploader | None = None
+        self._bad: set[bytes] = set()   # output IDs the remote served corrupted: upload them again
+        if remote is not None and remote.settings.writes:
+            from rungo.cache.remote import upload
+
+            with _UPLOADERS_LOCK:
+                if remote.uploader is None:
+                    remote.uploader = upload.Uploader(remote, self._dir)
+                self._uploader = remote.uploader
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.counts[name] += 1
+
+    # ----- reading -------------------------------------------------------------------------------
+
+    def get_file(self, action_id: ActionID) -> tuple[Entry, Path] | None:
+        hit = super().get_file(action_id)
+        if hit is not None:
+            self._count("local_hits")
+            return hit
+        self._count("local_misses")
+        got = self._from_remote(action_id, None)
+        return got
+
+    def get_executable(self, action_id: ActionID, name: str) -> tuple[Entry, Path] | None:
+        hit = super().get_executable(action_id, name)
+        if hit is not None:
+            self._count("local_hits")
+            return hit
+        self._count("local_misses")
+        return self._from_remote(action_id, name)
+
+    def _from_remote(self, action_id: ActionID, name: str | None) -> tuple[Entry, Path] | None:
+        remote = self.remote
+        if remote is None or not remote.usable():
+            return None
+        out = remote.lookup(action_id)
+        if out is None:
+            return None
+        return self._install_remote(action_id, out, name)
+
+    def _install_remote(self, action_id: ActionID, out: Output, name: str | None) -> tuple[Entry, Path] | None:
+        assert self.remote is not None
+        try:
+            shard = self._ensure_shard(out.output_id.hex())
+        except OSError:
+            return None
+        tmp = _temp_name(shard)
+        try:
+            if not self.remote.fetch(out, tmp):
+                if self.remote.usable():
+                    with self._lock:
+                        self._bad.add(out.output_id)
+                return None
+            if name is not None:
+                Cache.put_executable(self, action_id, Path(tmp), name)
+            else:
+                Cache.put_file(self, action_id, Path(tmp))
+        except OSError:
+            return None
+        finally:
+            _unlink_quietly(tmp)
+        if name is not None:
+            return super().get_executable(action_id, name)
+        return super().get_file(action_id)
+
+    # ----- writing -------------------------------------------------------------------------------
+
+    def put_file(self, action_id: ActionID, src: Path, *, link: bool = True) -> Entry:
+        entry = super().put_file(action_id, src, link=link)
+        self.share(action_id, entry, os.fspath(self.content_path(entry.output_id)))
+        return entry
+
+    def put_executable(self, action_id: ActionID, src: Path, name: str, *,
+                       link: bool = True) -> tuple[Entry, Path]:
+        entry, path = super().put_executable(action_id, src, name, link=link)
+        self.share(action_id, entry, os.fspath(path), executable=True)
+        return entry, path
+
+    def share(self, action_id: ActionID, entry: Entry, path: str, *, executable: bool = False) -> None:
+        """Count a stored output (at `path`, in this cache), and send it to the remote in the background."""
+        self._count("stored")
+        if self._uploader is None:
+            return
+        from rungo.cache.remote.client import Upload
+
+        with self._lock:
+            force = entry.output_id in self._bad
+        self._uploader.add(Upload(action_id, path, entry.output_id, entry.size, executable, force))
+
+    # ----- ending --------------------------------------------------------------------------------
+
+    def drain(self, timeout: float) -> bool:
+        """Wait for the background uploads (the language server, tests); False on timeout."""
+        return self._uploader is None or self._uploader.drain(timeout)
+
+    def finish(self, *, detach: bool = True) -> str | None:
+        """Record the counts, hand pending uploads to a detached process (`detach`), and return
+        the remote's trouble ("remote cache unavailable: ...") if it had any."""
+        with self._lock:
+            counts = dict(self.counts)
+            self.counts = dict.fromkeys(self.counts, 0)
+        trouble = None
+        if self.remote is not None:
+            if detach and self._uploader is not None:
+                self._uploader.handoff()
+            for k, v in self.remote.take_counts().items():
+                counts[k] = counts.get(k, 0) + v
+            if self.remote.problem is not None:
+                trouble = f"remote cache unavailable: {self.remote.problem}"
+            elif self.remote.write_problem is not None:
+                trouble = f"remote cache: {self.remote.write_problem}"
+        counters.add(self._dir, counts)
+        return trouble
