@@ -123,22 +123,30 @@ def choose(programs: list[dict[str, Any]], wanted: str, go: str, env: dict[str, 
     return spec, nonstd, total, why
 
 
-def read_counts(cache: Path) -> dict[str, int]:
-    """The sums of the cache's stats.log (what `rungo cache stats` shows as hits and transfers)."""
-    sums: dict[str, int] = {}
+def read_log(cache: Path) -> list[dict[str, int]]:
+    """The lines of the cache's stats.log: one per process that used the cache (rungo itself, each
+    GOCACHEPROG child of a go command), in the order they finished."""
+    out: list[dict[str, int]] = []
     try:
         lines = (cache / "stats.log").read_text(errors="replace").splitlines()
     except OSError:
-        return sums
+        return out
     for line in lines:
         try:
             d = json.loads(line)
         except ValueError:
             continue
         if isinstance(d, dict):
-            for k, v in d.items():
-                if isinstance(v, int):
-                    sums[k] = sums.get(k, 0) + v
+            out.append({k: v for k, v in d.items() if isinstance(v, int)})
+    return out
+
+
+def read_counts(cache: Path) -> dict[str, int]:
+    """The sums of the cache's stats.log (what `rungo cache stats` shows as hits and transfers)."""
+    sums: dict[str, int] = {}
+    for d in read_log(cache):
+        for k, v in d.items():
+            sums[k] = sums.get(k, 0) + v
     return sums
 
 
@@ -210,6 +218,7 @@ def main() -> int:
     version = subprocess.run([go, "version"], capture_output=True, text=True).stdout.strip()
     programs = tomllib.loads(CORPUS.read_text())["program"]
 
+    load_before = os.getloadavg()
     top = Path(tempfile.mkdtemp(prefix="rungo-remotebench"))
     server: BuildGrid | None = None
     results: dict[str, Any] = {}
@@ -241,7 +250,8 @@ def main() -> int:
             fill_counts = read_counts(Path(fill_env["RUNGO_CACHE"]))
             _, fill_stats = cache_cmd(rungo, fill_env, "stats")
             log(f"filled the remote: run {fill_ms:.0f} ms, then rungo cache wait {wait_ms:.0f} ms; {fill_counts}")
-            results["fill"] = {"run_ms": fill_ms, "wait_ms": wait_ms, "counts": fill_counts, "stats": fill_stats}
+            results["fill"] = {"run_ms": fill_ms, "wait_ms": wait_ms, "counts": fill_counts,
+                               "per_process": read_log(Path(fill_env["RUNGO_CACHE"])), "stats": fill_stats}
 
             cold: dict[str, list[float]] = {"without remote": [], "warm remote": []}
             per_run: list[dict[str, Any]] = []
@@ -252,9 +262,11 @@ def main() -> int:
                 ms = runner.timed(b_env)
                 cold["warm remote"].append(ms)
                 counts = read_counts(Path(b_env["RUNGO_CACHE"]))
+                per_process = read_log(Path(b_env["RUNGO_CACHE"]))
                 wait_ms, _ = cache_cmd(rungo, b_env, "wait")
                 _, st = cache_cmd(rungo, b_env, "stats")
-                per_run.append({"ms": ms, "counts": counts, "wait_after_ms": wait_ms, "stats": st})
+                per_run.append({"ms": ms, "counts": counts, "per_process": per_process, "wait_after_ms": wait_ms,
+                                "stats": st})
                 log(f"cold {i + 1}/{opts.cold_runs}: without remote {cold['without remote'][-1]:.0f} ms, "
                     f"warm remote {ms:.0f} ms ({counts}; wait after {wait_ms:.0f} ms)")
             results["cold"] = {k: stats(v) for k, v in cold.items()}
@@ -300,10 +312,17 @@ def main() -> int:
                      "other_min": b["min"], "other_median": b["median"],
                      "ratio_min": b["min"] / a["min"], "ratio_median": b["median"] / a["median"],
                      "goal": GOALS[scen]})
+    if "fill" in results and "cold" in results:
+        a = results["cold"]["without remote"]
+        f = results["fill"]["run_ms"]
+        rows.append({"scenario": "cold, empty remote", "runs": 1, "base": "without remote", "other": "empty remote",
+                     "base_min": a["min"], "base_median": a["median"], "other_min": f, "other_median": f,
+                     "ratio_min": f / a["min"], "ratio_median": f / a["median"], "goal": None})
     meta = measured_with(version, "bench/remote_bench.py")
     meta.update(program=spec["name"], module=f"{spec['module']} {spec['version']}", package=spec["package"],
                 args=" ".join(args), nonstd_packages=str(nonstd), total_packages=str(total), chosen=why,
-                goflags=opts.goflags, remote="BuildGrid (bgd) on 127.0.0.1, disk CAS, in-memory action cache")
+                goflags=opts.goflags, remote="BuildGrid (bgd) on 127.0.0.1, disk CAS, in-memory action cache",
+                load=f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     table = render(meta, rows, results)
     publish("remote", None, {"meta": meta, "rows": rows, "details": results}, table)
     if opts.update_readme:
@@ -316,23 +335,35 @@ def render(meta: dict[str, str], rows: list[dict[str, Any]], results: dict[str, 
            f"`{meta['command']}`.", "",
            f"Program: {meta['program']} (`{meta['module']}`, `{meta['package']}`), "
            f"{meta['nonstd_packages']} packages outside the standard library, {meta['total_packages']} in all "
-           f"(`go list -deps`); {meta['chosen']}. Remote: {meta['remote']}. GOFLAGS={meta['goflags']!r}.", "",
+           f"(`go list -deps`); {meta['chosen']}. Remote: {meta['remote']}. `GOFLAGS=\"{meta['goflags']}\"`.", "",
            "| scenario | runs | without remote min / median | with remote min / median | ratio min / median | goal |",
            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    labels = {"cold": "cold, warm remote", "unchanged": "unchanged", "cold, empty remote": "cold, empty remote (the fill)"}
     for r in rows:
-        miss = "" if r["ratio_median"] <= r["goal"] else " (missed)"
-        label = "cold, warm remote" if r["scenario"] == "cold" else "unchanged"
-        out.append(f"| {label} | {r['runs']} | {r['base_min']:.0f} / {r['base_median']:.0f} ms | "
+        if r["goal"] is None:
+            goal = "—"
+        else:
+            goal = f"≤ {r['goal']}x" + ("" if r["ratio_median"] <= r["goal"] else " (missed)")
+        out.append(f"| {labels[r['scenario']]} | {r['runs']} | {r['base_min']:.0f} / {r['base_median']:.0f} ms | "
                    f"{r['other_min']:.0f} / {r['other_median']:.0f} ms | "
-                   f"{r['ratio_min']:.2f}x / {r['ratio_median']:.2f}x | ≤ {r['goal']}x{miss} |")
+                   f"{r['ratio_min']:.2f}x / {r['ratio_median']:.2f}x | {goal} |")
+    out += ["", f"Measured with the {meta['load']} (the machine is shared)."]
     runs = results.get("cold", {}).get("warm remote runs") or []
     if runs:
         c = runs[-1]["counts"]
-        out += ["", f"Cold with a warm remote, last run's cache counts: {c.get('local_hits', 0)} local hits, "
-                    f"{c.get('local_misses', 0)} local misses, {c.get('remote_hits', 0)} remote hits, "
-                    f"{c.get('remote_misses', 0)} remote misses, {c.get('bytes_down', 0) / (1 << 20):.1f} MiB down, "
-                    f"{c.get('uploads', 0)} uploads. The remote was filled by one run of "
-                    f"{results['fill']['run_ms']:.0f} ms and `rungo cache wait` of {results['fill']['wait_ms']:.0f} ms."]
+        procs = "; ".join(f"{d.get('remote_hits', 0)} hits, {d.get('bytes_down', 0) / (1 << 20):.1f} MiB"
+                          for d in runs[-1]["per_process"])
+        f = results["fill"]["counts"]
+        out += ["", f"Cold with a warm remote, the last run's cache counts: {c.get('local_hits', 0)} local hits, "
+                    f"{c.get('remote_hits', 0)} remote hits, {c.get('remote_misses', 0)} remote misses, "
+                    f"{c.get('bytes_down', 0) / (1 << 20):.1f} MiB down, {c.get('uploads', 0)} uploads "
+                    f"(by process, in the order they ended: {procs}). The fill: "
+                    f"{f.get('uploads', 0)} uploads, {f.get('bytes_up', 0) / (1 << 20):.1f} MiB up, then "
+                    f"`rungo cache wait` {results['fill']['wait_ms']:.0f} ms."]
+    delta = results.get("unchanged", {}).get("counts during runs")
+    if delta is not None:
+        out += ["", "Unchanged: " + ("no cache lookups during the timed runs (the rerun shortcut)." if not delta
+                                     else f"cache counts during the timed runs: {delta}.")]
     return "\n".join(out) + "\n"
 
 

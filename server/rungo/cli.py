@@ -333,8 +333,13 @@ def _env(argv: list[str]) -> int:
     from rungo.process import Runner
     from rungo.toolchain import ToolchainError, load_toolchain
 
+    from rungo.cache.remote.settings import SettingsError
+
     as_json = "-json" in argv or "--json" in argv
-    config = make_config(dict(os.environ), Path(os.getcwd()))
+    try:
+        config = make_config(dict(os.environ), Path(os.getcwd()))
+    except SettingsError as e:
+        return _fail(f"rungo: {e}")
     try:
         tc = load_toolchain(config, Runner(env=config.child_env()))
     except ToolchainError as e:
@@ -353,6 +358,8 @@ def _env(argv: list[str]) -> int:
         "GOFLAGS": tc.env.get("GOFLAGS", ""),
         "CGO_ENABLED": tc.env.get("CGO_ENABLED", ""),
         "GOTOOLCHAIN": "local",
+        "RUNGO_REMOTE_CACHE": config.remote.url if config.remote else "",
+        "RUNGO_REMOTE_CACHE_MODE": config.remote.mode if config.remote else "",
     }
     if as_json:
         print(json.dumps(info, indent="\t"))
@@ -476,7 +483,7 @@ def _remote_stats(root: str) -> None:
     from rungo.cache.remote.upload import jobs
 
     c = counters.totals(root)
-    print(f"local:    {c['local_hits']} hits, {c['local_misses']} misses, {c['stored']} outputs stored")
+    print(f"local:    {c['local_hits']} hits, {c['local_misses']} misses, {c['stored']} outputs stored ({_size(c['stored_bytes'])})")
     try:
         settings = from_env(os.environ)
     except SettingsError as e:

@@ -95,9 +95,18 @@ def _exited(proc: subprocess.Popen[bytes]) -> bool:
 class BuildGrid:
     """One bgd server. Not started by the constructor: call start() (or use it as a context manager)."""
 
-    def __init__(self, workdir: Path, *, instance_name: str = "", port: int | None = None) -> None:
+    def __init__(self, workdir: Path, *, instance_name: str = "", port: int | None = None, allow_updates: bool = True,
+                 tls: tuple[Path, Path] | None = None, jwt_secret: Path | None = None,
+                 client_token: Path | None = None) -> None:
+        """tls: (certificate, key) PEM files to serve TLS with; jwt_secret: a file whose content is the
+        HS256 secret every request's bearer JWT must be signed with (client_token: a token file for
+        the fixture's own bgd calls); allow_updates=False: the action cache refuses writes."""
         self.workdir = Path(workdir)
         self.instance_name = instance_name
+        self.allow_updates = allow_updates
+        self.tls = tls
+        self.jwt_secret = jwt_secret
+        self.client_token = client_token
         self.port = port if port is not None else free_port()
         self.storage_dir = self.workdir / "storage"
         self.config_path = self.workdir / "bgd.yml"
@@ -113,13 +122,13 @@ class BuildGrid:
 
     @property
     def url(self) -> str:
-        """The address a REAPI client is given: grpc://127.0.0.1:PORT."""
-        return f"grpc://127.0.0.1:{self.port}"
+        """The address a REAPI client is given: grpc://127.0.0.1:PORT (grpcs:// with TLS)."""
+        return f"{'grpcs' if self.tls else 'grpc'}://127.0.0.1:{self.port}"
 
     @property
     def remote(self) -> str:
         """The same address in the form bgd's own client commands take (--remote)."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -134,12 +143,21 @@ class BuildGrid:
             return ""
 
     def config(self) -> str:
+        channel = "    insecure-mode: true\n"
+        if self.tls is not None:
+            channel = (f"    insecure-mode: false\n    credentials:\n"
+                       f"      tls-server-key: {_yaml_str(str(self.tls[1]))}\n"
+                       f"      tls-server-cert: {_yaml_str(str(self.tls[0]))}\n")
+        auth = ""
+        if self.jwt_secret is not None:
+            auth = (f"authorization:\n  method: jwt\n  secret: {_yaml_str(str(self.jwt_secret))}\n"
+                    f"  algorithm: hs256\n\n")
         return f"""\
 server:
   - !channel
     address: "127.0.0.1:{self.port}"
-    insecure-mode: true
-
+{channel}
+{auth}
 # Fail to start rather than share the port with another server (gRPC's default is SO_REUSEPORT).
 grpc-server-options:
   grpc.so_reuseport: 0
@@ -152,7 +170,7 @@ caches:
   - !lru-action-cache &ac
     storage: *cas
     max-cached-refs: 10000
-    allow-updates: true
+    allow-updates: {'true' if self.allow_updates else 'false'}
     cache-failed-actions: true
 
 instances:
@@ -268,7 +286,12 @@ instances:
     def cli(self, group: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Runs a bgd client command against this server and instance, e.g.
         cli("cas", "upload-file", path) or cli("capabilities")."""
-        cmd = [str(BGD), group, "--remote", self.remote, "--instance-name", self.instance_name, *args]
+        extra: list[str] = []
+        if self.tls is not None:
+            extra += ["--server-cert", str(self.tls[0])]
+        if self.client_token is not None:
+            extra += ["--auth-token", str(self.client_token)]
+        cmd = [str(BGD), group, "--remote", self.remote, "--instance-name", self.instance_name, *extra, *args]
         return subprocess.run(cmd, cwd=self.workdir, env=bgd_env(), stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=timeout)
 

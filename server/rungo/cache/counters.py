@@ -14,7 +14,7 @@ from typing import Mapping
 FILE = "stats.log"
 FOLD_BYTES = 1 << 20
 
-NAMES = ("local_hits", "local_misses", "stored", "remote_hits", "remote_misses", "corrupt", "bytes_down", "bytes_up",
+NAMES = ("local_hits", "local_misses", "stored", "stored_bytes", "remote_hits", "remote_misses", "corrupt", "bytes_down", "bytes_up",
          "uploads")
 
 

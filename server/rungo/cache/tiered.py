@@ -37,7 +37,7 @@ class TieredCache(Cache):
     def __init__(self, root: Path, remote: RemoteCache | None = None) -> None:
         super().__init__(root)
         self.remote = remote
-        self.counts = {"local_hits": 0, "local_misses": 0, "stored": 0}
+        self.counts = {"local_hits": 0, "local_misses": 0, "stored": 0, "stored_bytes": 0}
         self._lock = threading.Lock()
         self._uploader: Uploader | None = None
         self._bad: set[bytes] = set()   # output IDs the remote served corrupted: upload them again
@@ -121,7 +121,9 @@ class TieredCache(Cache):
 
     def share(self, action_id: ActionID, entry: Entry, path: str, *, executable: bool = False) -> None:
         """Count a stored output (at `path`, in this cache), and send it to the remote in the background."""
-        self._count("stored")
+        with self._lock:
+            self.counts["stored"] += 1
+            self.counts["stored_bytes"] += entry.size
         if self._uploader is None:
             return
         from rungo.cache.remote.client import Upload
