@@ -413,7 +413,9 @@ def _cache(argv: list[str]) -> int:
     if sub == "stats":
         st = store.stats()
         recs = fastpath.records(str(root))
-        total = st.total_bytes + sum(n for _, n, _ in recs)
+        from rungo.cache import counters
+
+        total = st.total_bytes + sum(n for _, n, _ in recs) + counters.size(str(root))
         print(f"location: {root}")
         print(f"entries:  {st.entries}")
         print(f"blobs:    {st.blobs}")

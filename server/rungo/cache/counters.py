@@ -82,6 +82,14 @@ def fold(root: str) -> None:
             pass
 
 
+def size(root: str) -> int:
+    """The bytes the log takes."""
+    try:
+        return os.stat(os.path.join(root, FILE)).st_size
+    except OSError:
+        return 0
+
+
 def reset(root: str) -> None:
     try:
         os.unlink(os.path.join(root, FILE))
