@@ -319,6 +319,7 @@ def main() -> int:
                      "base_min": a["min"], "base_median": a["median"], "other_min": f, "other_median": f,
                      "ratio_min": f / a["min"], "ratio_median": f / a["median"], "goal": None})
     meta = measured_with(version, "bench/remote_bench.py")
+    meta["command"] = meta["command"].rstrip()
     meta.update(program=spec["name"], module=f"{spec['module']} {spec['version']}", package=spec["package"],
                 args=" ".join(args), nonstd_packages=str(nonstd), total_packages=str(total), chosen=why,
                 goflags=opts.goflags, remote="BuildGrid (bgd) on 127.0.0.1, disk CAS, in-memory action cache",

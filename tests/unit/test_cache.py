@@ -807,3 +807,28 @@ def test_stamps_carry_the_ctime(tmp_path: Path) -> None:
     assert stamp(f) != before
     assert stamp(tmp_path).startswith("dir:") and last_change_ns(stamp(tmp_path)) is not None
     assert stamp(tmp_path / "absent") == "absent" and last_change_ns("absent") is None
+
+
+def test_put_hashed_links_content_the_caller_hashed(tmp_path: Path) -> None:
+    from rungo.cache import Cache, CacheWriteError, hash_bytes
+
+    c = Cache(tmp_path / "c")
+    data = b"archive bytes" * 100
+    src = tmp_path / "fetched"
+    src.write_bytes(data)
+    entry, path = c.put_hashed(b"a" * 32, src, hash_bytes(data), len(data))
+    assert (entry.output_id, entry.size) == (hash_bytes(data), len(data))
+    assert path.read_bytes() == data and os.path.samefile(path, src)
+    hit = c.get_file(b"a" * 32)
+    assert hit is not None and hit[1] == path
+
+    exe = tmp_path / "prog"
+    exe.write_bytes(b"\x7fELF" + data)
+    e2, p2 = c.put_hashed(b"b" * 32, exe, hash_bytes(exe.read_bytes()), exe.stat().st_size, "prog")
+    assert p2.name == "prog" and os.access(p2, os.X_OK)
+    assert c.get_executable(b"b" * 32, "prog") is not None
+    short = tmp_path / "short"
+    short.write_bytes(b"x")
+    with pytest.raises(CacheWriteError):
+        c.put_hashed(b"c" * 32, short, hash_bytes(b"xy"), 2)
+    assert c.get_file(b"c" * 32) is None

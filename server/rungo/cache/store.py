@@ -540,6 +540,34 @@ class Cache:
         except OSError as e:
             raise _wrap(e, "writing to the cache") from e
 
+    def put_hashed(self, action_id: ActionID, src: Path, output_id: OutputID, size: int,
+                   name: str | None = None) -> tuple[Entry, Path]:
+        """Store the private file `src` (a regular file of ours, one link) whose sha256 and size the
+        caller computed from its content as it wrote it: it is hard-linked (or copied and checked)
+        into place without being read again. With `name`, as an executable (see `put_executable`);
+        the caller must not write to `src` afterwards."""
+        ahex = _check_id(action_id, "action ID")
+        ohex = _check_id(output_id, "output ID")
+        src_s = os.fspath(src)
+        try:
+            src_st = os.stat(src_s)
+            if src_st.st_size != size:
+                raise CacheWriteError(f"{src} is not the size it was hashed at")
+            if name is None:
+                final = self._blob_path(ohex)
+                if not self._reuse(final, size, output_id, exe=False):
+                    shard = self._ensure_shard(ohex)
+                    self._place(src_s, src_st, shard, final, output_id, size, None, True)
+            else:
+                _check_name(name)
+                final = os.path.join(self._exe_dir(ohex), name)
+                if not self._reuse(final, size, output_id, exe=True):
+                    shard = self._ensure_shard(ohex)
+                    self._place_executable(src_s, src_st, shard, self._exe_dir(ohex), name, output_id, size, True)
+            return self._write_entry(ahex, output_id, size), Path(final)
+        except OSError as e:
+            raise _wrap(e, "writing to the cache") from e
+
     def put_bytes(self, action_id: ActionID, data: bytes) -> Entry:
         """Store `data` as the output of `action_id` (meant for small records)."""
         ahex = _check_id(action_id, "action ID")

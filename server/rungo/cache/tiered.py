@@ -94,17 +94,12 @@ class TieredCache(Cache):
                     with self._lock:
                         self._bad.add(out.output_id)
                 return None
-            if name is not None:
-                Cache.put_executable(self, action_id, Path(tmp), name)
-            else:
-                Cache.put_file(self, action_id, Path(tmp))
+            # fetch() hashed the content as it wrote it: it goes in without being read again.
+            return self.put_hashed(action_id, Path(tmp), out.output_id, out.size, name)
         except OSError:
             return None
         finally:
             _unlink_quietly(tmp)
-        if name is not None:
-            return super().get_executable(action_id, name)
-        return super().get_file(action_id)
 
     # ----- writing -------------------------------------------------------------------------------
 
