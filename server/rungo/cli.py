@@ -480,7 +480,7 @@ def _remote_stats(root: str) -> None:
     import time
 
     from rungo.cache import counters
-    from rungo.cache.remote.client import read_state
+    from rungo.cache.remote.client import skipped, state_path
     from rungo.cache.remote.settings import SettingsError, from_env
     from rungo.cache.remote.upload import jobs
 
@@ -501,11 +501,10 @@ def _remote_stats(root: str) -> None:
     pending = jobs(root)
     if pending:
         print(f"          {len(pending)} upload job(s) pending (rungo cache wait finishes them)")
-    state = read_state(os.path.join(root, "remote-state"))
-    if state is not None and settings is not None and state.get("url") == settings.url:
-        until = state.get("until")
-        if isinstance(until, (int, float)) and until > time.time():
-            print(f"          unavailable: {state.get('message')} (not used for another {until - time.time():.0f}s)")
+    now = time.time()
+    recorded = skipped(state_path(root), settings.url, now) if settings is not None else None
+    if recorded is not None:
+        print(f"          unavailable: {recorded[0]} (not used for another {recorded[1] - now:.0f}s)")
 
 
 def _size(n: int) -> str:

@@ -80,6 +80,16 @@ def open_store(config: Config) -> TieredCache:
     return TieredCache(config.cache_dir, remote)
 
 
+def hand_off_uploads() -> None:
+    """Give the uploads every remote of this process still has pending to detached processes (the
+    process is about to exit)."""
+    with _REMOTES_LOCK:
+        remotes = list(_REMOTES.values())
+    for remote in remotes:
+        if remote.uploader is not None:
+            remote.uploader.handoff()
+
+
 def cache_dir_from(env: Mapping[str, str]) -> Path:
     """RUNGO_CACHE, else $XDG_CACHE_HOME/rungo, else ~/.cache/rungo."""
     return Path(fastpath.cache_dir_from(dict(env)))

@@ -11,6 +11,8 @@ import json
 import os
 from typing import Mapping
 
+from rungo.cache.atomic import write_file
+
 FILE = "stats.log"
 FOLD_BYTES = 1 << 20
 
@@ -68,18 +70,9 @@ def totals(root: str) -> dict[str, int]:
 
 def fold(root: str) -> None:
     """Replace the log with one line of its totals."""
-    path = os.path.join(root, FILE)
-    tmp = f"{path}.{os.getpid()}"
     sums = totals(root)
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(json.dumps({k: v for k, v in sums.items() if v}, sort_keys=True, separators=(",", ":")) + "\n")
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    line = json.dumps({k: v for k, v in sums.items() if v}, sort_keys=True, separators=(",", ":")) + "\n"
+    write_file(os.path.join(root, FILE), line.encode())
 
 
 def size(root: str) -> int:

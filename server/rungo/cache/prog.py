@@ -138,6 +138,7 @@ def serve(store: TieredCache, inp: IO[bytes], out: IO[bytes], warn: Callable[[st
     for w in server.workers:
         w.start()
     status = 0
+    closing: int | None = None     # the ID of the close request, once it came
     try:
         while True:
             line = inp.readline()
@@ -163,22 +164,21 @@ def serve(store: TieredCache, inp: IO[bytes], out: IO[bytes], warn: Callable[[st
             elif cmd == "put":
                 server.send(server.put(req, body))
             elif cmd == "close":
-                server.close()
-                trouble = store.finish()
-                if trouble:
-                    warn(trouble)
-                server.send({"ID": req.get("ID", 0)})
-                return 0
+                closing = req.get("ID", 0)
+                break
             else:
                 server.send({"ID": req.get("ID", 0), "Err": f"unknown command {cmd!r}"})
+        server.close()
+        trouble = store.finish()
+        if trouble:
+            warn(trouble)
+        if closing is not None:
+            server.send({"ID": closing})
+            return 0
+        return status
     finally:
-        if server.spill is not None:
+        if server.spill is not None:     # kept until close had its answer
             shutil.rmtree(server.spill, ignore_errors=True)
-    server.close()
-    trouble = store.finish()
-    if trouble:
-        warn(trouble)
-    return status
 
 
 def open_store(root: str, env: dict[str, str]) -> tuple[TieredCache, str | None]:

@@ -27,20 +27,9 @@ def read(path: str) -> "str | None":
 
 def write(root: str, key: str, text: str) -> bool:
     """Files `text` under `key` (temp file + rename); False when the cache cannot be written."""
-    path = path_for(root, key)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(text.encode("utf-8", "surrogateescape"))
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        return False
-    return True
+    from rungo.cache.atomic import write_file
+
+    return write_file(path_for(root, key), text.encode("utf-8", "surrogateescape"))
 
 
 def listing(root: str) -> "list[tuple[str, int, float]]":

@@ -56,23 +56,18 @@ class TieredCache(Cache):
     # ----- reading -------------------------------------------------------------------------------
 
     def get_file(self, action_id: ActionID) -> tuple[Entry, Path] | None:
-        hit = super().get_file(action_id)
-        if hit is not None:
-            self._count("local_hits")
-            return hit
-        self._count("local_misses")
-        got = self._from_remote(action_id, None)
-        return got
+        return self._or_remote(super().get_file(action_id), action_id, None)
 
     def get_executable(self, action_id: ActionID, name: str) -> tuple[Entry, Path] | None:
-        hit = super().get_executable(action_id, name)
+        return self._or_remote(super().get_executable(action_id, name), action_id, name)
+
+    def _or_remote(self, hit: tuple[Entry, Path] | None, action_id: ActionID,
+                   name: str | None) -> tuple[Entry, Path] | None:
+        """A local hit, counted; else what the remote has (a file, or the executable `name`)."""
         if hit is not None:
             self._count("local_hits")
             return hit
         self._count("local_misses")
-        return self._from_remote(action_id, name)
-
-    def _from_remote(self, action_id: ActionID, name: str | None) -> tuple[Entry, Path] | None:
         remote = self.remote
         if remote is None or not remote.usable():
             return None

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from rungo.cache.remote.settings import SettingsError
 from rungo.cache.tiered import TieredCache
-from rungo.config import Config, open_store
+from rungo.config import Config, hand_off_uploads, open_store
 from rungo.config import make_config as _make_config
 from rungo.invocation import Invocation, UsageError, parse_run_args
 from rungo.load.constraints import file_included
@@ -242,14 +242,11 @@ class Engine:
         self._parsed: dict[tuple[str, bytes], tuple[ParseProblem, ...]] = {}   # gofmt -e answers by content
         self._troubles: list[str] = []      # the remote cache's trouble, each told once
         self._told: set[str] = set()
-        self._stores: list[TieredCache] = []
 
     def _finish(self, store: TieredCache) -> None:
         """Record a session's cache counts; keep the remote cache's trouble to tell (once each)."""
         trouble = store.finish(detach=False)
         with self._lock:
-            if store.remote is not None and not self._stores:
-                self._stores.append(store)
             if trouble and trouble not in self._told:
                 self._told.add(trouble)
                 self._troubles.append(trouble)
@@ -261,11 +258,8 @@ class Engine:
         return out
 
     def shutdown(self) -> None:
-        """Leave uploads still pending to a detached process (the server is exiting)."""
-        with self._lock:
-            stores = list(self._stores)
-        for store in stores:
-            store.finish(detach=True)
+        """Leave uploads still pending to detached processes (the server is exiting)."""
+        hand_off_uploads()
 
     def env_for(self, extra: Mapping[str, str], *, check: bool) -> dict[str, str]:
         env = dict(self.base_env)

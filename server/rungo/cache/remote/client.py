@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
+from rungo.cache.atomic import write_file
 from rungo.cache.remote.settings import RemoteSettings, SettingsError
 
 CONNECT_TIMEOUT = 2.0
@@ -108,7 +109,7 @@ class RemoteCache:
 
     def __init__(self, settings: RemoteSettings, state_dir: str) -> None:
         self.settings = settings
-        self._state_path = os.path.join(state_dir, _STATE)
+        self._state_path = state_path(state_dir)
         self._lock = threading.Lock()
         self._connected = threading.RLock()
         self._channel: Any = None
@@ -164,13 +165,10 @@ class RemoteCache:
                 self._channel = self._ac = None
         if now >= self._next_state_check:
             self._next_state_check = now + 1.0
-            state = read_state(self._state_path)
-            until = state.get("until") if state is not None else None
-            if state is not None and state.get("url") == self.settings.url and isinstance(until, (int, float)) \
-                    and until > now:
+            recorded = skipped(self._state_path, self.settings.url, now)
+            if recorded is not None:
                 with self._lock:
-                    self._problem = str(state.get("message", "unavailable"))
-                    self._problem_until = float(until)
+                    self._problem, self._problem_until = recorded
                 return False
         return True
 
@@ -185,8 +183,8 @@ class RemoteCache:
                 return
             self._problem = message
             self._problem_until = until
-        write_state(self._state_path, {"url": self.settings.url, "until": until, "message": message,
-                                       "at": time.time()})
+        write_file(self._state_path, json.dumps({"url": self.settings.url, "until": until, "message": message,
+                                                 "at": time.time()}).encode())
 
     def _refuse_writes(self, e: BaseException | str) -> None:
         with self._lock:
@@ -539,22 +537,22 @@ def _unlink(path: str) -> None:
         pass
 
 
-def read_state(path: str) -> dict[str, Any] | None:
-    """The remote's recorded failure (url, until, message, at), or None."""
+def state_path(state_dir: str) -> str:
+    """The file in which processes sharing a local cache record the remote's last failure."""
+    return os.path.join(state_dir, _STATE)
+
+
+def skipped(path: str, url: str, now: float) -> tuple[str, float] | None:
+    """Why, and until when, the remote at `url` is left alone after a recorded failure; None
+    when no failure of it is recorded, or its time is up."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
-
-
-def write_state(path: str, state: dict[str, Any]) -> None:
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(state, f)
-        os.replace(tmp, path)
-    except OSError:
-        _unlink(tmp)
+    if not isinstance(data, dict) or data.get("url") != url:
+        return None
+    until = data.get("until")
+    if not isinstance(until, (int, float)) or until <= now:
+        return None
+    return str(data.get("message", "unavailable")), float(until)

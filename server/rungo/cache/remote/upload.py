@@ -18,13 +18,15 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from rungo.cache import counters
 from rungo.cache.remote.client import RemoteCache, Upload
-from rungo.cache.remote.settings import RemoteSettings, SettingsError, parse
+from rungo.cache.atomic import write_file
+from rungo.cache.remote.settings import RemoteSettings, SettingsError, from_env
 
 JOBS = "uploads"
+TOKEN = "RUNGO_REMOTE_CACHE_TOKEN"   # never written into a job: the process that sends it has it
 BATCH = 64
 
 
@@ -111,17 +113,9 @@ class Uploader:
 
 def spawn(root: str, settings: RemoteSettings, items: Sequence[Upload]) -> None:
     """Write a job and start a detached process that sends it. Failures leave the job for `wait`."""
-    directory = os.path.join(root, JOBS)
-    job = {"url": settings.url, "tls": settings.tls, "target": settings.target, "instance": settings.instance,
-           "token_file": settings.token_file, "ca_file": settings.ca_file, "items": _encode(items)}
-    path = os.path.join(directory, f"{time.time_ns()}-{os.getpid()}-{os.urandom(4).hex()}.json")
-    try:
-        os.makedirs(directory, exist_ok=True)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(job, f)
-        os.replace(tmp, path)
-    except OSError:
+    job = {"settings": {k: v for k, v in settings.to_env().items() if k != TOKEN}, "items": _encode(items)}
+    path = os.path.join(root, JOBS, f"{time.time_ns()}-{os.getpid()}-{os.urandom(4).hex()}.json")
+    if not write_file(path, json.dumps(job).encode()):
         return
     env = dict(os.environ)
     env.update(settings.to_env())
@@ -134,11 +128,12 @@ def spawn(root: str, settings: RemoteSettings, items: Sequence[Upload]) -> None:
         pass
 
 
-def _settings_of(job: dict[str, object], env: dict[str, str]) -> RemoteSettings:
-    url = f"{'grpcs' if job.get('tls') else 'grpc'}://{job.get('target')}"
-    token = env.get("RUNGO_REMOTE_CACHE_TOKEN", "") if env.get("RUNGO_REMOTE_CACHE", "").startswith(url) else ""
-    return parse(url, mode="readwrite", instance=str(job.get("instance") or ""), token=token,
-                 token_file=str(job.get("token_file") or ""), ca_file=str(job.get("ca_file") or ""))
+def _settings_of(job: dict[str, Any], env: Mapping[str, str]) -> RemoteSettings | None:
+    """The job's remote, with the token of this environment when it names the same remote."""
+    given = dict(job["settings"])
+    if env.get(TOKEN) and env.get("RUNGO_REMOTE_CACHE") == given.get("RUNGO_REMOTE_CACHE"):
+        given[TOKEN] = env[TOKEN]
+    return from_env(given)
 
 
 def run_job(root: str, path: str, *, block: bool) -> bool:
@@ -157,8 +152,10 @@ def run_job(root: str, path: str, *, block: bool) -> bool:
         try:
             with os.fdopen(os.dup(fd), encoding="utf-8") as f:
                 job = json.load(f)
-            settings = _settings_of(job, dict(os.environ))
-        except (OSError, ValueError, SettingsError, AttributeError):
+            settings = _settings_of(job, os.environ)
+        except (OSError, ValueError, SettingsError, AttributeError, KeyError, TypeError):
+            settings = None
+        if settings is None:
             _remove(path)
             return True
         remote = RemoteCache(settings, root)
