@@ -7,6 +7,7 @@ at a time, and identical calls in flight share one answer.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -16,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from rungo.cache.remote.settings import SettingsError
 from rungo.cache.tiered import TieredCache
@@ -52,12 +53,15 @@ CANCELLED = b"rungo: cancelled\n"
 
 class CancelToken:
     """Cancels one check or build: kills the process group of every subprocess it started, and makes
-    every later one fail at once."""
+    every later one fail at once. A background token's subprocesses run at the lowest CPU and I/O
+    priority, and are stopped (SIGSTOP) while interactive work runs (see Engine.interactive)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, background: bool = False) -> None:
         self._lock = threading.Lock()
         self._procs: set[subprocess.Popen[bytes]] = set()
         self.cancelled = False
+        self.preempted = False
+        self.background = background
 
     def adopt(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
@@ -70,13 +74,26 @@ class CancelToken:
         with self._lock:
             self._procs.discard(proc)
 
-    def cancel(self) -> None:
+    def cancel(self, *, preempted: bool = False) -> None:
+        """Ends the work; `preempted` says interactive work needed what it held (retry it later)."""
         with self._lock:
+            if not self.cancelled:
+                self.preempted = preempted
             self.cancelled = True
             procs = list(self._procs)
             self._procs.clear()
         for p in procs:
             _kill_group(p)
+
+    def signal_all(self, sig: int) -> None:
+        """Sends sig to the process group of every subprocess running for this token."""
+        with self._lock:
+            procs = list(self._procs)
+        for p in procs:
+            try:
+                os.killpg(p.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -84,6 +101,82 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+_IOPRIO_SET = {"x86_64": 251, "aarch64": 30, "i686": 289, "armv7l": 314, "ppc64le": 273, "s390x": 282}
+_IOPRIO_CLASS_IDLE = 3
+
+
+def lowest_priority() -> None:
+    """In a child before exec: the lowest CPU priority (nice 19) and the idle I/O class, as
+    `nice -n 19 ionice -c 3` would set them. Best effort: a system that refuses keeps the defaults."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 19)
+    except OSError:
+        pass
+    number = _IOPRIO_SET.get(os.uname().machine)
+    if number is None:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).syscall(number, 1, 0, _IOPRIO_CLASS_IDLE << 13)
+    except (OSError, AttributeError):
+        pass
+
+
+class Activity:
+    """Interactive work in flight, and the background work it pauses: while any interactive job
+    runs, background tokens' subprocesses are stopped (SIGSTOP) and new ones wait to start; when the
+    last interactive job ends they continue (SIGCONT)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._background: set[CancelToken] = set()
+
+    @property
+    def busy(self) -> bool:
+        with self._cond:
+            return self._busy > 0
+
+    def begin(self) -> None:
+        with self._cond:
+            self._busy += 1
+            if self._busy == 1:
+                for t in self._background:
+                    t.signal_all(signal.SIGSTOP)
+
+    def end(self) -> None:
+        with self._cond:
+            self._busy -= 1
+            if self._busy == 0:
+                for t in self._background:
+                    t.signal_all(signal.SIGCONT)
+                self._cond.notify_all()
+
+    def started(self, proc: subprocess.Popen[bytes]) -> None:
+        """A background subprocess just started: stopped at once if interactive work began meanwhile."""
+        with self._cond:
+            if self._busy > 0:
+                try:
+                    os.killpg(proc.pid, signal.SIGSTOP)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    def wait_idle(self, token: CancelToken) -> None:
+        """A background job's next step waits here while interactive work runs (or it is cancelled)."""
+        with self._cond:
+            while self._busy > 0 and not token.cancelled:
+                self._cond.wait(0.5)
+
+    def adopt(self, token: CancelToken) -> None:
+        with self._cond:
+            self._background.add(token)
+
+    def release(self, token: CancelToken) -> None:
+        with self._cond:
+            self._background.discard(token)
 
 
 @dataclass(eq=False)
@@ -102,6 +195,7 @@ class ListGate:
         self._lock = threading.Lock()
         self._config_locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._flights: dict[tuple[Any, ...], _Flight] = {}
+        self._holders: dict[tuple[Any, ...], _Flight] = {}    # configuration -> the call running it
         self.started = 0     # go list processes actually run (for tests and the benchmark)
         self.shared = 0      # calls answered by another call's result
 
@@ -111,9 +205,12 @@ class ListGate:
 
     def run(self, argv: Sequence[str], cwd: Path | None, env: Mapping[str, str], token: CancelToken | None,
             spawn: Callable[[], Completed]) -> Completed:
+        """Runs spawn as the one go list of its configuration. Interactive work never waits behind
+        background work: a background call in its way is cancelled (preempted, to be retried)."""
         head = tuple(argv[:argv.index("--")]) if "--" in argv else tuple(argv)
         config = (head, str(cwd))     # waiting costs nothing but time; sharing needs the very same call
         exact = (tuple(argv), str(cwd), tuple(sorted(env.items())))
+        interactive = token is None or not token.background
         while True:
             with self._lock:
                 flight = self._flights.get(exact)
@@ -122,10 +219,13 @@ class ListGate:
                     flight = _Flight(token=token)
                     self._flights[exact] = flight
                 lock = self._config_locks.setdefault(config, threading.Lock())
+                holder = self._holders.get(config)
             assert flight is not None
             if not mine:
-                flight.done.wait()
                 owner = flight.token
+                if interactive and owner is not None and owner.background:
+                    owner.cancel(preempted=True)
+                flight.done.wait()
                 if flight.result is not None and not (owner is not None and owner.cancelled):
                     with self._lock:
                         self.shared += 1
@@ -134,10 +234,18 @@ class ListGate:
                     return Completed(tuple(argv), -signal.SIGKILL, b"", CANCELLED)
                 continue     # the owner was cancelled: try again, perhaps as the owner
             try:
+                if interactive and holder is not None and holder.token is not None and holder.token.background:
+                    holder.token.cancel(preempted=True)
                 with lock:
                     with self._lock:
                         self.started += 1
-                    flight.result = spawn()
+                        self._holders[config] = flight
+                    try:
+                        flight.result = spawn()
+                    finally:
+                        with self._lock:
+                            if self._holders.get(config) is flight:
+                                del self._holders[config]
                 return flight.result
             finally:
                 with self._lock:
@@ -157,10 +265,12 @@ def make_config(env: Mapping[str, str], cwd: Path) -> Config:
 @dataclass(slots=True)
 class EngineRunner(Runner):
     """The runner of the server's checks and builds: each subprocess in a session of its own, killed
-    with the token; `go list -export` through the gate."""
+    with the token; `go list -export` through the gate. A background token's subprocesses run at the
+    lowest priority and wait (or stop) while interactive work runs."""
 
     token: CancelToken | None = None
     gate: ListGate | None = None
+    activity: Activity | None = None
 
     def run(self, argv: Sequence[str], *, cwd: Path | None = None, env_extra: Mapping[str, str] | None = None,
             stdin: bytes | None = None, quiet: bool = False) -> Completed:
@@ -169,6 +279,8 @@ class EngineRunner(Runner):
         env = dict(self.env)
         if env_extra:
             env.update(env_extra)
+        if self.token is not None and self.token.background and self.activity is not None:
+            self.activity.wait_idle(self.token)
         if self.token is not None and self.token.cancelled:
             return Completed(tuple(argv), -signal.SIGKILL, b"", CANCELLED)
         if self.gate is not None and ListGate.applies(argv):
@@ -176,14 +288,18 @@ class EngineRunner(Runner):
         return self._spawn(argv, cwd, env, stdin)
 
     def _spawn(self, argv: Sequence[str], cwd: Path | None, env: Mapping[str, str], stdin: bytes | None) -> Completed:
+        background = self.token is not None and self.token.background
         try:
             proc = subprocess.Popen(list(argv), cwd=str(cwd) if cwd is not None else None, env=dict(env),
                                     stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                    preexec_fn=lowest_priority if background else None)
         except OSError as e:
             return Completed(tuple(argv), 127, b"", f"{argv[0]}: {e.strerror}\n".encode())
         if self.token is not None:
             self.token.adopt(proc)
+            if background and self.activity is not None:
+                self.activity.started(proc)
         try:
             out, err = proc.communicate(stdin)
         finally:
@@ -239,6 +355,7 @@ class Engine:
         self._toolchains: dict[tuple[str, tuple[tuple[str, str], ...]], Toolchain] = {}
         self._built: dict[tuple[Any, ...], Prepared] = {}
         self.gate = ListGate()
+        self.activity = Activity()
         self._parsed: dict[tuple[str, bytes], tuple[ParseProblem, ...]] = {}   # gofmt -e answers by content
         self._troubles: list[str] = []      # the remote cache's trouble, each told once
         self._told: set[str] = set()
@@ -285,11 +402,31 @@ class Engine:
         return parse_run_args([*flags, *targets], tc.env.get("GOFLAGS", ""))
 
     def runner(self, env: Mapping[str, str], token: CancelToken | None) -> EngineRunner:
-        return EngineRunner(env=env, token=token, gate=self.gate)
+        if token is not None and token.background:
+            self.activity.adopt(token)
+        return EngineRunner(env=env, token=token, gate=self.gate, activity=self.activity)
 
     def check(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
               flags: Sequence[str], go_path: str, token: CancelToken | None = None) -> PackageCheck:
-        """The compile stage of the package in pkg_dir, with unsaved buffers as overlays."""
+        """The compile stage of the package in pkg_dir, with unsaved buffers as overlays; interactive
+        unless the token is a background one (background work pauses meanwhile)."""
+        with self.interactive(token):
+            return self._check(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path, token=token)
+
+    @contextlib.contextmanager
+    def interactive(self, token: CancelToken | None) -> Iterator[None]:
+        """Marks the work of a non-background token as interactive while it runs."""
+        if token is not None and token.background:
+            yield
+            return
+        self.activity.begin()
+        try:
+            yield
+        finally:
+            self.activity.end()
+
+    def _check(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
+               flags: Sequence[str], go_path: str, token: CancelToken | None = None) -> PackageCheck:
         env = self.env_for(env_extra, check=True)
         try:
             tc = self.toolchain(env, pkg_dir, go_path)
@@ -306,6 +443,8 @@ class Engine:
         try:
             return check(session, inv, flags)
         finally:
+            if token is not None and token.background:
+                self.activity.release(token)
             self._finish(session_store)
             # Removing the scratch files is not part of the answer: a thread of its own does it
             # (not a daemon, so the process still waits for it before exiting).
@@ -315,7 +454,15 @@ class Engine:
               go_path: str, work: WorkDir, overlays: Mapping[Path, bytes] | None = None,
               files: Sequence[str] = (), token: CancelToken | None = None) -> BuildResult:
         """Builds the main package in pkg_dir as `rungo run` would (or the named files in it, as
-        `go run a.go b.go`), with unsaved buffers as overlays."""
+        `go run a.go b.go`), with unsaved buffers as overlays; interactive unless the token is a
+        background one."""
+        with self.interactive(token):
+            return self._build(pkg_dir, env_extra=env_extra, flags=flags, go_path=go_path, work=work,
+                               overlays=overlays, files=files, token=token)
+
+    def _build(self, pkg_dir: Path, *, env_extra: Mapping[str, str], flags: Sequence[str],
+               go_path: str, work: WorkDir, overlays: Mapping[Path, bytes] | None = None,
+               files: Sequence[str] = (), token: CancelToken | None = None) -> BuildResult:
         env = self.env_for(env_extra, check=False)
         overlays = dict(overlays or {})
         memo_key = (str(pkg_dir), tuple(files), tuple(flags), go_path, tuple(sorted(env.items())),
@@ -338,12 +485,16 @@ class Engine:
         try:
             prepared = build(session, inv, flags)
         except RunError as e:
+            if token is not None and token.background:
+                self.activity.release(token)
             self._finish(session_store)
             check = None
             if e.outcome is not None or e.errors:
                 outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed) if e.outcome else ()
                 check = PackageCheck(e.package, pkg_dir, e.errors, outputs, "")
             return BuildResult(None, e.stage, e.text, check, e.watched)
+        if token is not None and token.background:
+            self.activity.release(token)
         self._finish(session_store)
         if not prepared.temporary and _settled(prepared.watched, time.time_ns()):
             with self._lock:
