@@ -19,7 +19,7 @@ from rungo.load.stamps import stamp
 from rungo.process import Runner
 from rungo.run.execute import find_exec_cmd
 from rungo.toolchain import Toolchain
-from rungo.work.execute import BuildOutcome, Builder
+from rungo.work.execute import BuildOutcome, Builder, TypeCheckInputs
 from rungo.keys import TARGET_ENV
 from rungo.work.plan import plan_program
 from rungo.work.workdir import WorkDir
@@ -93,6 +93,8 @@ class PackageCheck:
     load_errors: tuple[LoadError, ...]
     compile_outputs: tuple[tuple[str, str], ...]   # (import path, compiler output)
     message: str
+    typecheck: TypeCheckInputs | None = None       # to compile the package again by itself, when it was compiled
+    watched: tuple[Watched, ...] = ()              # what the load read (the typecheck inputs hold while it holds)
 
 
 def remembers(inv: Invocation) -> bool:
@@ -138,7 +140,7 @@ def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) ->
     except RunError as e:
         if e.outcome is not None:
             outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed)
-            return PackageCheck(e.package, cwd, (), outputs, "" if outputs else e.text)
+            return PackageCheck(e.package, cwd, (), outputs, "" if outputs else e.text, e.outcome.kept, e.watched)
         if e.errors:
             return PackageCheck(e.package, cwd, e.errors, (), "")
         return PackageCheck(e.package, cwd, (), (), e.text)
@@ -147,7 +149,7 @@ def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) ->
 
         output = check_with_go(session.go_command(), inv, go_build_args(flag_tokens), session.overlays)
         return PackageCheck(None, cwd, (), (("", output),) if output else (), "")
-    return PackageCheck(loaded[0].main, cwd, (), (), "")
+    return PackageCheck(loaded[0].main, cwd, (), (), "", loaded[1].kept, loaded[0].watched)
 
 
 def _load(session: Session, inv: Invocation, *, link: bool,
@@ -180,6 +182,7 @@ def _load(session: Session, inv: Invocation, *, link: bool,
         force=inv.flags.a,
         verbose=session.verbose,
         overlays=program.overlays,
+        keep="" if link else program.main.import_path,
     )
     outcome = builder.run(plan)
     if outcome.failed_stage is not None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Mapping, TextIO
 
 from rungo.cache import ActionID, Cache, CacheWriteError
 from rungo.keys import compile_key, content_identity, export_identity, link_key, tool_id
-from rungo.load.model import ExternalPackage, RelPath
+from rungo.load.model import ExternalPackage, LocalPackage, RelPath
 from rungo.process import Runner
 from rungo.work.plan import CompileStep, LinkStep, Plan
 from rungo.work.workdir import WorkDir
@@ -43,12 +43,28 @@ class CompileResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TypeCheckInputs:
+    """What it takes to compile one package again without loading or planning: the compiler, its
+    flags, the archives of its imports as an importcfg, and its embed configuration. Kept by a
+    check so that the next keystroke's check is one compiler process (see lsp/typecheck.py)."""
+
+    compile_tool: Path
+    pkg: LocalPackage
+    args: tuple[str, ...]            # the step's flags (-p, -lang, -complete, -e, -gcflags...)
+    trimpath: str                    # the step's extra -trimpath rewrites ("" when none)
+    importcfg: str                   # the importcfg text (archives by import path)
+    archives: tuple[str, ...]        # every archive the importcfg names
+    embedcfg: str                    # the -embedcfg JSON, naming the embedded files in place ("" for none)
+
+
+@dataclass(frozen=True, slots=True)
 class BuildOutcome:
     binary: Path | None
     compiles: tuple[CompileResult, ...]
     errors: str                  # everything to print on failure, go-style (`# pkg` headers)
     failed_stage: str | None     # "build" or "link"
     temporary: bool = False      # the binary lives in the work dir (the cache refused it)
+    kept: TypeCheckInputs | None = None   # the inputs of Builder.keep's package, when it was compiled
 
     @property
     def warnings(self) -> str:
@@ -137,6 +153,7 @@ class Builder:
     asm_tool: Path | None = None
     cgo_tool: Path | None = None
     cgo: CgoSetup | None = None                                    # the program's C toolchain
+    keep: str = ""                 # import path of a package whose TypeCheckInputs the outcome keeps
     _rel: RelPath = field(init=False)
     _probes: cgostage.CompilerProbes | None = field(init=False, default=None)
     _probes_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -190,13 +207,15 @@ class Builder:
             queue.extend(d.imports)
         return f"could not import {imp}"
 
-    def compile(self, step: CompileStep, local: Mapping[str, CompileResult]) -> CompileResult:
-        pkg = step.pkg
+    def import_config(self, step: CompileStep, local: Mapping[str, CompileResult]
+                      ) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        """A step's imports: archive by import path, how each is named in the key, and the
+        problems of those that have no archive."""
         cfg: dict[str, str] = {}
         ids: dict[str, str] = {}
         problems: list[str] = []
         wanted = list(step.ext_deps)
-        if pkg.is_main and "runtime" in self.external and "runtime" not in wanted:
+        if step.pkg.is_main and "runtime" in self.external and "runtime" not in wanted:
             wanted.append("runtime")
         for imp in wanted:
             if imp == "unsafe":
@@ -210,6 +229,29 @@ class Builder:
         for imp in step.local_deps:
             cfg[imp] = str(local[imp].archive)
             ids[imp] = local[imp].archive_identity()
+        return cfg, ids, problems
+
+    def kept_inputs(self, step: CompileStep, local: Mapping[str, CompileResult]) -> TypeCheckInputs | None:
+        """The inputs to compile step's package again by itself; None for what needs more than one
+        compiler process (cgo, assembly) or lacks an import."""
+        if step.cgo is not None or step.asm_files or any(d not in local for d in step.local_deps):
+            return None
+        cfg, _, problems = self.import_config(step, local)
+        if problems:
+            return None
+        pkg = step.pkg
+        embedcfg = ""
+        if pkg.embed_patterns:
+            embedcfg = json.dumps({"Patterns": {p: list(m) for p, m in pkg.embed_patterns},
+                                   "Files": {e.rel: str(e.path) for e in pkg.embed_files}}, indent="\t") + "\n"
+        return TypeCheckInputs(
+            compile_tool=self.compile_tool, pkg=pkg, args=step.args, trimpath=step.trimpath,
+            importcfg="# import config\n" + "".join(f"packagefile {k}={cfg[k]}\n" for k in sorted(cfg)),
+            archives=tuple(cfg[k] for k in sorted(cfg)), embedcfg=embedcfg)
+
+    def compile(self, step: CompileStep, local: Mapping[str, CompileResult]) -> CompileResult:
+        pkg = step.pkg
+        cfg, ids, problems = self.import_config(step, local)
         if problems:
             return CompileResult(pkg.import_path, None, "\n".join(problems) + "\n", False, True)
         native_files: list[tuple[str, bytes]] = []
@@ -521,8 +563,12 @@ class Builder:
         errors = "".join(
             (f"# {r.import_path}\n" if r.headed else "") + r.output for r in ordered if r.failed
         )
+        kept = None
+        if self.keep and self.keep in results and not self.runner.dry_run:
+            kept_step = next(s for s in plan.compiles if s.pkg.import_path == self.keep)
+            kept = self.kept_inputs(kept_step, archives)
         if failed or plan.link is None:
-            return BuildOutcome(None, ordered, errors, "build" if failed else None)
+            return BuildOutcome(None, ordered, errors, "build" if failed else None, kept=kept)
         return self.link(plan.link, archives, ordered)
 
     def link(self, step: LinkStep, archives: Mapping[str, CompileResult], compiles: tuple[CompileResult, ...]) -> BuildOutcome:
