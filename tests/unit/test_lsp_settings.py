@@ -19,13 +19,13 @@ def test_settings_defaults() -> None:
     for raw in (None, {}, {"rungo": {}}, {"settings": {}}, {"unknownKey": 1, "rungoOutput": True}):
         assert parse_settings(raw) == (Settings(), [])
     s = Settings()
-    assert (s.go_path, s.build_flags, s.env, s.args, s.warm_start) == ("", [], {}, {}, True)
+    assert (s.go_path, s.build_flags, s.env, s.args, s.warm_start) == ("", [], {}, {}, "ran")
     assert s.diagnostics == DiagnosticsSettings(enabled=True, delay_ms=100, explain_excluded=False)
 
 
 def test_settings_every_field_from_camel_case() -> None:
     raw = {"goPath": "/opt/go/bin/go", "buildFlags": ["-tags", "x"], "env": {"CGO_ENABLED": "0"},
-           "args": {"./cmd/tool": ["-v", "in.txt"]}, "warmStart": False,
+           "args": {"./cmd/tool": ["-v", "in.txt"]}, "warmStart": "all",
            "diagnostics": {"enabled": False, "delayMs": 0, "explainExcluded": True},
            "configurations": [{"name": "dev", "package": "cmd/tool", "args": ["a b"], "env": {"X": "1"},
                                "cwd": "..", "buildFlags": ["-race"]}],
@@ -35,7 +35,7 @@ def test_settings_every_field_from_camel_case() -> None:
         s, problems = parse_settings(wrapped)
         assert problems == []
         assert s == Settings(go_path="/opt/go/bin/go", build_flags=["-tags", "x"], env={"CGO_ENABLED": "0"},
-                             args={"./cmd/tool": ["-v", "in.txt"]}, warm_start=False,
+                             args={"./cmd/tool": ["-v", "in.txt"]}, warm_start="all",
                              diagnostics=DiagnosticsSettings(enabled=False, delay_ms=0, explain_excluded=True),
                              configurations=[RunConfiguration(name="dev", package="cmd/tool", args=["a b"],
                                                               env={"X": "1"}, cwd="..", build_flags=["-race"])],
@@ -60,6 +60,23 @@ def test_settings_remote_cache_invalid_keeps_the_default(raw: dict[str, object],
     assert s.run_env() == {}
 
 
+@pytest.mark.parametrize("value, mode", [
+    ("off", "off"), ("ran", "ran"), ("all", "all"),
+    (True, "ran"), (False, "off"),          # the setting's first form, a bool, still works
+])
+def test_settings_warm_start_modes(value: object, mode: str) -> None:
+    s, problems = parse_settings({"warmStart": value})
+    assert problems == [] and s.warm_start == mode
+    assert to_wire(s)["warmStart"] == mode
+
+
+def test_settings_warm_start_invalid_message() -> None:
+    s, problems = parse_settings({"warmStart": "always"})
+    assert s.warm_start == "ran"
+    assert problems == ["invalid value 'always' for warmStart (must be \"off\", \"ran\" or \"all\" (or true, "
+                        "false)): using the default 'ran'"]
+
+
 def test_settings_snake_case_keys_are_understood() -> None:
     s, problems = parse_settings({"go_path": "/go", "diagnostics": {"delay_ms": 7}})
     assert problems == [] and s.go_path == "/go" and s.diagnostics.delay_ms == 7
@@ -79,6 +96,9 @@ def test_settings_are_frozen() -> None:
     ("args", {"./cmd": "-v"}, "args"),                         # a package's arguments not a list
     ("warmStart", "yes", "warmStart"),                         # no bool coercion
     ("warmStart", 1, "warmStart"),
+    ("warmStart", "true", "warmStart"),                        # a string is a mode, not a bool
+    ("warmStart", "All", "warmStart"),                         # modes are spelled exactly
+    ("warmStart", None, "warmStart"),
     ("diagnostics", {"delayMs": "soon"}, "diagnostics.delayMs"),
     ("diagnostics", {"delayMs": -1}, "diagnostics.delayMs"),   # out of range
     ("diagnostics", {"delayMs": 60_001}, "diagnostics.delayMs"),

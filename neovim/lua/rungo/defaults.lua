@@ -11,7 +11,7 @@ return {
     delayMs = 100, -- quiet time after the last change before the package is type-checked
     explainExcluded = false, -- a hint on files outside the build, saying why
   },
-  warmStart = true, -- build the main packages in the background at start
+  warmStart = "ran", -- prepare in the background at start: "ran" (programs run here before), "all" (every main package), "off"
   configurations = {}, -- { name, package, args, env, cwd, buildFlags }: saved run configurations
   lastConfiguration = vim.empty_dict(), -- package -> the configuration its ▶ Run lens offers
   remoteCache = "", -- grpc://host:port or grpcs://host:port[/instance]: a team cache ("" = RUNGO_REMOTE_CACHE)

@@ -549,31 +549,3 @@ class Engine:
         env.setdefault("TERM", "xterm-256color")
         return env
 
-
-def find_main_packages(roots: Sequence[Path], limit: int = 200) -> list[Path]:
-    """Directories under roots holding a `package main` file with `func main` (vendor, testdata,
-    hidden and node_modules directories skipped), at most limit of them."""
-    from rungo.syntax import summarize
-
-    found: list[Path] = []
-    for root in roots:
-        for d, dirs, files in os.walk(root):
-            dirs[:] = sorted(x for x in dirs if not x.startswith((".", "_"))
-                             and x not in ("vendor", "testdata", "node_modules"))
-            for name in sorted(files):
-                if not name.endswith(".go") or name.endswith("_test.go"):
-                    continue
-                try:
-                    with open(os.path.join(d, name), "rb") as fh:
-                        data = fh.read(1 << 20)
-                except OSError:
-                    continue
-                if b"func main" not in data:
-                    continue
-                s = summarize(data)
-                if s.package == "main" and s.main_func is not None:
-                    found.append(Path(d))
-                    break
-            if len(found) >= limit:
-                return found
-    return found

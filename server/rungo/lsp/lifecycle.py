@@ -1,20 +1,19 @@
-"""The session's life: initialize (settings, capabilities, roots), the warm start, settings changes, shutdown."""
+"""The session's life: initialize (settings, capabilities, roots), starting and stopping the warm start (lsp/warm.py),
+settings changes, shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.workspace import Workspace
 
-from rungo.lsp import publishing
+from rungo.lsp import publishing, warm
 from rungo.lsp.convert import uri_to_path
 from rungo.lsp.documents import EditableWorkspace
-from rungo.lsp.engine import find_main_packages
 from rungo.lsp.settings import parse_settings, settings_message
 from rungo.lsp.state import RungoServer
 
@@ -58,8 +57,7 @@ def initialize(ls: RungoServer, params: lsp.InitializeParams) -> None:
 
 
 async def initialized(ls: RungoServer, params: lsp.InitializedParams) -> None:
-    if ls.runs_allowed and ls.settings.warm_start:
-        ls.warm = asyncio.ensure_future(warm_start(ls))
+    ls.warm = asyncio.ensure_future(warm.warm_start(ls))
     caps = ls.client_capabilities.workspace
     watched = caps.did_change_watched_files if caps is not None else None
     if watched is not None and watched.dynamic_registration:
@@ -74,6 +72,8 @@ async def initialized(ls: RungoServer, params: lsp.InitializedParams) -> None:
 
 def did_change_configuration(ls: RungoServer, params: lsp.DidChangeConfigurationParams) -> None:
     apply_settings(ls, params.settings)
+    if ls.settings.warm_start == "off":     # turned off: a warm start in progress ends now
+        stop_warm_start(ls)
     ls.refresh_lenses()      # run configurations show in the lens
     if ls.settings.diagnostics.enabled:
         publishing.recheck_open(ls)
@@ -86,54 +86,16 @@ def shutdown(ls: RungoServer, params: None) -> None:
     ls.engine.shutdown()
 
 
-def close_all(ls: RungoServer) -> None:
-    """Shutdown or a lost client: every check, the warm start and every run end now."""
-    ls.closing = True
+def stop_warm_start(ls: RungoServer) -> None:
     ls.warm_token.cancel()
     if ls.warm is not None:
         ls.warm.cancel()
+
+
+def close_all(ls: RungoServer) -> None:
+    """Shutdown or a lost client: every check, the warm start and every run end now."""
+    ls.closing = True
+    stop_warm_start(ls)
     publishing.cancel_checks(ls)
     ls.runs.kill_all()
     ls.summaries.close()
-
-
-async def warm_start(ls: RungoServer) -> None:
-    """Builds the workspace's main packages in the background so the first Run only executes."""
-    try:
-        dirs = await asyncio.to_thread(find_main_packages, ls.roots)
-        if not dirs:
-            return
-        token: str | None = None
-        caps = ls.client_capabilities.window
-        if caps is not None and caps.work_done_progress:
-            token = f"rungo-warm-{uuid.uuid4().hex[:8]}"
-            try:
-                await ls.work_done_progress.create_async(token)
-                ls.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(
-                    title="rungo: preparing main packages", cancellable=True, percentage=0))
-            except Exception:
-                token = None
-        from rungo.work.workdir import WorkDir
-
-        for i, d in enumerate(dirs):
-            if ls.warm_token.cancelled:
-                return
-            if token is not None:
-                ls.work_done_progress.report(token, lsp.WorkDoneProgressReport(
-                    message=str(d), percentage=int(100 * i / len(dirs))))
-            s = ls.settings
-
-            def build(d: Path = d) -> None:
-                work = WorkDir(None, keep=False, announce=lambda _: None)
-                try:
-                    ls.engine.build(d, env_extra=s.run_env(), flags=s.build_flags, go_path=s.go_path, work=work,
-                                    token=ls.warm_token)
-                finally:
-                    work.close()
-
-            await asyncio.to_thread(build)
-        if token is not None:
-            ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=f"{len(dirs)} main packages ready"))
-    except asyncio.CancelledError:
-        ls.warm_token.cancel()
-        return

@@ -22,6 +22,7 @@ from rungo.orchestrate import Prepared
 from rungo.work.workdir import WorkDir
 from rungo.lsp.convert import format_result
 from rungo.lsp.engine import BuildResult, CancelToken, Engine
+from rungo.lsp.warm import remember_run
 from rungo.run.pty import PtyProcess
 
 STOP_GRACE_SECONDS = 1.0
@@ -132,6 +133,11 @@ class RunManager:
             if r.watch and not r.stopping and r.inputs is not None and r.concerns(path) and r.inputs.changed():
                 r.wake.set()
 
+    def _remember(self, run: Run, result: BuildResult, flags: list[str], env: dict[str, str], go_path: str) -> None:
+        """A run's program built: a later session's warm start prepares it again (lsp/warm.py)."""
+        if result.prepared is not None and result.prepared.binary is not None:
+            remember_run(self.engine, run.pkg_dir, run.files, flags=flags, env=env, go_path=go_path)
+
     def _exited(self, run: Run, exit_code: int | None, signal_name: str | None, stage: str) -> None:
         if not run.reported:
             run.reported = True
@@ -146,6 +152,7 @@ class RunManager:
             try:
                 result = self.engine.build(run.pkg_dir, env_extra=env, flags=flags, go_path=go_path, work=work,
                                            overlays=run.overlays, files=run.files, token=run.token)
+                self._remember(run, result, flags, env, go_path)
                 return result
             finally:
                 # In the build's own thread: nothing is left behind when the run stops here, even if
@@ -265,6 +272,7 @@ class RunManager:
             try:
                 result = self.engine.build(run.pkg_dir, env_extra=env, flags=flags, go_path=go_path, work=work,
                                            overlays=run.overlays, files=run.files, token=token)
+                self._remember(run, result, flags, env, go_path)
                 return result
             finally:
                 if result is None or result.prepared is None or token.cancelled or run.stopping:

@@ -19,6 +19,8 @@ from rungo.lsp import wire
 Milliseconds = NewType("Milliseconds", int)
 RemoteCacheURL = NewType("RemoteCacheURL", str)
 RemoteCacheMode = NewType("RemoteCacheMode", str)
+WarmStart = NewType("WarmStart", str)
+WARM_START_MODES = ("off", "ran", "all")
 MAX_DELAY_MS = 60_000
 
 
@@ -50,7 +52,9 @@ class Settings:
     env: dict[str, str] = field(default_factory=dict)           # extra environment for checks and runs
     args: dict[str, list[str]] = field(default_factory=dict)    # package (dir or import path) -> default args
     diagnostics: DiagnosticsSettings = field(default_factory=DiagnosticsSettings)
-    warm_start: bool = True                                     # build the main packages' dependencies at start
+    warm_start: WarmStart = WarmStart("ran")                    # prepare in the background at start: "ran" (the
+                                                                # programs run here before), "all" (every main
+                                                                # package), "off"; true = "ran", false = "off"
     configurations: list[RunConfiguration] = field(default_factory=list)   # saved run configurations
     last_configuration: dict[str, str] = field(default_factory=dict)      # package (as in a configuration)
                                                                             # -> the name its lens offers
@@ -96,12 +100,21 @@ def _remote_cache_mode(value: Any, _: Any) -> RemoteCacheMode:
     return RemoteCacheMode(value)
 
 
+def _warm_start(value: Any, _: Any) -> WarmStart:
+    if value is True or value is False:     # the setting's first form
+        return WarmStart("ran" if value else "off")
+    if value not in WARM_START_MODES:
+        raise wire.InvalidValue('must be "off", "ran" or "all" (or true, false)')
+    return WarmStart(value)
+
+
 @functools.cache
 def converter() -> cattrs.Converter:
     conv = wire.make_converter()
     conv.register_structure_hook(Milliseconds, _milliseconds)
     conv.register_structure_hook(RemoteCacheURL, _remote_cache)
     conv.register_structure_hook(RemoteCacheMode, _remote_cache_mode)
+    conv.register_structure_hook(WarmStart, _warm_start)
     return conv
 
 
