@@ -95,6 +95,7 @@ class PackageCheck:
     message: str
     typecheck: TypeCheckInputs | None = None       # to compile the package again by itself, when it was compiled
     watched: tuple[Watched, ...] = ()              # what the load read (the typecheck inputs hold while it holds)
+    types_only: bool = False                       # the compiler stopped after type checking (a keystroke's check)
 
 
 def remembers(inv: Invocation) -> bool:
@@ -140,7 +141,8 @@ def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) ->
     except RunError as e:
         if e.outcome is not None:
             outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed)
-            return PackageCheck(e.package, cwd, (), outputs, "" if outputs else e.text, e.outcome.kept, e.watched)
+            return PackageCheck(e.package, cwd, e.errors, outputs, "" if outputs else e.text, e.outcome.kept,
+                                e.watched)
         if e.errors:
             return PackageCheck(e.package, cwd, e.errors, (), "")
         return PackageCheck(e.package, cwd, (), (), e.text)
@@ -149,7 +151,7 @@ def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) ->
 
         output = check_with_go(session.go_command(), inv, go_build_args(flag_tokens), session.overlays)
         return PackageCheck(None, cwd, (), (("", output),) if output else (), "")
-    return PackageCheck(loaded[0].main, cwd, (), (), "", loaded[1].kept, loaded[0].watched)
+    return PackageCheck(loaded[0].main, cwd, loaded[0].load_errors, (), "", loaded[1].kept, loaded[0].watched)
 
 
 def _load(session: Session, inv: Invocation, *, link: bool,
@@ -187,7 +189,7 @@ def _load(session: Session, inv: Invocation, *, link: bool,
     outcome = builder.run(plan)
     if outcome.failed_stage is not None:
         raise RunError(outcome.errors.rstrip("\n"), outcome.failed_stage, outcome=outcome, package=program.main,
-                       watched=program.watched)
+                       watched=program.watched, errors=program.load_errors)
     return program, outcome
 
 

@@ -31,6 +31,8 @@ class CheckAnswer:
 
     files: FileDiagnostics
     modules: FileDiagnostics
+    types_only: bool = False      # the compiler stopped after type checking: a full check may find more
+    clean: bool = False           # the compiler reported nothing
 
 
 def _at_start(message: str, severity: lsp.DiagnosticSeverity) -> lsp.Diagnostic:
@@ -43,8 +45,8 @@ def _compiled(check: PackageCheck, pkg_dir: Path, reported: Mapping[Path, object
     pkg = check.package
     if pkg is None:
         return {p for p in reported if p.parent == pkg_dir}
-    if check.load_errors or check.message:
-        return set()
+    if check.message or not all(e.beside for e in check.load_errors):
+        return set()      # the load stopped before the compiler (errors compiled beside do not)
     failed = {ip for ip, _ in check.compile_outputs}
     if not failed or pkg.import_path in failed:
         return {f.path for f in pkg.files}
@@ -60,9 +62,10 @@ def _excluded_why(check: PackageCheck, p: Path) -> str:
 
 
 def compute_check(engine: Engine, pkg_dir: Path, overlays: Mapping[Path, bytes], texts: Mapping[str, str],
-                  s: Settings, token: CancelToken, uri_for: UriFor) -> CheckAnswer:
-    """The check of one package and what to publish for it."""
-    check = engine.check(pkg_dir, overlays, env_extra=s.run_env(), flags=s.build_flags, go_path=s.go_path, token=token)
+                  s: Settings, token: CancelToken, uri_for: UriFor, quick: bool = False) -> CheckAnswer:
+    """The check of one package and what to publish for it (`quick`: a keystroke's, see Engine.check)."""
+    check = engine.check(pkg_dir, overlays, env_extra=s.run_env(), flags=s.build_flags, go_path=s.go_path, token=token,
+                         quick=quick)
 
     def read(p: Path) -> bytes | None:
         data = overlays.get(p)
@@ -92,7 +95,8 @@ def compute_check(engine: Engine, pkg_dir: Path, overlays: Mapping[Path, bytes],
         out.append((uri_for(p), tuple(diags)))
     for p, rest in by_file.items():
         out.append((uri_for(p), tuple(rest)))
-    return CheckAnswer(tuple(out), module_answers(pkg_dir, texts, uri_for, check.message))
+    return CheckAnswer(tuple(out), module_answers(pkg_dir, texts, uri_for, check.message), check.types_only,
+                       not (check.compile_outputs or check.load_errors or check.message))
 
 
 def module_answers(pkg_dir: Path, texts: Mapping[str, str], uri_for: UriFor, message: str = "") -> FileDiagnostics:

@@ -119,4 +119,4 @@ def after_change(ls: RungoServer, uri: str, *, immediate: bool) -> None:
     if path is None:
         publishing.schedule_parse(ls, uri, delay)
     else:
-        publishing.schedule_check(ls, path.parent, delay)
+        publishing.schedule_check(ls, path.parent, delay, quick=not immediate)

@@ -32,6 +32,7 @@ from rungo.orchestrate import PackageCheck, Prepared, RunError, Session, build, 
 from rungo.process import Completed, Runner
 from rungo.toolchain import Toolchain, ToolchainError, load_toolchain
 from rungo.work.workdir import WorkDir
+from rungo.lsp.typecheck import TypeChecks
 
 # Diagnostics never fetch anything: no module downloads, no toolchain switch.
 CHECK_ENV: Mapping[str, str] = {"GOPROXY": "off", "GOTOOLCHAIN": "local"}
@@ -356,6 +357,7 @@ class Engine:
         self._built: dict[tuple[Any, ...], Prepared] = {}
         self.gate = ListGate()
         self.activity = Activity()
+        self.typechecks = TypeChecks()
         self._parsed: dict[tuple[str, bytes], tuple[ParseProblem, ...]] = {}   # gofmt -e answers by content
         self._troubles: list[str] = []      # the remote cache's trouble, each told once
         self._told: set[str] = set()
@@ -407,11 +409,26 @@ class Engine:
         return EngineRunner(env=env, token=token, gate=self.gate, activity=self.activity)
 
     def check(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
-              flags: Sequence[str], go_path: str, token: CancelToken | None = None) -> PackageCheck:
+              flags: Sequence[str], go_path: str, token: CancelToken | None = None,
+              quick: bool = False) -> PackageCheck:
         """The compile stage of the package in pkg_dir, with unsaved buffers as overlays; interactive
-        unless the token is a background one (background work pauses meanwhile)."""
+        unless the token is a background one (background work pauses meanwhile). `quick`: a
+        keystroke's check, which stops after type checking when a full check's inputs still hold
+        (lsp/typecheck.py), and is a full check otherwise."""
         with self.interactive(token):
-            return self._check(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path, token=token)
+            env = self.env_for(env_extra, check=True)
+            key = (str(pkg_dir), tuple(flags), go_path, tuple(sorted(env.items())))
+            if quick:
+                kept = self.typechecks.holding(key, pkg_dir, overlays)
+                if kept is not None:
+                    got = self.typechecks.compile(kept, pkg_dir, overlays, self.runner(env, token),
+                                                  env.get("GOTMPDIR") or None)
+                    if got is not None or (token is not None and token.cancelled):
+                        return got if got is not None else PackageCheck(None, pkg_dir, (), (), "rungo: cancelled")
+            result = self._check(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path, token=token)
+            if token is None or not token.cancelled:
+                self.typechecks.keep(key, result, overlays)
+            return result
 
     @contextlib.contextmanager
     def interactive(self, token: CancelToken | None) -> Iterator[None]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Mapping
 from lsprotocol import types as lsp
 
 from rungo.lsp import convert
-from rungo.lsp.answers import FileDiagnostics, compute_check, module_diagnostics
+from rungo.lsp.answers import CheckAnswer, FileDiagnostics, compute_check, module_diagnostics
 from rungo.lsp.documents import overlays
 from rungo.lsp.engine import CancelToken
 from rungo.lsp.standing import Standing, between_answers, line_edit, shift_diagnostics, shift_lines
@@ -23,7 +23,12 @@ from rungo.lsp.summaries import BIG_DOCUMENT_BYTES
 if TYPE_CHECKING:
     from rungo.lsp.state import RungoServer
 
-Work = Callable[[CancelToken], Awaitable[None]]
+FollowUp = tuple[float, "Work"]      # more work for the same key, after a delay (seconds)
+Work = Callable[[CancelToken], Awaitable[FollowUp | None]]
+
+# After a keystroke's check stopped clean after type checking, the full compile of the package
+# (later phases' errors; the cache, when the buffers equal the disk) follows a pause this long.
+FULL_CHECK_DELAY = 1.0
 
 
 def publish(ls: RungoServer, uri: str, diagnostics: list[lsp.Diagnostic], version: int | None = None) -> None:
@@ -97,7 +102,7 @@ async def _later(ls: RungoServer, key: Path | str, delay: float, work: Work, tok
     try:
         if delay > 0:
             await asyncio.sleep(delay)
-        await work(token)
+        follow = await work(token)
     except asyncio.CancelledError:
         token.cancel()
         return
@@ -106,6 +111,9 @@ async def _later(ls: RungoServer, key: Path | str, delay: float, work: Work, tok
     current = ls.checks.get(key)
     if current is not None and current[1] is token:
         del ls.checks[key]
+        if follow is not None and not ls.closing:
+            then = CancelToken()
+            ls.checks[key] = (asyncio.ensure_future(_later(ls, key, follow[0], follow[1], then)), then)
 
 
 def cancel_checks(ls: RungoServer) -> None:
@@ -115,16 +123,25 @@ def cancel_checks(ls: RungoServer) -> None:
     ls.checks.clear()
 
 
-def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float) -> None:
+def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float, *, quick: bool = False) -> None:
+    """The check of the package in pkg_dir after delay. `quick` (a keystroke's): it may stop after
+    type checking; when it then finds nothing, the full compile follows after FULL_CHECK_DELAY."""
     if not ls.settings.diagnostics.enabled or ls.closing:
         return
 
-    async def work(token: CancelToken) -> None:
+    async def full(token: CancelToken) -> None:
         await _check(ls, pkg_dir, token)
+        return None
+
+    async def work(token: CancelToken) -> FollowUp | None:
+        answer = await _check(ls, pkg_dir, token, quick=quick)
+        if answer is not None and answer.types_only and answer.clean:
+            return (FULL_CHECK_DELAY, full)
+        return None
     schedule(ls, pkg_dir, delay, work)
 
 
-async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken) -> None:
+async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken, *, quick: bool = False) -> CheckAnswer | None:
     versions = ls.documents.versions()
     texts = ls.documents.texts()
     buffers = await asyncio.to_thread(overlays, texts)
@@ -132,12 +149,12 @@ async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken) -> None:
         if len(data) >= BIG_DOCUMENT_BYTES:
             await ls.summaries.summarize(data)     # the loader then finds it computed
     answer = await asyncio.to_thread(compute_check, ls.engine, pkg_dir, buffers, texts, ls.settings, token,
-                                     ls.documents.uri_for)
+                                     ls.documents.uri_for, quick)
     ls.tell_troubles()
     if token.cancelled or ls.closing:
-        return
+        return None
     if not ls.settings.diagnostics.enabled:
-        return
+        return None
     now = ls.documents.versions()
     targets: set[str] = set()
     for uri, diags in answer.files:
@@ -152,6 +169,7 @@ async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken) -> None:
         publish(ls, uri, [])
     ls.published[pkg_dir] = targets
     accept_modules(ls, answer.modules, versions)
+    return answer
 
 
 def accept_modules(ls: RungoServer, modules: FileDiagnostics, versions: Mapping[str, int | None]) -> None:
@@ -182,23 +200,24 @@ async def publish_module_file(ls: RungoServer, uri: str, path: Path) -> None:
 
 def schedule_parse(ls: RungoServer, uri: str, delay: float) -> None:
     """The check of a document that is not a file on disk (untitled:, notebook cells): the Go parser."""
-    async def work(token: CancelToken) -> None:
+    async def work(token: CancelToken) -> FollowUp | None:
         versions = ls.documents.versions()
         text = ls.documents.texts().get(uri)
         if text is None:
-            return
+            return None
         data = text.encode("utf-8", "replace")
         s = ls.settings
         cwd = ls.roots[0] if ls.roots else Path.cwd()
         problems = await asyncio.to_thread(lambda: ls.engine.parse_errors(
             data, env_extra=s.run_env(), go_path=s.go_path, cwd=cwd, token=token))
         if problems is None or token.cancelled or ls.documents.versions().get(uri) != versions.get(uri):
-            return
+            return None
         diags = convert.parse_diagnostics(data, problems)
         state = ls.standing.get(uri)
         if state is not None:
             state.answer(text, list(diags))
         publish(ls, uri, diags, versions.get(uri))
+        return None
     schedule(ls, uri, delay, work)
 
 

@@ -1,0 +1,176 @@
+"""The keystroke check: the checked package compiled again by itself, stopping after type checking.
+
+A full check (load, plan, compile of the package and of its local imports) keeps the package's compile
+inputs (`TypeCheckInputs`) and what its load read. While every file of the package keeps its header
+(package clause, imports, build constraints, `//go:debug` and `//go:embed` lines), nothing the load read
+changed on disk and the other packages' unsaved buffers are as they were, a keystroke's check is one
+compiler process over the same import config, given one more file that names an undefined identifier.
+The compiler then stops after type checking (types2), whatever the rest of the code, and reports
+exactly the errors it reports without that file, plus its own about the name, which is dropped.
+Errors of later phases (code generation) wait for the full check, after a pause or on save.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from rungo.load.model import Watched
+from rungo.load.stamps import still_valid
+from rungo.orchestrate import PackageCheck
+from rungo.process import Runner
+from rungo.syntax import summarize
+from rungo.work.execute import TypeCheckInputs
+
+STOP_NAME = "rungoStopAfterTypes"
+STOP_FILE = "zz_rungo_stop_after_types.go"
+
+# What the compiler says when an archive of the import config is gone: the kept inputs no longer hold.
+_STALE_SIGNS = ("could not import", "can't find import", "open importcfg", "reading input")
+
+Header = tuple[Any, ...]
+
+
+def header(data: bytes) -> Header:
+    """What a file's load depends on: package name, imports, cgo, embeds, //go:debug lines, and the
+    text above the package clause (build constraints live there)."""
+    s = summarize(data)
+    above = b""
+    if s.package_position is not None and s.package_position.line > 1:
+        above = b"\n".join(data.split(b"\n", s.package_position.line - 1)[: s.package_position.line - 1])
+    return (s.package, tuple((i.name, i.path) for i in s.imports), s.imports_c,
+            tuple(e.patterns for e in s.embeds), tuple((d.key, d.value) for d in s.go_debug), above)
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A full check's compile inputs and the state they hold for."""
+
+    inputs: TypeCheckInputs
+    watched: tuple[Watched, ...]
+    headers: Mapping[Path, Header]        # per file of the package, of the content compiled
+    overlaid: Mapping[Path, bytes]        # every unsaved buffer of the check, by digest
+
+
+class TypeChecks:
+    """The kept inputs of recent full checks, by check configuration; thread-safe."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[tuple[Any, ...], Kept] = OrderedDict()
+        self._limit = limit
+        self.quick = 0          # keystroke checks answered by one compiler process (for tests and the bench)
+
+    def keep(self, key: tuple[Any, ...], check: PackageCheck, overlays: Mapping[Path, bytes]) -> None:
+        """Keeps what a full check compiled, unless it cannot be compiled again by itself."""
+        inputs = check.typecheck
+        if inputs is None or check.load_errors or check.message:
+            self.forget(key)
+            return
+        headers: dict[Path, Header] = {}
+        for f in inputs.pkg.files:
+            data = overlays.get(f.path)
+            if data is None:
+                try:
+                    data = f.path.read_bytes()
+                except OSError:
+                    self.forget(key)
+                    return
+            headers[f.path] = header(data)
+        kept = Kept(inputs, check.watched, headers, {p: _digest(d) for p, d in overlays.items()})
+        with self._lock:
+            self._kept[key] = kept
+            self._kept.move_to_end(key)
+            while len(self._kept) > self._limit:
+                self._kept.popitem(last=False)
+
+    def forget(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._kept.pop(key, None)
+
+    def holding(self, key: tuple[Any, ...], pkg_dir: Path, overlays: Mapping[Path, bytes]) -> Kept | None:
+        """The kept inputs of key if they still hold for these buffers and the disk as it is now."""
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is None:
+            return None
+        files = {f.path for f in kept.inputs.pkg.files}
+        for p, data in overlays.items():
+            if p in files:
+                if kept.headers.get(p) != header(data):
+                    return None
+            elif kept.overlaid.get(p) != _digest(data):
+                return None       # another package's buffer (or a file outside the build) changed
+        if any(p not in overlays for p in kept.overlaid):
+            return None           # a buffer closed unsaved: the disk's content is back
+        if not still_valid(kept.watched):
+            return None
+        if not all(os.path.exists(a) for a in kept.inputs.archives):
+            return None
+        return kept
+
+    def compile(self, kept: Kept, pkg_dir: Path, overlays: Mapping[Path, bytes], runner: Runner,
+                tmp_root: str | None) -> PackageCheck | None:
+        """The compiler over the kept inputs and the current buffers, stopped after type checking;
+        None when its answer shows the inputs no longer hold."""
+        inputs, pkg = kept.inputs, kept.inputs.pkg
+        d = Path(tempfile.mkdtemp(prefix="rungo-typecheck-", dir=tmp_root))
+        try:
+            src = d / "src"
+            src.mkdir()
+            copies: dict[Path, Path] = {}
+            names: list[str] = []
+            for f in pkg.files:
+                data = overlays.get(f.path)
+                if data is None:
+                    names.append(str(f.path))
+                    continue
+                copies[f.path] = src / f.path.name
+                copies[f.path].write_bytes(data)
+                names.append(str(copies[f.path]))
+            stop = src / STOP_FILE
+            stop.write_text(f"package {pkg.name}\n\nvar _ = {STOP_NAME}\n")
+            (d / "importcfg").write_text(inputs.importcfg)
+            argv = [str(inputs.compile_tool), "-o", str(d / "_pkg_.a"),
+                    "-trimpath", f"{src}=>{pkg.dir};{d}=>" + (";" + inputs.trimpath if inputs.trimpath else ""),
+                    *inputs.args, "-importcfg", str(d / "importcfg")]
+            if inputs.embedcfg:
+                (d / "embedcfg").write_text(inputs.embedcfg)
+                argv += ["-embedcfg", str(d / "embedcfg")]
+            argv += ["-pack", *names, str(stop)]
+            res = runner.run(argv, cwd=pkg_dir, quiet=True)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        if res.returncode < 0:
+            return None           # killed (cancelled): no answer
+        text = (res.stdout + res.stderr).decode(errors="replace")
+        if any(sign in text for sign in _STALE_SIGNS):
+            return None
+        out: list[str] = []
+        skipping = False
+        for line in text.splitlines(keepends=True):
+            if line.startswith(str(stop)):
+                skipping = True   # the stop file's own error, and its continuation lines
+                continue
+            if skipping and line.startswith(("\t", "    ")):
+                continue
+            skipping = False
+            out.append(line)
+        report = "".join(out)
+        for real, copy in copies.items():
+            report = report.replace(str(copy), str(real))
+        with self._lock:
+            self.quick += 1
+        outputs = ((pkg.import_path, report),) if report.strip() else ()
+        return PackageCheck(pkg, pkg_dir, (), outputs, "", inputs, kept.watched, types_only=True)
