@@ -141,6 +141,7 @@ async def test_a_deleted_program_is_forgotten(kind: str, env: dict[str, str], tm
     root = write_tree(tmp_path / "ws", WORKSPACE)
     s = await start_session(kind, root, env, {"warmStart": "off"})
     try:
+        assert await warm_done(s) == "rungo: warm start: off"
         await run_to_exit(s, "c/main.go")
         await run_to_exit(s, "b/main.go")
     finally:
@@ -160,6 +161,35 @@ async def test_a_deleted_program_is_forgotten(kind: str, env: dict[str, str], tm
         assert await warm_done(s) == "rungo: warm start (ran): nothing to prepare"
     finally:
         await end_session(s)
+
+
+def test_the_record_of_runs_is_bounded_most_recent_first(tmp_path: Path) -> None:
+    from rungo.lsp.warm import KEEP, RanProgram, read_ran, record_path, remember
+
+    def program(i: int, flags: tuple[str, ...] = ()) -> RanProgram:
+        return RanProgram(tmp_path / f"p{i}", (), flags, (("GOFLAGS", "-mod=mod"),), "")
+
+    assert read_ran(tmp_path) == []
+    for i in range(KEEP + 5):
+        remember(tmp_path, program(i))
+    remember(tmp_path, program(7, ("-race",)))          # run again, another way: first, and only once
+    got = read_ran(tmp_path)
+    assert len(got) == KEEP
+    assert got[0] == program(7, ("-race",))
+    assert [p.pkg_dir.name for p in got[1:4]] == ["p24", "p23", "p22"]
+    assert sum(p.pkg_dir.name == "p7" for p in got) == 1
+    for garbled in (b"", b"{", b'{"version": 2, "ran": []}', b'{"version": 1, "ran": [{"dir": "rel"}]}'):
+        record_path(tmp_path).write_bytes(garbled)
+        assert read_ran(tmp_path) == []
+
+
+def test_a_run_remembers_only_the_environment_that_can_change_its_build() -> None:
+    from rungo.lsp.warm import build_env
+
+    env = {"GOFLAGS": "-tags=x", "CGO_ENABLED": "0", "CC": "clang", "API_KEY": "secret",
+           "RUNGO_REMOTE_CACHE": "grpc://cache:8980", "RUNGO_REMOTE_CACHE_TOKEN": "secret"}
+    assert build_env(env) == (("CC", "clang"), ("CGO_ENABLED", "0"), ("GOFLAGS", "-tags=x"),
+                              ("RUNGO_REMOTE_CACHE", "grpc://cache:8980"))
 
 
 WRAPPER = """package main
@@ -231,8 +261,11 @@ def processes_of(exe: Path) -> list[int]:
     return out
 
 
-async def test_a_warm_build_never_delays_the_check_of_an_open_document(kind: str, env: dict[str, str],
-                                                                      go_exe: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ending", ["shutdown", "setting"])
+async def test_a_warm_build_never_delays_the_check_of_an_open_document(kind: str, env: dict[str, str], go_exe: str,
+                                                                      tmp_path: Path, ending: str) -> None:
+    """The warm start's go list is held back; a check of an opened document answers meanwhile. Shutdown,
+    or the setting turned off, ends the warm start's go list."""
     go, marker = slow_background_go(go_exe, env, tmp_path / "slow")
     root = write_tree(tmp_path / "ws", WORKSPACE)
     settings = {"goPath": str(go)}
@@ -258,9 +291,19 @@ async def test_a_warm_build_never_delays_the_check_of_an_open_document(kind: str
         assert found and took < 100, took
         assert warm_logged(s) is None, warm_logged(s)      # the warm start still runs
         assert not isinstance(warm_progress(s)[0][-1], lsp.WorkDoneProgressEnd)
+        if ending == "setting":
+            await s.rec.until(lambda: processes_of(go), 60, "the warm start's go list again")
+            s.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+                settings={**settings, "warmStart": "off"}))
+            await ended(go)
     finally:
         await end_session(s)
+    await ended(go)
+
+
+async def ended(go: Path) -> None:
+    """Every process of the slow go has ended (within 10 s)."""
     deadline = time.monotonic() + 10
-    while processes_of(go) and time.monotonic() < deadline:    # shutdown ends the warm start's go list
+    while processes_of(go) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert processes_of(go) == []
