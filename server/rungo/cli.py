@@ -527,12 +527,9 @@ def _cacheprog(argv: list[str]) -> int:
 
 
 def _lsp(argv: list[str]) -> int:
-    try:
-        from rungo.lsp.server import serve  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return _fail("rungo lsp: the language server is not available in this build")
-    result: int = serve(argv)
-    return result
+    from rungo.lsp.quickstart import serve
+
+    return serve(argv)
 
 
 if __name__ == "__main__":

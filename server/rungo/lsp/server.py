@@ -1,4 +1,4 @@
-"""`rungo lsp`: the server factory, which registers each handler on a new server, and the command that serves it.
+"""`rungo lsp`: the server factory, which registers each handler on a new server (lsp/quickstart.py serves it).
 
 Live diagnostics, a Run lens above func main, and runs streamed to the editor. The compiler is the
 truth: for a file it compiled, its answer replaces everything else; between a keystroke and its next
@@ -11,7 +11,6 @@ every check and build can be cancelled by killing its subprocesses.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any, Callable, Mapping
 
 from lsprotocol import types as lsp
@@ -42,32 +41,3 @@ def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
                           ("rungo.input", commands.input_), ("rungo.resize", commands.resize)):
         server.command(name)(command)
     return server
-
-
-def serve(argv: list[str]) -> int:
-    """`rungo lsp [--stdio] [--tcp HOST:PORT]`."""
-    tcp: str | None = None
-    it = iter(argv)
-    for a in it:
-        if a == "--stdio":
-            continue
-        if a == "--tcp":
-            tcp = next(it, "")
-        elif a.startswith("--tcp="):
-            tcp = a.split("=", 1)[1]
-        else:
-            sys.stderr.write(f"rungo lsp: unknown argument {a}\nusage: rungo lsp [--stdio | --tcp HOST:PORT]\n")
-            return 125
-    server = create_server()
-    try:
-        if tcp is not None:
-            host, _, port = tcp.rpartition(":")
-            if not port.isdigit():
-                sys.stderr.write(f"rungo lsp: --tcp wants HOST:PORT, got {tcp!r}\n")
-                return 125
-            server.start_tcp(host or "127.0.0.1", int(port))
-        else:
-            server.start_io()
-    finally:
-        lifecycle.close_all(server)
-    return 0
