@@ -109,18 +109,29 @@ def invalid_import(p: Path, data: bytes, summ: FileSummary) -> str | None:
     """The go command's complaint about an import path it rejects ("invalid import path: a b"), at
     the import spec (its name when it has one), with the file's absolute path as the go command
     prints it; None when every import path is valid."""
+    for line, col, message in invalid_imports(data, summ):
+        return f"{p}:{line}:{col}: {message}"
+    return None
+
+
+def invalid_imports(data: bytes, summ: FileSummary) -> list[tuple[int, int, str]]:
+    """Every import path of the file the go command rejects: the import spec's line and column (its
+    name when it has one) and go's words ("invalid import path: a b"). The go command reports the
+    first; an editor shows each at its line."""
     prefix = "invalid import path: "
+    out: list[tuple[int, int, str]] = []
+    lines = data.split(b"\n")
     for problem in summ.syntax_errors:
         if not problem.message.startswith(prefix):
             continue
         path = unquote(problem.message[len(prefix):])
         line, col = problem.position.line, problem.position.column
-        text = data.split(b"\n")[line - 1] if line - 1 < data.count(b"\n") + 1 else b""
+        text = lines[line - 1] if 0 < line <= len(lines) else b""
         m = re.search(_IMPORT_NAME, text[:col - 1])
         if m is not None and m.group(1) != b"import":
             col = m.start(1) + 1
-        return f"{p}:{line}:{col}: {prefix}{path if path is not None else problem.message[len(prefix):]}"
-    return None
+        out.append((line, col, prefix + (path if path is not None else problem.message[len(prefix):])))
+    return out
 
 
 def header_utf8_error(data: bytes) -> tuple[int, int] | None:

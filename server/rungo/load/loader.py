@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from rungo.load import embed as embedmod
 from rungo.load.constraints import BuildContext, file_included, good_os_arch_file, should_build
-from rungo.load.filechecks import header_utf8_error, invalid_import, irregular_file
+from rungo.load.filechecks import header_utf8_error, invalid_import, invalid_imports, irregular_file
 from rungo.invocation import go_quote
 from rungo.load.model import (
+    Anchor,
     EmbedFile,
     LoadError,
     LocalPackage,
@@ -114,8 +115,12 @@ class Loader:
         overlays: Mapping[Path, bytes] | None = None,
         hidden: Iterable[Path] = (),
         summary_cache: SummaryCache | None = None,
+        tolerant: bool = False,
     ) -> None:
         self.cwd = cwd
+        # A check's load: a file whose import paths the go command rejects stays in its package
+        # (without them), so the compiler still reports the rest of the package.
+        self.tolerant = tolerant
         self.ctx = ctx
         self.toolchain_minor = toolchain_minor
         self.env = env
@@ -276,7 +281,8 @@ class Loader:
                         continue
                     ok, why = should_build(data, self.ctx)
                     if why is not None and why.startswith("parsing //go:build line"):
-                        errors.append(LoadError(f"{self.rel(p)}: {why}"))
+                        errors.append(LoadError(f"{self.rel(p)}: {why}",
+                                                anchor=Anchor(p, _go_build_line(data), 1, why)))
                         continue
                     if not ok:
                         excluded.append(p)
@@ -286,10 +292,14 @@ class Loader:
                     errors.append(LoadError(f"{self.rel(p)}:{bad[0]}:{bad[1]}: illegal UTF-8 encoding"))
                     continue
                 summ = self.summary(data, digest)
-                bad_import = invalid_import(p, data, summ)
-                if bad_import is not None:
-                    errors.append(LoadError(bad_import))
-                    continue
+                if self.tolerant:
+                    errors.extend(LoadError(f"{p}:{line}:{col}: {msg}", anchor=Anchor(p, line, col, msg))
+                                  for line, col, msg in invalid_imports(data, summ))
+                else:
+                    bad_import = invalid_import(p, data, summ)
+                    if bad_import is not None:
+                        errors.append(LoadError(bad_import))
+                        continue
                 if summ.imports_c and not self.ctx.cgo_enabled and not named:
                     excluded.append(p)
                     continue
@@ -378,11 +388,13 @@ class Loader:
                                 continue
                             efiles[rel] = EmbedFile(rel, ep, digest)
                             self._watch_strictly(ep.parent)
-        if not errors:
-            problem = input_problem(d, import_path, [*(f.name for f in files), *(p.name for p in excluded),
-                                                     *(p.name for p in other)])
-            if problem:
-                errors.append(LoadError(f"package {import_path}: {problem}"))
+        if not errors or self.tolerant:
+            problem, named_file = input_problem(d, import_path, [*(f.name for f in files), *(p.name for p in excluded),
+                                                                 *(p.name for p in other)])
+            if problem and (not errors or self.tolerant):
+                pos = next((f.summary.package_position for f in files if f.name == named_file), None)
+                at = Anchor(d / named_file, pos.line, pos.column, problem) if pos is not None else None
+                errors.append(LoadError(f"package {import_path}: {problem}", anchor=at))
         return LocalPackage(
             import_path=import_path,
             name=pkgname,
@@ -532,26 +544,33 @@ class Loader:
 
     # -- the package graph -----------------------------------------------------------
 
-    def load_graph(self, main: LocalPackage, module: Module | None) -> tuple[list[LocalPackage], set[str], list[LoadError]]:
-        """Every main-module package the target needs (dependency order) and the external imports."""
+    def load_graph(self, main: LocalPackage, module: Module | None,
+                   broken: dict[str, set[str]] | None = None) -> tuple[list[LocalPackage], set[str], list[LoadError]]:
+        """Every main-module package the target needs (dependency order) and the external imports.
+        `broken`, when given, gets for each package the imports its load errors are about."""
         order: list[LocalPackage] = []
         external: set[str] = set()
         errors: list[LoadError] = []
         state: dict[str, int] = {}
         loaded: dict[str, LocalPackage] = {main.import_path: main}
 
+        def fail(pkg: LocalPackage, imp: str, error: LoadError) -> None:
+            errors.append(error)
+            if broken is not None:
+                broken.setdefault(pkg.import_path, set()).add(imp)
+
         def visit(pkg: LocalPackage, stack: list[str]) -> None:
             state[pkg.import_path] = 1
             for imp in pkg.imports:
                 if imp in (".", "..") or imp.startswith(("./", "../")):
                     f, line, col = import_position(pkg, imp)
-                    errors.append(LoadError(f'"{imp}" is relative, but relative import paths are not supported '
-                                            "in module mode", f, line, col, package=pkg.import_path))
+                    fail(pkg, imp, LoadError(f'"{imp}" is relative, but relative import paths are not supported '
+                                             "in module mode", f, line, col, package=pkg.import_path))
                     continue
                 if not internal_ok(pkg.import_path, imp):
                     f, line, col = import_position(pkg, imp)
-                    errors.append(LoadError(f"use of internal package {imp} not allowed", f, line, col,
-                                            package=pkg.import_path))
+                    fail(pkg, imp, LoadError(f"use of internal package {imp} not allowed", f, line, col,
+                                             package=pkg.import_path))
                     continue
                 d = self.local_dir(imp, module) if module is not None else None
                 if d is None:
@@ -566,7 +585,10 @@ class Loader:
                         importer = loaded.get(chain[i - 1])
                         where = import_position(importer, chain[i])[0] if importer is not None else None
                         lines.append(f"\timports {chain[i]}" + (f" from {where.name}" if where else ""))
-                    errors.append(LoadError("\n".join(lines) + ": import cycle not allowed"))
+                    text = "\n".join(lines) + ": import cycle not allowed"
+                    # An editor shows it at the import that leads the package into the cycle.
+                    f, line, col = import_position(main, chain[1])
+                    fail(pkg, imp, LoadError(text, anchor=Anchor(f, line, col, text) if f is not None else None))
                     continue
                 if state.get(imp) == 2:
                     continue
@@ -575,7 +597,7 @@ class Loader:
                     if not d.is_dir():
                         f, line, col = import_position(pkg, imp)
                         assert module is not None
-                        errors.append(LoadError(
+                        fail(pkg, imp, LoadError(
                             f"no required module provides package {imp}; to add it:\n\tgo get {imp}", f, line, col))
                         continue
                     dep = self.load_dir(d, imp, module, False)
@@ -583,11 +605,11 @@ class Loader:
                 if dep.errors and not dep.files:
                     f, line, col = import_position(pkg, imp)
                     for e in dep.errors:
-                        errors.append(LoadError(e.message, f, line, col))
+                        fail(pkg, imp, LoadError(e.message, f, line, col))
                     continue
                 if dep.name == "main":
                     f, line, col = import_position(pkg, imp)
-                    errors.append(LoadError(f"import \"{imp}\" is a program, not an importable package", f, line, col))
+                    fail(pkg, imp, LoadError(f"import \"{imp}\" is a program, not an importable package", f, line, col))
                     continue
                 visit(dep, stack + [pkg.import_path])
             state[pkg.import_path] = 2
@@ -620,10 +642,11 @@ def _safe_arg(name: str) -> bool:
     return c.isascii() and (c.isalnum() or c in "._/") or not c.isascii()
 
 
-def input_problem(d: Path, import_path: str, names: Iterable[str]) -> str:
+def input_problem(d: Path, import_path: str, names: Iterable[str]) -> tuple[str, str]:
     """The go command's checks of a package's inputs before it builds anything ("" when they pass):
     no two file names equal but for case, no file name that could pass for a flag (or be cgo's own),
-    no import path whose last element could, no directory with a line break in its name."""
+    no import path whose last element could, no directory with a line break in its name. Second,
+    the file the problem names ("" for none)."""
     seen: dict[str, str] = {}
     listed = list(names)
     for name in listed:
@@ -631,17 +654,25 @@ def input_problem(d: Path, import_path: str, names: Iterable[str]) -> str:
         other = seen.get(fold)
         if other is not None:
             a, b = sorted((name, other))
-            return f"case-insensitive file name collision: {go_quote(a)} and {go_quote(b)}"
+            return f"case-insensitive file name collision: {go_quote(a)} and {go_quote(b)}", name
         seen[fold] = name
     for name in listed:
         if not _safe_arg(name) or name.startswith("_cgo_"):
-            return f"invalid input file name {go_quote(name)}"
+            return f"invalid input file name {go_quote(name)}", name
     base = import_path.rsplit("/", 1)[-1]
     if not _safe_arg(base):
-        return f"invalid input directory name {go_quote(base)}"
+        return f"invalid input directory name {go_quote(base)}", ""
     if "\r" in str(d) or "\n" in str(d):
-        return f"invalid package directory {go_quote(str(d))}"
-    return ""
+        return f"invalid package directory {go_quote(str(d))}", ""
+    return "", ""
+
+
+def _go_build_line(data: bytes) -> int:
+    """The line of a file's //go:build comment (1 when there is none)."""
+    for i, line in enumerate(data.split(b"\n")):
+        if line.strip().startswith(b"//go:build"):
+            return i + 1
+    return 1
 
 
 def import_position(pkg: LocalPackage, path: str) -> tuple[Path | None, int, int]:

@@ -9,6 +9,17 @@ from rungo.syntax import FileSummary, GoDebugDirective
 
 
 @dataclass(frozen=True, slots=True)
+class Anchor:
+    """Where an editor shows a load error that the go command prints without a position of its own
+    (an import cycle, a file name, a //go:build line), and the words it shows there."""
+
+    file: Path
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class LoadError:
     """A load problem in the go command's wording, with a position when it has one."""
 
@@ -17,6 +28,8 @@ class LoadError:
     line: int = 0
     column: int = 0
     package: str | None = None      # import path, for the `package P` header some errors carry
+    anchor: Anchor | None = None    # where an editor shows it when `file` is None
+    beside: bool = False            # a check compiled the package beside it (without what it names)
 
     def render(self, rel: "RelPath") -> str:
         if self.file is None:

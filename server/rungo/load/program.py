@@ -15,7 +15,7 @@ from rungo.load.external import ExternalLoadError, load_external
 from rungo.load.godebug import default_godebug
 from rungo.load.linkdeps import LinkDepsError, linker_deps
 from rungo.load.loader import Loader, LoadFailure, NotNative, Target, import_position
-from rungo.load.model import ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
+from rungo.load.model import Anchor, ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
 from rungo.load.overlay import OverlayError, read_overlay
 from rungo.load.stamps import stamp
 from rungo.load.summaries import SummaryCache
@@ -56,6 +56,7 @@ class Program:
     overlays: Mapping[Path, bytes]             # unsaved contents by file
     watched: tuple[Watched, ...]               # every input the load read
     cgo: CgoSetup | None = None                # the C toolchain and the cgo packages, when any
+    load_errors: tuple[LoadError, ...] = ()    # a check's: compiled beside (without the imports they name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,17 @@ class LoadProblem:
     go_command: str = ""
     watched: tuple[Watched, ...] = ()          # what the load read before it stopped
 
+
+# The flags rungo does not implement that still change what a check (a load with link=False)
+# type-checks: another compiler (gccgo has its own front end and build tags). The others change code
+# generation, linking or what the go command prints, not the types the compiler checks: -pgo and
+# default.pgo (optimization), -cover* (the cover tool adds counters and keeps each line's position,
+# so the type errors are the same), -buildmode and -linkshared (code generation, link), -toolexec
+# (a program wrapping the tools: a check runs nothing of the workspace's), -buildvcs (link-time
+# stamping), -asan/-msan (instrumentation; their build tags are in the build context), -json,
+# -pkgdir, -installsuffix and -debug-* (what the go command writes or prints). A check ignores them
+# and compiles natively.
+CHECK_NEEDS_GO = frozenset({"compiler"})
 
 # Non-Go files the native pipeline builds in a package without cgo: Go assembly (and the headers it
 # includes), and .syso objects packed as they are. C, C++, Fortran and .S files need cgo (a package
@@ -200,6 +212,8 @@ def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
     one (cached) `go list -export -deps`. `tmpdir` gives go list's GOTMPDIR."""
     tc, flags, cwd = req.toolchain, req.invocation.flags, req.cwd
     bad = unsupported(flags)
+    if not req.link:
+        bad = tuple(name for name in bad if name in CHECK_NEEDS_GO)
     if bad:
         return LoadProblem("", go_command=f"the flag -{bad[0]}")
     ctx = build_context(tc, flags, req.env.get("CGO_ENABLED") or None)
@@ -222,7 +236,7 @@ def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
             except OSError as e:
                 return LoadProblem(f"open {repl}: {(e.strerror or str(e)).lower()}")
     loader = Loader(cwd, ctx, ctx.go_minor, req.env, modfile=flags.modfile, overlays=overlays,
-                    summary_cache=SummaryCache(store), hidden=hidden)
+                    summary_cache=SummaryCache(store), hidden=hidden, tolerant=not req.link)
     for f in overlay_files:
         loader.watch_file(f)
     got = _load_with(loader, req, ctx, overlays, hidden, runner=runner, store=store, tmpdir=tmpdir)
@@ -251,29 +265,40 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         return LoadProblem("", go_command=str(e))
     except LoadFailure as e:
         return LoadProblem(str(e))
-    if flags.pgo in (None, "auto") and (main.dir / "default.pgo").is_file():
+    if req.link and flags.pgo in (None, "auto") and (main.dir / "default.pgo").is_file():
         return LoadProblem("", go_command=f"profile-guided optimization with {rel(main.dir / 'default.pgo')}")
     if flags.overlay:
         for real in [*overlays, *hidden]:
             if real.suffix != ".go" or module is None or not real.is_relative_to(module.dir) \
                     or "vendor" in real.relative_to(module.dir).parts:
                 return LoadProblem("", go_command=f"-overlay of {real}, which is not a Go file of the main module")
-    if main.errors:
+    # A check shows the load errors an editor can place beside the compiler's errors of the rest of
+    # the package: it compiles the package without the imports (and packages) they are about.
+    tolerant = not req.link
+    if main.errors and not (tolerant and main.files and all(e.anchor is not None for e in main.errors)):
         return LoadProblem(render_errors(main.errors, rel), errors=main.errors, package=main)
+    beside = list(main.errors)
+    broken: dict[str, set[str]] = {}
     if main.name != "main" and req.require_main:
         return LoadProblem(f"package {main.import_path} is not a main package", package=main)
     link = req.link and main.name == "main"
     try:
-        local, ext_imports, errors = loader.load_graph(main, module)
+        local, ext_imports, errors = loader.load_graph(main, module, broken)
     except LoadFailure as e:
         return LoadProblem(str(e), package=main)
+    checked, graph = main, list(local)
     for p in local:
         if p.errors and p is not main:
             errors.extend(p.errors)
+            broken.setdefault(p.import_path, set())
         foreign = [f for f in p.other_files if f.suffix not in NATIVE_EXTS]
         if foreign and not p.uses_cgo:
             what = "non-Go files (" + ", ".join(f.name for f in foreign) + ")"
             return LoadProblem("", package=main, go_command=f"package {p.import_path} uses {what}")
+    if errors and tolerant:
+        beside += errors
+        errors = []
+        main, local = _without_broken(main, local, broken)
     if errors:
         return LoadProblem(render_errors(errors, rel), errors=tuple(errors), package=main)
     cgo: CgoSetup | None = None
@@ -324,6 +349,11 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
             ep = snap.packages.get(imp)
             if ep is not None and ep.error and imp in ext_imports:
                 ext_errors.append(LoadError(ep.error, *import_position(p, imp)))
+                broken.setdefault(p.import_path, set()).add(imp)
+    if ext_errors and tolerant:
+        beside += ext_errors
+        ext_errors = []
+        main, local = _without_broken(main, local, broken)
     if ext_errors:
         return LoadProblem(render_errors(ext_errors, rel), errors=tuple(ext_errors), package=main)
 
@@ -360,4 +390,55 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         overlays=overlays,
         watched=tuple(watched.values()),
         cgo=cgo,
+        load_errors=tuple(replace(e, beside=True) for e in [*beside, *_at_imports(checked, main, graph, beside, rel)]),
     )
+
+
+def _at_imports(checked: LocalPackage, compiled: LocalPackage, graph: Sequence[LocalPackage],
+                errors: Sequence[LoadError], rel: RelPath) -> list[LoadError]:
+    """For each import a check left out because the package it names (or one below it) has load
+    errors of its own: those errors as the go command prints them, shown at that import too."""
+    by_path = {p.import_path: p for p in graph}
+    out: list[LoadError] = []
+    for imp in checked.imports:
+        if imp in compiled.imports or imp not in by_path:
+            continue
+        dirs: set[Path] = set()
+        todo = [imp]
+        while todo:
+            ip = todo.pop()
+            if ip in by_path and by_path[ip].dir not in dirs and ip != checked.import_path:
+                dirs.add(by_path[ip].dir)
+                todo.extend(by_path[ip].imports)
+        below = [e for e in errors if e.file is not None and e.file.parent in dirs]
+        f, line, col = import_position(checked, imp)
+        if below and f is not None:
+            text = render_errors(below, rel)
+            out.append(LoadError(text, anchor=Anchor(f, line, col, text)))
+    return out
+
+
+def _without_broken(main: LocalPackage, local: list[LocalPackage],
+                    broken: Mapping[str, Collection[str]]) -> tuple[LocalPackage, list[LocalPackage]]:
+    """The package a check compiles beside its load errors, and the local packages it still needs:
+    without the imports its errors are about, nor those of packages that have errors of their own
+    or import one that has (`broken` holds, per package, the imports its errors are about)."""
+    bad = {ip for ip in broken if ip != main.import_path}
+    grew = True
+    while grew:
+        grew = False
+        for p in local:
+            if p is not main and p.import_path not in bad and any(i in bad for i in p.imports):
+                bad.add(p.import_path)
+                grew = True
+    drop = set(broken.get(main.import_path, ())) | bad
+    main = replace(main, imports=tuple(i for i in main.imports if i not in drop))
+    by_path = {p.import_path: p for p in local}
+    needed: set[str] = set()
+    todo = [i for i in main.imports if i in by_path]
+    while todo:
+        ip = todo.pop()
+        if ip not in needed:
+            needed.add(ip)
+            todo.extend(i for i in by_path[ip].imports if i in by_path)
+    return main, [*(p for p in local if p.import_path in needed and p.import_path != main.import_path), main]

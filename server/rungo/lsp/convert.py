@@ -90,19 +90,29 @@ class _Indexes:
         return idx
 
 
+# What the compiler says of an import a check left out because of a load error on its line.
+_IMPORT_COMPLAINTS = ("could not import ", "invalid import path")
+
+
 def check_diagnostics(check: PackageCheck, read: Reader) -> tuple[dict[Path, list[lsp.Diagnostic]], list[str]]:
     """Diagnostics per file from a package check, and the messages no file position could hold."""
     out: dict[Path, list[lsp.Diagnostic]] = {}
     loose: list[str] = []
     indexes = _Indexes(read)
+    import_lines: set[tuple[Path, int]] = set()     # where a load error says why an import fails
     for e in check.load_errors:
-        if e.file is None:
+        file, line, column, message = e.file, e.line, e.column, e.message
+        if file is None and e.anchor is not None:
+            file, line, column, message = e.anchor.file, e.anchor.line, e.anchor.column, e.anchor.message
+        if file is None:
             loose.append(e.message)
             continue
-        path = Path(e.file) if Path(e.file).is_absolute() else check.cwd / e.file
+        path = Path(file) if Path(file).is_absolute() else check.cwd / file
+        if e.beside:
+            import_lines.add((path, line))
         out.setdefault(path, []).append(lsp.Diagnostic(
-            range=_range(indexes(path), e.line, e.column),
-            message=e.message,
+            range=_range(indexes(path), line, column),
+            message=message,
             severity=lsp.DiagnosticSeverity.Error,
             source=SOURCE,
         ))
@@ -111,6 +121,8 @@ def check_diagnostics(check: PackageCheck, read: Reader) -> tuple[dict[Path, lis
         loose.extend(u for u in unattributed if u.strip())
         for m in messages:
             path = Path(m.path)
+            if (path, m.line) in import_lines and m.message.startswith(_IMPORT_COMPLAINTS):
+                continue     # the compiler's word for the import the load error is about
             out.setdefault(path, []).append(_compiler_diagnostic(m, indexes))
     if check.message:
         loose.append(check.message)

@@ -1,6 +1,6 @@
 """Building through the go command, for what the native pipeline does not build: `go build -o`
 (`go install` for pkg@version), the binary remembered when its inputs can be watched, and the
-compile check of the language server as `go build -overlay`."""
+compile check of the language server as `go list -e -export -overlay` (it compiles, it never links)."""
 
 from __future__ import annotations
 
@@ -251,12 +251,48 @@ def _package_error(err: object) -> str:
     return "package " + "\n\timports ".join(stack) + ": " + msg
 
 
+# Build flags a check leaves out when it asks the go command: they change code generation, the link
+# or what the go command prints or writes, not what the compiler type-checks (see
+# load/program.CHECK_NEEDS_GO), or they would run a program of the workspace's (-toolexec), or they
+# clash with go list's own flags (-json) and with what a check asks of it (-n, -x, -v, -work, -a;
+# an -overlay file is merged into the check's own).
+_CHECK_OMITS = frozenset({"pgo", "cover", "covermode", "coverpkg", "buildmode", "buildvcs", "toolexec",
+                          "linkshared", "ldflags", "json", "debug-actiongraph", "debug-runtime-trace",
+                          "debug-trace", "n", "x", "v", "work", "a", "overlay"})
+# go run's boolean build flags (a value only after "="); the others take the next argument.
+_BOOL_FLAGS = frozenset({"a", "n", "x", "v", "work", "trimpath", "race", "msan", "asan", "linkshared", "json",
+                         "modcacherw", "cover", "buildvcs"})
+
+
+def check_args(build_args: Sequence[str]) -> list[str]:
+    """The build flags a check passes to `go list`: those that can change what the compiler type-checks."""
+    out: list[str] = []
+    i = 0
+    while i < len(build_args):
+        t = build_args[i]
+        name = t.lstrip("-").split("=", 1)[0]
+        takes_next = t.startswith("-") and "=" not in t and name not in _BOOL_FLAGS and i + 1 < len(build_args)
+        step = 2 if takes_next else 1
+        if not (t.startswith("-") and name in _CHECK_OMITS):
+            out.extend(build_args[i:i + step])
+        i += step
+    return out
+
+
 def check_with_go(go: GoCommand, inv: Invocation, build_args: Sequence[str], overlays: Mapping[Path, bytes]) -> str:
-    """The compile check through `go build -overlay`: what the go command printed ("" when the
-    package compiles), with the unsaved buffers' stand-ins named as the files they stand for."""
+    """The compile check through the go command, which compiles the package (and what it imports)
+    and links nothing: `go list -e -export -overlay` with the build flags that matter to type
+    checking and -pgo=off. Returns the errors as `go build` prints them ("" when the package
+    compiles), with the unsaved buffers' stand-ins named as the files they stand for."""
     import json
 
     replace: dict[str, str] = {}
+    given: dict[str, str] = {}
+    if inv.flags.overlay:
+        try:
+            given = {str(k): str(v) for k, v in json.loads((go.cwd / inv.flags.overlay).read_bytes())["Replace"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            given = {}
     root = go.work.path / "overlay-go"
     for i, (path, data) in enumerate(sorted(overlays.items())):
         alt = root / str(i) / path.name
@@ -264,16 +300,20 @@ def check_with_go(go: GoCommand, inv: Invocation, build_args: Sequence[str], ove
         alt.write_bytes(data)
         replace[str(path)] = str(alt)
     overlay = go.work.path / "overlay.json"
-    overlay.write_text(json.dumps({"Replace": replace}))
-    out_dir = go.work.path / "check-out"
-    out_dir.mkdir()
+    overlay.write_text(json.dumps({"Replace": {**given, **replace}}))
     targets = list(inv.files) if inv.files else [inv.package or "."]
-    argv = [str(go.toolchain.go), "build", "-o", str(out_dir) + os.sep, "-overlay", str(overlay),
-            *build_args, *targets]
+    argv = [str(go.toolchain.go), "list", "-e", "-export", "-json=ImportPath,Error,DepsErrors",
+            "-overlay", str(overlay), *check_args(build_args), "-pgo=off", *targets]
     res = go.runner.run(argv, cwd=go.cwd, env_extra={"GOTMPDIR": str(go.work.go_tmpdir())})
-    if res.returncode == 0:
-        return ""
-    output = (res.stdout + res.stderr).decode(errors="replace")
+    reports: list[str] = []
+    for obj in _objects(res.stdout.decode(errors="replace")):
+        for err in [*(obj.get("DepsErrors") or []), obj.get("Error")]:
+            text = _package_error(err).rstrip("\n")
+            if text and text not in reports:
+                reports.append(text)
+    output = "".join(r + "\n" for r in reports)
+    if res.returncode != 0:
+        output += res.stderr.decode(errors="replace") or f"go list exited with status {res.returncode}\n"
     # The go command names an overlaid file by its replacement, absolute or relative to cwd.
     for real_name, alt_name in replace.items():
         rel_alt = os.path.relpath(alt_name, go.cwd)
