@@ -141,3 +141,18 @@ async def test_a_load_error_shows_at_its_line_beside_the_compilers_errors(
             assert not d.message.startswith(("could not import ", "invalid import path (")), d.message
             assert d.range.start != lsp.Position(0, 0) or any(
                 (line, character) == (0, 0) for line, character, _ in expected if character is not None), d
+
+
+async def test_the_load_errors_stay_while_typing(session_factory: Any) -> None:
+    """A keystroke's check (the compiler alone, over the inputs the last full check kept) keeps the load
+    errors that check placed, and the compiler's own word on the import they are about stays out."""
+    case = CASES["invalid import path"]
+    s: Session = await session_factory({"go.mod": GO_MOD, **case.files}, {"warmStart": "off"})
+    uri = s.open("main.go")
+    text = case.files["main.go"]
+    await s.diagnostics(uri, lambda d: found(d, 4, 1, "invalid import path: a!b"), "the load error", timeout=120)
+    edited = text.replace("func main() {", "var y int = 1.5\n\nfunc main() {")
+    s.change(uri, edited)
+    diags = await s.diagnostics(uri, lambda d: any("1.5" in x.message for x in d), "the new type error", timeout=120)
+    assert found(diags, 4, 1, "invalid import path: a!b"), diags
+    assert not any(d.message.startswith("invalid import path (") for d in diags), diags
