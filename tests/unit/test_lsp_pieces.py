@@ -73,7 +73,8 @@ def test_settings_camel_case_and_invalid_values() -> None:
     assert len(problems) == 2 and any("diagnostics.enabled" in p for p in problems)
     assert parse_settings("garbage")[0] == Settings()
     assert parse_settings(None) == (Settings(), [])
-    assert to_wire(Settings())["diagnostics"] == {"enabled": True, "delayMs": 100, "explainExcluded": False}
+    assert to_wire(Settings())["diagnostics"] == {"enabled": True, "delayMs": 100, "explainExcluded": False,
+                                                  "besideGopls": "auto"}
 
 
 # -- standing diagnostics: the compiler's word carried through edits ---------------------------------

@@ -26,7 +26,7 @@ def test_settings_defaults() -> None:
 def test_settings_every_field_from_camel_case() -> None:
     raw = {"goPath": "/opt/go/bin/go", "buildFlags": ["-tags", "x"], "env": {"CGO_ENABLED": "0"},
            "args": {"./cmd/tool": ["-v", "in.txt"]}, "warmStart": "all",
-           "diagnostics": {"enabled": False, "delayMs": 0, "explainExcluded": True},
+           "diagnostics": {"enabled": False, "delayMs": 0, "explainExcluded": True, "besideGopls": "on"},
            "configurations": [{"name": "dev", "package": "cmd/tool", "args": ["a b"], "env": {"X": "1"},
                                "cwd": "..", "buildFlags": ["-race"]}],
            "lastConfiguration": {"cmd/tool": "dev"}, "remoteCache": "grpcs://cache.example:443/main",
@@ -36,7 +36,8 @@ def test_settings_every_field_from_camel_case() -> None:
         assert problems == []
         assert s == Settings(go_path="/opt/go/bin/go", build_flags=["-tags", "x"], env={"CGO_ENABLED": "0"},
                              args={"./cmd/tool": ["-v", "in.txt"]}, warm_start="all",
-                             diagnostics=DiagnosticsSettings(enabled=False, delay_ms=0, explain_excluded=True),
+                             diagnostics=DiagnosticsSettings(enabled=False, delay_ms=0, explain_excluded=True,
+                                                             beside_gopls="on"),
                              configurations=[RunConfiguration(name="dev", package="cmd/tool", args=["a b"],
                                                               env={"X": "1"}, cwd="..", build_flags=["-race"])],
                              last_configuration={"cmd/tool": "dev"}, remote_cache="grpcs://cache.example:443/main",
@@ -101,6 +102,8 @@ def test_settings_are_frozen() -> None:
     ("warmStart", None, "warmStart"),
     ("diagnostics", {"delayMs": "soon"}, "diagnostics.delayMs"),
     ("diagnostics", {"delayMs": -1}, "diagnostics.delayMs"),   # out of range
+    ("diagnostics", {"besideGopls": True}, "diagnostics.besideGopls"),   # a mode, not a bool
+    ("diagnostics", {"besideGopls": "yes"}, "diagnostics.besideGopls"),
     ("diagnostics", {"delayMs": 60_001}, "diagnostics.delayMs"),
     ("diagnostics", {"delayMs": True}, "diagnostics.delayMs"),  # a bool is not a number
     ("diagnostics", {"enabled": "no"}, "diagnostics.enabled"),

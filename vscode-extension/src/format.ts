@@ -99,6 +99,11 @@ export function serverKeys(manifest: any = require('../../package.json')): strin
 
 type Getter = (key: string) => unknown;
 
+// gopls serves Go files when the Go extension is there and its go.useLanguageServer is not false (its default is true).
+export function goplsServesWith(goExtension: boolean, useLanguageServer: unknown): boolean {
+  return goExtension && useLanguageServer !== false;
+}
+
 // The server's settings (camelCase, nested as on the wire) from the `rungo.*` configuration.
 export function serverSettings(get: Getter, keys: string[] = serverKeys()): Record<string, unknown> {
   const out: Record<string, any> = {};

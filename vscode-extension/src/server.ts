@@ -1,11 +1,17 @@
 // Starting and restarting the language client for `python -m rungo lsp`.
 import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ServerOptions, State } from 'vscode-languageclient/node';
-import { serverSettings } from './format';
+import { goplsServesWith, serverSettings } from './format';
 
 export function initializationOptions(trusted: boolean): Record<string, unknown> {
   const cfg = vscode.workspace.getConfiguration('rungo');
-  return { ...serverSettings((k) => cfg.get(k)), rungoOutput: true, allowRuns: trusted };
+  return { ...serverSettings((k) => cfg.get(k)), rungoOutput: true, allowRuns: trusted, goplsActive: goplsServes() };
+}
+
+// Whether the official Go extension is installed and enabled here with its language server (gopls) on.
+export function goplsServes(): boolean {
+  return goplsServesWith(vscode.extensions.getExtension('golang.go') !== undefined,
+    vscode.workspace.getConfiguration('go').get('useLanguageServer'));
 }
 
 export function createClient(python: string, env: NodeJS.ProcessEnv, output: vscode.OutputChannel,

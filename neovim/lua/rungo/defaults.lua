@@ -10,6 +10,7 @@ return {
     enabled = true,
     delayMs = 100, -- quiet time after the last change before the package is type-checked
     explainExcluded = false, -- a hint on files outside the build, saying why
+    besideGopls = "auto", -- "on": gopls shows type and syntax errors, rungo only what gopls cannot see; "auto": on when gopls is enabled
   },
   warmStart = "ran", -- prepare in the background at start: "ran" (programs run here before), "all" (every main package), "off"
   configurations = {}, -- { name, package, args, env, cwd, buildFlags }: saved run configurations

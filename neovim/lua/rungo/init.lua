@@ -64,9 +64,21 @@ local function find_root(path)
   return vim.fn.fnamemodify(path, ":p:h")
 end
 
+-- Whether gopls serves Go files in this Neovim (enabled with vim.lsp.enable, or running).
+function M.gopls_serves()
+  if vim.lsp.is_enabled and vim.lsp.is_enabled("gopls") then
+    return true
+  end
+  if vim.lsp.get_clients then
+    return #vim.lsp.get_clients({ name = "gopls" }) > 0
+  end
+  return false
+end
+
 function M.init_options(root)
   local opts = M.server_settings(root)
   opts.rungoOutput = true
+  opts.goplsActive = M.gopls_serves()
   return opts
 end
 

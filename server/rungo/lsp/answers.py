@@ -62,10 +62,12 @@ def _excluded_why(check: PackageCheck, p: Path) -> str:
 
 
 def compute_check(engine: Engine, pkg_dir: Path, overlays: Mapping[Path, bytes], texts: Mapping[str, str],
-                  s: Settings, token: CancelToken, uri_for: UriFor, quick: bool = False) -> CheckAnswer:
-    """The check of one package and what to publish for it (`quick`: a keystroke's, see Engine.check)."""
+                  s: Settings, token: CancelToken, uri_for: UriFor, quick: bool = False,
+                  beside: bool = False) -> CheckAnswer:
+    """The check of one package and what to publish for it (`quick`: a keystroke's; `beside`: gopls
+    shows the type and syntax errors; see Engine.check)."""
     check = engine.check(pkg_dir, overlays, env_extra=s.run_env(), flags=s.build_flags, go_path=s.go_path, token=token,
-                         quick=quick)
+                         quick=quick, beside=beside)
 
     def read(p: Path) -> bytes | None:
         data = overlays.get(p)
@@ -82,7 +84,7 @@ def compute_check(engine: Engine, pkg_dir: Path, overlays: Mapping[Path, bytes],
     for p in sorted(files):
         diags = list(by_file.pop(p, []))
         data = read(p)
-        if p not in compiled and data is not None and not token.cancelled:
+        if p not in compiled and data is not None and not token.cancelled and not beside:
             problems = engine.parse_errors(data, env_extra=s.run_env(), go_path=s.go_path, cwd=pkg_dir, token=token)
             if problems is not None:
                 seen = {(d.range.start.line, d.message) for d in diags}

@@ -109,6 +109,12 @@ def after_change(ls: RungoServer, uri: str, *, immediate: bool) -> None:
         ls.standing[uri] = Standing(text=doc.source)
     if not immediate:
         publishing.refresh(ls, uri)
+    beside = ls.beside_gopls()
+    if beside and not immediate and path is not None:
+        # gopls answers the keystrokes: the compiler's own errors wait for a pause, then a full compile
+        publishing.schedule_check(ls, path.parent, max(publishing.FULL_CHECK_DELAY,
+                                                       ls.settings.diagnostics.delay_ms / 1000))
+        return
     delay = 0.0 if immediate else ls.settings.diagnostics.delay_ms / 1000
     key: Path | str = path.parent if path is not None else uri
     now = asyncio.get_running_loop().time()

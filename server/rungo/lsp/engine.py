@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -333,6 +333,31 @@ def parse_gofmt_errors(text: str) -> list[ParseProblem]:
     return out
 
 
+_POSITIONED = re.compile(r"^(.+?):\d+(?::\d+)?: ")
+
+
+def not_about_go_files(output: str) -> str:
+    """A compiler report without its messages about .go files (and their continuation lines): what
+    stays is about C files, headers and the tools themselves."""
+    out: list[str] = []
+    dropping = False
+    for line in output.splitlines(keepends=True):
+        if line.startswith(("\t", "    ")):
+            if not dropping:
+                out.append(line)
+            continue
+        m = _POSITIONED.match(line)
+        dropping = m is not None and m.group(1).endswith(".go")
+        if not dropping:
+            out.append(line)
+    return "".join(out)
+
+
+def _check_key(pkg_dir: Path, flags: Sequence[str], go_path: str, env: Mapping[str, str]) -> tuple[Any, ...]:
+    """What a check's kept inputs are kept under: the package, the settings' flags, go and environment."""
+    return (str(pkg_dir), tuple(flags), go_path, tuple(sorted(env.items())))
+
+
 def overlay_digest(overlays: Mapping[Path, bytes]) -> str:
     h = hashlib.sha256()
     for p in sorted(overlays):
@@ -410,14 +435,44 @@ class Engine:
 
     def check(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
               flags: Sequence[str], go_path: str, token: CancelToken | None = None,
-              quick: bool = False) -> PackageCheck:
+              quick: bool = False, beside: bool = False) -> PackageCheck:
         """The compile stage of the package in pkg_dir, with unsaved buffers as overlays; interactive
         unless the token is a background one (background work pauses meanwhile). `quick`: a
         keystroke's check, which stops after type checking when a full check's inputs still hold
-        (lsp/typecheck.py), and is a full check otherwise."""
+        (lsp/typecheck.py), and is a full check otherwise. `beside`: gopls shows the type errors,
+        so the compiler's are left out (see beside_gopls)."""
+        result = self._checked(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path, token=token,
+                               quick=quick and not beside)
+        if not beside or not result.compile_outputs:
+            return result
+        with self.interactive(token):
+            return self._beside_gopls(result, pkg_dir, overlays, env_extra, flags, go_path, token)
+
+    def _beside_gopls(self, result: PackageCheck, pkg_dir: Path, overlays: Mapping[Path, bytes],
+                      env_extra: Mapping[str, str], flags: Sequence[str], go_path: str,
+                      token: CancelToken | None) -> PackageCheck:
+        """What only the compiler sees of a check's errors. When the compiler stopped after type
+        checking, its errors are type errors (gopls shows them); when it went on, they are code
+        generation's: compiling once more, stopped after type checking, tells which. A package that
+        cannot be compiled that way (cgo, assembly, a failed import) keeps what is not about a .go file."""
+        env = self.env_for(env_extra, check=True)
+        key = _check_key(pkg_dir, flags, go_path, env)
+        kept = self.typechecks.holding(key, pkg_dir, overlays)
+        if kept is not None:
+            types = self.typechecks.compile(kept, pkg_dir, overlays, self.runner(env, token),
+                                            env.get("GOTMPDIR") or None)
+            if types is not None:
+                if not types.compile_outputs:
+                    return result            # code generation's own errors
+                return replace(result, compile_outputs=())
+        return replace(result, compile_outputs=tuple(
+            (ip, text) for ip, out in result.compile_outputs if (text := not_about_go_files(out)).strip()))
+
+    def _checked(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
+                 flags: Sequence[str], go_path: str, token: CancelToken | None, quick: bool) -> PackageCheck:
         with self.interactive(token):
             env = self.env_for(env_extra, check=True)
-            key = (str(pkg_dir), tuple(flags), go_path, tuple(sorted(env.items())))
+            key = _check_key(pkg_dir, flags, go_path, env)
             if quick:
                 kept = self.typechecks.holding(key, pkg_dir, overlays)
                 if kept is not None:

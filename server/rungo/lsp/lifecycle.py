@@ -52,6 +52,7 @@ def initialize(ls: RungoServer, params: lsp.InitializeParams) -> None:
     ls.output_support = _flag(opts, "rungoOutput") is True or _flag(params.capabilities.experimental,
                                                                      "rungoOutput") is True
     ls.runs_allowed = _flag(opts, "allowRuns") is not False
+    ls.gopls_active = _flag(opts, "goplsActive") is True
     ls.roots = _roots(params)
     apply_settings(ls, opts)
 

@@ -46,7 +46,7 @@ def refresh(ls: RungoServer, uri: str) -> None:
     """Publishes, off the event loop, the standing compiler diagnostics and the fast parser's view
     of the edited lines; keystrokes that arrive meanwhile are folded into the next pass."""
     state = ls.standing.get(uri)
-    if state is None or not ls.settings.diagnostics.enabled:
+    if state is None or not ls.settings.diagnostics.enabled or ls.beside_gopls():
         return
     if state.refreshing:
         state.again = True
@@ -149,7 +149,7 @@ async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken, *, quick: b
         if len(data) >= BIG_DOCUMENT_BYTES:
             await ls.summaries.summarize(data)     # the loader then finds it computed
     answer = await asyncio.to_thread(compute_check, ls.engine, pkg_dir, buffers, texts, ls.settings, token,
-                                     ls.documents.uri_for, quick)
+                                     ls.documents.uri_for, quick, ls.beside_gopls())
     ls.tell_troubles()
     if token.cancelled or ls.closing:
         return None

@@ -21,6 +21,8 @@ RemoteCacheURL = NewType("RemoteCacheURL", str)
 RemoteCacheMode = NewType("RemoteCacheMode", str)
 WarmStart = NewType("WarmStart", str)
 WARM_START_MODES = ("off", "ran", "all")
+BesideGopls = NewType("BesideGopls", str)
+BESIDE_GOPLS_MODES = ("auto", "on", "off")
 MAX_DELAY_MS = 60_000
 
 
@@ -29,6 +31,9 @@ class DiagnosticsSettings:
     enabled: bool = True
     delay_ms: Milliseconds = Milliseconds(100)   # debounce after the last change before the compile check
     explain_excluded: bool = False               # a hint on files that are not part of the build, saying why
+    beside_gopls: BesideGopls = BesideGopls("auto")   # "on": gopls shows the type and syntax errors, rungo only
+                                                      # what gopls cannot see; "auto": on when the client says
+                                                      # gopls serves the same files; "off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,12 @@ def _warm_start(value: Any, _: Any) -> WarmStart:
     return WarmStart(value)
 
 
+def _beside_gopls(value: Any, _: Any) -> BesideGopls:
+    if value not in BESIDE_GOPLS_MODES:
+        raise wire.InvalidValue('must be "auto", "on" or "off"')
+    return BesideGopls(value)
+
+
 @functools.cache
 def converter() -> cattrs.Converter:
     conv = wire.make_converter()
@@ -115,6 +126,7 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook(RemoteCacheURL, _remote_cache)
     conv.register_structure_hook(RemoteCacheMode, _remote_cache_mode)
     conv.register_structure_hook(WarmStart, _warm_start)
+    conv.register_structure_hook(BesideGopls, _beside_gopls)
     return conv
 
 

@@ -34,6 +34,7 @@ class RungoServer(LanguageServer):
         self.settings = Settings()
         self.output_support = False
         self.runs_allowed = True                       # False in an untrusted (Restricted Mode) workspace
+        self.gopls_active = False                      # the client says gopls serves the same files
         self.roots: list[Path] = []
         self.documents = OpenDocuments(lambda: self.workspace)
         self.summaries = Summaries()
@@ -47,6 +48,11 @@ class RungoServer(LanguageServer):
         self.warm_token = CancelToken()
         self.closing = False
         self.runs = RunManager(self.engine, RunReporter(self), asyncio.to_thread)
+
+    def beside_gopls(self) -> bool:
+        """Whether gopls shows the type and syntax errors, so that rungo shows only what it cannot see."""
+        mode = self.settings.diagnostics.beside_gopls
+        return mode == "on" or (mode == "auto" and self.gopls_active)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Protocol and handler errors go to the log, never to a popup; unreadable JSON gets -32700."""

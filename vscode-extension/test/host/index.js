@@ -157,5 +157,22 @@ exports.run = async function run() {
     if (!text.includes('args=[] greeting= wd=')) throw new Error(`output: ${JSON.stringify(text)}`);
     return `${JSON.stringify(titles)} ${text.trim()}`;
   });
+  await step('beside gopls the type error is left to gopls', async () => {
+    const cfg = vscode.workspace.getConfiguration('rungo');
+    await cfg.update('diagnostics.besideGopls', 'on', vscode.ConfigurationTarget.Workspace);
+    const typed = await vscode.workspace.openTextDocument(main);
+    const ed = await vscode.window.showTextDocument(typed);
+    await ed.edit((b) => b.insert(new vscode.Position(typed.lineCount, 0), '\nvar broken int = "text"\n'));
+    await new Promise((r) => setTimeout(r, 5000));
+    const shown = vscode.languages.getDiagnostics(main).filter((x) => x.message.includes('cannot use'));
+    if (shown.length) throw new Error(`shown beside gopls: ${shown.map((x) => x.message).join('; ')}`);
+    await cfg.update('diagnostics.besideGopls', undefined, vscode.ConfigurationTarget.Workspace);
+    const d = await waitFor(() => vscode.languages.getDiagnostics(main).find((x) => x.message.includes('cannot use')),
+      60000, 'the type error once the setting is back to auto');
+    const all = new vscode.Range(typed.positionAt(0), typed.positionAt(typed.getText().length));
+    await ed.edit((b) => b.replace(all, original));
+    await typed.save();
+    return `${d.range.start.line}:${d.range.start.character} ${d.message}`;
+  });
   log('all steps', true, '');
 };

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import {
-  closingLine, configurationsOf, describeConfiguration, describeExit, findFileLinks, joinArgs, parseEnv, serverKeys,
-  serverSettings, splitArgs, targetKey, withConfiguration,
+  closingLine, configurationsOf, describeConfiguration, describeExit, findFileLinks, goplsServesWith, joinArgs, parseEnv,
+  serverKeys, serverSettings, splitArgs, targetKey, withConfiguration,
 } from '../../src/format';
 
 test('describeExit covers exit codes, signals and failed stages', () => {
@@ -50,4 +50,11 @@ test('run configurations: keys, matching, environment words, replacing', () => {
   const renamed = withConfiguration(all, { name: 'prod', package: 'hello' }, 'dev');
   assert.deepEqual(renamed.map((c) => c.name), ['prod', 'x']);
   assert.equal(withConfiguration(all, { name: 'new', package: 'hello' }).length, 3);
+});
+
+test('gopls serves Go files when the Go extension is there with its language server on', () => {
+  assert.equal(goplsServesWith(true, undefined), true);
+  assert.equal(goplsServesWith(true, true), true);
+  assert.equal(goplsServesWith(true, false), false);
+  assert.equal(goplsServesWith(false, true), false);
 });
