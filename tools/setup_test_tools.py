@@ -128,6 +128,54 @@ def realworld() -> None:
     marker.write_text(want + "\n")
 
 
+LSPSCALE = ROOT / ".cache" / "lspscale"
+LSPSCALE_REPOS = {      # name -> the module at a version the Go module proxy serves
+    "starlark": "go.starlark.net@v0.0.0-20260908191801-89a6a09411d5",
+    "pkgsite": "golang.org/x/pkgsite@v0.6.0",
+    "go-ethereum": "github.com/ethereum/go-ethereum@v1.17.10",
+}
+
+
+def lspscale() -> None:
+    """A working copy of each real repository that bench/lsp_bench.py opens in the language servers,
+    at .cache/lspscale/<name>, with every module its packages and their tests need in the test module
+    cache; then a check, with the proxy off, that all of them load from it. Each copy is kept once its
+    marker (<name>.ready, the module and version) says it is complete."""
+    go = find_go()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOFLAGS", "GOMODCACHE", "GOTOOLCHAIN"))}
+    env.update(GOMODCACHE=str(MODCACHE), GOTOOLCHAIN="local", GOFLAGS="-mod=mod", GOTELEMETRY="off")
+    MODCACHE.mkdir(parents=True, exist_ok=True)
+    LSPSCALE.mkdir(parents=True, exist_ok=True)
+    for name, spec in LSPSCALE_REPOS.items():
+        marker = LSPSCALE / f"{name}.ready"
+        dest = LSPSCALE / name
+        if marker.is_file() and marker.read_text().strip() == spec and dest.is_dir():
+            continue
+        res = subprocess.run([go, "mod", "download", "-json", spec], env=env, capture_output=True, text=True)
+        info = json.loads(res.stdout or "{}")
+        if res.returncode != 0 or "Dir" not in info:
+            raise SystemExit(f"setup: cannot download {spec}: {info.get('Error') or res.stderr.strip()}")
+        tmp = LSPSCALE / f"{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(info["Dir"], tmp)
+        for d, _dirs, files in os.walk(tmp):
+            os.chmod(d, 0o755)
+            for f in files:
+                os.chmod(os.path.join(d, f), 0o644)
+        run([go, "mod", "download"], cwd=tmp, env=env)
+        offline = dict(env, GOPROXY="off", GOFLAGS="")
+        check = subprocess.run([go, "list", "-deps", "-test", "-e", "-f",
+                                "{{with .Error}}{{$.ImportPath}}: {{.}}{{end}}", "./..."],
+                               cwd=tmp, env=offline, capture_output=True, text=True)
+        problems = (check.stdout + check.stderr).strip()
+        if check.returncode != 0 or problems:
+            raise SystemExit(f"setup: {name} ({spec}) does not load offline:\n{problems}")
+        tmp.rename(dest)
+        marker.write_text(spec + "\n")
+        print(f"setup: {name} ({spec}) ready in {dest}", flush=True)
+
+
 GOPLS = "golang.org/x/tools/gopls@v0.23.0"     # the newest gopls that Go 1.26 builds
 AIR = "github.com/air-verse/air@v1.67.4"         # the watcher bench/watch_bench.py measures rungo run -watch against
 
@@ -160,6 +208,7 @@ def main() -> int:
         return 1
     apt_packages()
     realworld()
+    lspscale()
     extension()
     code_server()
     buildgrid()
