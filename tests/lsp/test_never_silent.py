@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from lsprotocol import types as lsp
 
+from conftest import gorun, rungo, write_tree
 from lspkit import Session, lsp_env, session_factory  # noqa: F401  (fixtures)
 
 GO_MOD = "module example.com/m\n\ngo 1.22\n"
@@ -37,6 +38,7 @@ class Case:
     types: list[tuple[str, str, str]]                # file, the line's text, the compiler's message
     go_positions: bool = True                        # go prints the load errors with these positions
     go_says: list[str] = field(default_factory=list)   # what go build prints (default: the messages)
+    run_says_all: bool = True                        # `rungo run` prints all of what `go run` prints
 
 
 CASES: dict[str, Case] = {
@@ -62,6 +64,7 @@ CASES: dict[str, Case] = {
          ("main.go", 5, 1, "no required module provides package github.com/nope/nope; to add it:\n"
                            "\tgo get github.com/nope/nope")],
         [("main.go", 'var x int = "s"', TYPE_ERROR)],
+        run_says_all=False,   # rungo run stops at the main module's missing package before asking about others
     ),
     "a missing package below an import": Case(
         {"main.go": 'package main\n\nimport "example.com/m/d"\n\nvar x int = "s"\n\nfunc main() { d.F() }\n',
@@ -72,6 +75,22 @@ CASES: dict[str, Case] = {
         [("main.go", 'var x int = "s"', TYPE_ERROR)],
         go_says=["d/d.go:3:8: no required module provides package example.com/m/gone; to add it:\n"
                  "\tgo get example.com/m/gone"],
+    ),
+    "a malformed //go:build below an import": Case(
+        {"main.go": 'package main\n\nimport "example.com/m/d"\n\nvar x int = "s"\n\nfunc main() { d.F() }\n',
+         "d/d.go": "package d\n\nfunc F() {}\n", "d/bad.go": "//go:build linux &&\n\npackage d\n"},
+        [("main.go", 2, 7, "bad.go: parsing //go:build line: unexpected end of expression")],
+        [("main.go", 'var x int = "s"', TYPE_ERROR)],
+    ),
+    "file names equal but for case below an import": Case(
+        {"main.go": 'package main\n\nimport "example.com/m/d"\n\nvar x int = "s"\n\nfunc main() { d.F() }\n',
+         "d/d.go": "package d\n\nfunc F() {}\n", "d/X.go": "package d\n", "d/x.go": "package d\n"},
+        [("main.go", 2, 7, 'package example.com/m\n\timports example.com/m/d: case-insensitive file name collision: '
+                           '"X.go" and "x.go"'),
+         ("d/x.go", 0, 8, 'case-insensitive file name collision: "X.go" and "x.go"')],
+        [("main.go", 'var x int = "s"', TYPE_ERROR)],
+        go_says=['package example.com/m\n\timports example.com/m/d: case-insensitive file name collision: '
+                 '"X.go" and "x.go"'],
     ),
     "import cycle": Case(
         {"main.go": 'package main\n\nimport "example.com/m/a"\n\nvar x int = "s"\n\nfunc main() { a.F() }\n',
@@ -156,3 +175,16 @@ async def test_the_load_errors_stay_while_typing(session_factory: Any) -> None:
     diags = await s.diagnostics(uri, lambda d: any("1.5" in x.message for x in d), "the new type error", timeout=120)
     assert found(diags, 4, 1, "invalid import path: a!b"), diags
     assert not any(d.message.startswith("invalid import path (") for d in diags), diags
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_command_line_prints_what_go_run_prints(go_exe: str, base_env: dict[str, str], tmp_path: Path,
+                                                    name: str) -> None:
+    """A check compiles beside these errors; `rungo run` still stops at them, in go's words."""
+    root = write_tree(tmp_path / "m", {"go.mod": GO_MOD, **CASES[name].files})
+    ours, theirs = rungo(["run", "."], root, base_env), gorun(go_exe, ["."], root, base_env)
+    assert (ours.returncode, theirs.returncode) == (125, 1)
+    if CASES[name].run_says_all:
+        assert ours.stderr == theirs.stderr
+    else:
+        assert ours.stderr and ours.stderr in theirs.stderr, (ours.stderr, theirs.stderr)

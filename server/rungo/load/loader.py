@@ -281,7 +281,7 @@ class Loader:
                         continue
                     ok, why = should_build(data, self.ctx)
                     if why is not None and why.startswith("parsing //go:build line"):
-                        errors.append(LoadError(f"{self.rel(p)}: {why}",
+                        errors.append(LoadError(f"{name}: {why}",
                                                 anchor=Anchor(p, _go_build_line(data), 1, why)))
                         continue
                     if not ok:
@@ -545,9 +545,11 @@ class Loader:
     # -- the package graph -----------------------------------------------------------
 
     def load_graph(self, main: LocalPackage, module: Module | None,
-                   broken: dict[str, set[str]] | None = None) -> tuple[list[LocalPackage], set[str], list[LoadError]]:
+                   broken: dict[str, set[str]] | None = None,
+                   importers: dict[str, LocalPackage] | None = None) -> tuple[list[LocalPackage], set[str], list[LoadError]]:
         """Every main-module package the target needs (dependency order) and the external imports.
-        `broken`, when given, gets for each package the imports its load errors are about."""
+        `broken`, when given, gets for each package the imports its load errors are about;
+        `importers` the package through which each dependency was first reached."""
         order: list[LocalPackage] = []
         external: set[str] = set()
         errors: list[LoadError] = []
@@ -602,6 +604,8 @@ class Loader:
                         continue
                     dep = self.load_dir(d, imp, module, False)
                     loaded[imp] = dep
+                    if importers is not None:
+                        importers[imp] = pkg
                 if dep.errors and not dep.files:
                     f, line, col = import_position(pkg, imp)
                     for e in dep.errors:

@@ -279,17 +279,18 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         return LoadProblem(render_errors(main.errors, rel), errors=main.errors, package=main)
     beside = list(main.errors)
     broken: dict[str, set[str]] = {}
+    importers: dict[str, LocalPackage] = {}
     if main.name != "main" and req.require_main:
         return LoadProblem(f"package {main.import_path} is not a main package", package=main)
     link = req.link and main.name == "main"
     try:
-        local, ext_imports, errors = loader.load_graph(main, module, broken)
+        local, ext_imports, errors = loader.load_graph(main, module, broken, importers)
     except LoadFailure as e:
         return LoadProblem(str(e), package=main)
     checked, graph = main, list(local)
     for p in local:
         if p.errors and p is not main:
-            errors.extend(p.errors)
+            errors.extend(_as_imported(p, importers, e) for e in p.errors)
             broken.setdefault(p.import_path, set())
         foreign = [f for f in p.other_files if f.suffix not in NATIVE_EXTS]
         if foreign and not p.uses_cgo:
@@ -394,6 +395,22 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
     )
 
 
+def _as_imported(pkg: LocalPackage, importers: Mapping[str, LocalPackage], e: LoadError) -> LoadError:
+    """An imported package's load error as the go command shows it: at the import when it has no
+    position of its own; a check of its inputs (`package P: …`) under the import stack instead."""
+    if e.file is not None or pkg.import_path not in importers:
+        return e
+    prefix = f"package {pkg.import_path}: "
+    if e.message.startswith(prefix):
+        stack = [pkg.import_path]
+        while stack[-1] in importers and len(stack) <= len(importers):
+            stack.append(importers[stack[-1]].import_path)
+        return replace(e, message="package " + "\n\timports ".join(reversed(stack)) + ": "
+                       + e.message[len(prefix):])
+    f, line, col = import_position(importers[pkg.import_path], pkg.import_path)
+    return replace(e, file=f, line=line, column=col) if f is not None else e
+
+
 def _at_imports(checked: LocalPackage, compiled: LocalPackage, graph: Sequence[LocalPackage],
                 errors: Sequence[LoadError], rel: RelPath) -> list[LoadError]:
     """For each import a check left out because the package it names (or one below it) has load
@@ -410,7 +427,7 @@ def _at_imports(checked: LocalPackage, compiled: LocalPackage, graph: Sequence[L
             if ip in by_path and by_path[ip].dir not in dirs and ip != checked.import_path:
                 dirs.add(by_path[ip].dir)
                 todo.extend(by_path[ip].imports)
-        below = [e for e in errors if e.file is not None and e.file.parent in dirs]
+        below = [e for e in errors if (e.file or (e.anchor.file if e.anchor else Path())).parent in dirs]
         f, line, col = import_position(checked, imp)
         if below and f is not None:
             text = render_errors(below, rel)
