@@ -194,3 +194,22 @@ async def test_a_go_command_check_shows_the_compilers_errors_at_their_lines(
     assert [c for c in calls if c[0] not in ("env", "list", "version")] == [], calls
     assert any(c[0] == "list" and "-export" in c and "-deps" not in c for c in calls), calls
     assert linked(env) == []
+
+
+@pytest.mark.parametrize("extra", [{}, {"asm_amd64.S": "// nothing\n"}], ids=["native", "go command"])
+async def test_a_check_never_runs_a_toolexec_program_from_goflags(
+        kind: str, env: dict[str, str], logging_go: tuple[Path, Path], tmp_path: Path, extra: dict[str, str]) -> None:
+    """$GOFLAGS's -toolexec (like -cover or -pgo there) is left out of every go command a check starts."""
+    go, log = logging_go
+    log.unlink(missing_ok=True)
+    marker = tmp_path / "toolexec-ran"
+    tool = tmp_path / "toolexec.sh"
+    tool.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec "$@"\n')
+    tool.chmod(0o755)
+    root = write_tree(tmp_path / "ws", {**MAIN, **extra})
+    diags = await checked(kind, root, {**env, "GOFLAGS": f"-toolexec={tool} -cover"}, go, [], shows_type_error,
+                          "the compiler's type error")
+    assert [d.message for d in diags] == [TYPE_ERROR]
+    assert not marker.exists()
+    assert all(c[0] in ("env", "list", "version") for c in go_calls(log)), go_calls(log)
+    assert linked(env) == []

@@ -121,8 +121,10 @@ def load_external(
     always: Sequence[str],
     force: bool = False,
     tmpdir: Callable[[], Path] | None = None,
+    goflags: str | None = None,
 ) -> Snapshot:
-    """The snapshot for these imports (plus `always`, e.g. runtime), from the cache when still valid."""
+    """The snapshot for these imports (plus `always`, e.g. runtime), from the cache when still valid.
+    `goflags`, when given, replaces $GOFLAGS for go list (a check's leaves out what it ignores)."""
     wanted = sorted(set(imports) | set(always))
     key = golist_snapshot_key(format=_FORMAT, go=go, goenv=goenv, list_flags=list_flags,
                               module_dir=str(module_dir) if module_dir else None, inputs=inputs, imports=wanted)
@@ -139,7 +141,9 @@ def load_external(
     argv = [go, "list", "-e", "-export", "-deps", "-json=" + _FIELDS, *list_flags, "--", *wanted]
     # go list builds what is missing in a go-build* directory of its own: under rungo's work
     # directory, so that it goes with it even when both are killed.
-    extra = {"GOTMPDIR": str(tmpdir())} if tmpdir is not None else None
+    extra = {"GOTMPDIR": str(tmpdir())} if tmpdir is not None else {}
+    if goflags is not None:
+        extra["GOFLAGS"] = goflags
     res = runner.run(argv, cwd=module_dir or cwd, quiet=not force, env_extra=extra)
     if res.returncode != 0:
         msg = res.stderr.decode(errors="replace").rstrip()

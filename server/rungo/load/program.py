@@ -83,6 +83,35 @@ class LoadProblem:
 # and compiles natively.
 CHECK_NEEDS_GO = frozenset({"compiler"})
 
+# Build flags a check leaves out when it asks the go command (or $GOFLAGS holds them): they change
+# code generation, the link or what the go command prints or writes, not what the compiler
+# type-checks (see CHECK_NEEDS_GO), or they would run a program of the workspace's (-toolexec), or they
+# clash with go list's own flags (-json) and with what a check asks of it (-n, -x, -v, -work, -a;
+# an -overlay file is merged into the check's own).
+_CHECK_OMITS = frozenset({"pgo", "cover", "covermode", "coverpkg", "buildmode", "buildvcs", "toolexec",
+                          "linkshared", "ldflags", "json", "debug-actiongraph", "debug-runtime-trace",
+                          "debug-trace", "n", "x", "v", "work", "a", "overlay"})
+# go run's boolean build flags (a value only after "="); the others take the next argument.
+_BOOL_FLAGS = frozenset({"a", "n", "x", "v", "work", "trimpath", "race", "msan", "asan", "linkshared", "json",
+                         "modcacherw", "cover", "buildvcs"})
+
+
+def check_flags(build_args: Sequence[str]) -> list[str]:
+    """The build flags (or $GOFLAGS entries) a check passes to `go list`: those that can change what the
+    compiler type-checks."""
+    out: list[str] = []
+    i = 0
+    while i < len(build_args):
+        t = build_args[i]
+        name = t.lstrip("-").split("=", 1)[0]
+        takes_next = t.startswith("-") and "=" not in t and name not in _BOOL_FLAGS and i + 1 < len(build_args)
+        step = 2 if takes_next else 1
+        if not (t.startswith("-") and name in _CHECK_OMITS):
+            out.extend(build_args[i:i + step])
+        i += step
+    return out
+
+
 # Non-Go files the native pipeline builds in a package without cgo: Go assembly (and the headers it
 # includes), and .syso objects packed as they are. C, C++, Fortran and .S files need cgo (a package
 # that imports "C"; see load/cgoload.py).
@@ -341,6 +370,7 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
             always=roots,
             force=flags.a,
             tmpdir=tmpdir,
+            goflags=" ".join(check_flags(req.env.get("GOFLAGS", tc.env.get("GOFLAGS", "")).split())) if tolerant else None,
         )
     except ExternalLoadError as e:
         return LoadProblem(e.args[0])

@@ -19,6 +19,7 @@ from rungo.load.golist import json_stream
 from rungo.load.inputs import BuildInputs, list_build_inputs
 from rungo.load.model import Watched
 from rungo.load.overlay import OverlayError, read_overlay
+from rungo.load.program import check_flags
 from rungo.load.stamps import package_dir_stamp, stamp
 from rungo.process import Runner
 from rungo.toolchain import Toolchain, goenv_file
@@ -251,34 +252,6 @@ def _package_error(err: object) -> str:
     return "package " + "\n\timports ".join(stack) + ": " + msg
 
 
-# Build flags a check leaves out when it asks the go command: they change code generation, the link
-# or what the go command prints or writes, not what the compiler type-checks (see
-# load/program.CHECK_NEEDS_GO), or they would run a program of the workspace's (-toolexec), or they
-# clash with go list's own flags (-json) and with what a check asks of it (-n, -x, -v, -work, -a;
-# an -overlay file is merged into the check's own).
-_CHECK_OMITS = frozenset({"pgo", "cover", "covermode", "coverpkg", "buildmode", "buildvcs", "toolexec",
-                          "linkshared", "ldflags", "json", "debug-actiongraph", "debug-runtime-trace",
-                          "debug-trace", "n", "x", "v", "work", "a", "overlay"})
-# go run's boolean build flags (a value only after "="); the others take the next argument.
-_BOOL_FLAGS = frozenset({"a", "n", "x", "v", "work", "trimpath", "race", "msan", "asan", "linkshared", "json",
-                         "modcacherw", "cover", "buildvcs"})
-
-
-def check_args(build_args: Sequence[str]) -> list[str]:
-    """The build flags a check passes to `go list`: those that can change what the compiler type-checks."""
-    out: list[str] = []
-    i = 0
-    while i < len(build_args):
-        t = build_args[i]
-        name = t.lstrip("-").split("=", 1)[0]
-        takes_next = t.startswith("-") and "=" not in t and name not in _BOOL_FLAGS and i + 1 < len(build_args)
-        step = 2 if takes_next else 1
-        if not (t.startswith("-") and name in _CHECK_OMITS):
-            out.extend(build_args[i:i + step])
-        i += step
-    return out
-
-
 def check_with_go(go: GoCommand, inv: Invocation, build_args: Sequence[str], overlays: Mapping[Path, bytes]) -> str:
     """The compile check through the go command, which compiles the package (and what it imports)
     and links nothing: `go list -e -export -overlay` with the build flags that matter to type
@@ -303,8 +276,11 @@ def check_with_go(go: GoCommand, inv: Invocation, build_args: Sequence[str], ove
     overlay.write_text(json.dumps({"Replace": {**given, **replace}}))
     targets = list(inv.files) if inv.files else [inv.package or "."]
     argv = [str(go.toolchain.go), "list", "-e", "-export", "-json=ImportPath,Error,DepsErrors",
-            "-overlay", str(overlay), *check_args(build_args), "-pgo=off", *targets]
-    res = go.runner.run(argv, cwd=go.cwd, env_extra={"GOTMPDIR": str(go.work.go_tmpdir())})
+            "-overlay", str(overlay), *check_flags(build_args), "-pgo=off", *targets]
+    # $GOFLAGS (or the go env file's) is filtered the same way: a check never runs a -toolexec program.
+    goflags = go.env.get("GOFLAGS", go.toolchain.env.get("GOFLAGS", ""))
+    res = go.runner.run(argv, cwd=go.cwd, env_extra={"GOTMPDIR": str(go.work.go_tmpdir()),
+                                                     "GOFLAGS": " ".join(check_flags(goflags.split()))})
     reports: list[str] = []
     for obj in _objects(res.stdout.decode(errors="replace")):
         for err in [*(obj.get("DepsErrors") or []), obj.get("Error")]:
