@@ -113,7 +113,7 @@ def after_change(ls: RungoServer, uri: str, *, immediate: bool) -> None:
     if beside and not immediate and path is not None:
         # gopls answers the keystrokes: the compiler's own errors wait for a pause, then a full compile
         publishing.schedule_check(ls, path.parent, max(publishing.FULL_CHECK_DELAY,
-                                                       ls.settings.diagnostics.delay_ms / 1000))
+                                                       ls.settings.diagnostics.delay_ms / 1000), active=True)
         return
     delay = 0.0 if immediate else ls.settings.diagnostics.delay_ms / 1000
     key: Path | str = path.parent if path is not None else uri
@@ -125,4 +125,4 @@ def after_change(ls: RungoServer, uri: str, *, immediate: bool) -> None:
     if path is None:
         publishing.schedule_parse(ls, uri, delay)
     else:
-        publishing.schedule_check(ls, path.parent, delay, quick=not immediate)
+        publishing.schedule_check(ls, path.parent, delay, quick=not immediate, active=True)

@@ -57,12 +57,13 @@ class CancelToken:
     every later one fail at once. A background token's subprocesses run at the lowest CPU and I/O
     priority, and are stopped (SIGSTOP) while interactive work runs (see Engine.interactive)."""
 
-    def __init__(self, *, background: bool = False) -> None:
+    def __init__(self, *, background: bool = False, deferred: bool = False) -> None:
         self._lock = threading.Lock()
         self._procs: set[subprocess.Popen[bytes]] = set()
         self.cancelled = False
         self.preempted = False
         self.background = background
+        self.deferred = deferred      # interactive, but after the active document's checks (Activity.wait_turn)
 
     def adopt(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
@@ -127,13 +128,16 @@ def lowest_priority() -> None:
 
 
 class Activity:
-    """Interactive work in flight, and the background work it pauses: while any interactive job
-    runs, background tokens' subprocesses are stopped (SIGSTOP) and new ones wait to start; when the
-    last interactive job ends they continue (SIGCONT)."""
+    """The one order of the server's work: the active document's checks, then the other interactive
+    work (other documents' checks, runs), then background work. While any interactive job runs,
+    background tokens' subprocesses are stopped (SIGSTOP) and new ones wait to start, and continue
+    (SIGCONT) when the last one ends; while an active document's check runs, deferred checks wait
+    before each subprocess they start."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._busy = 0
+        self._active = 0
         self._background: set[CancelToken] = set()
 
     @property
@@ -141,20 +145,29 @@ class Activity:
         with self._cond:
             return self._busy > 0
 
-    def begin(self) -> None:
+    def begin(self, *, active: bool = True) -> None:
         with self._cond:
             self._busy += 1
+            self._active += active
             if self._busy == 1:
                 for t in self._background:
                     t.signal_all(signal.SIGSTOP)
 
-    def end(self) -> None:
+    def end(self, *, active: bool = True) -> None:
         with self._cond:
             self._busy -= 1
+            self._active -= active
             if self._busy == 0:
                 for t in self._background:
                     t.signal_all(signal.SIGCONT)
+            if self._busy == 0 or self._active == 0:
                 self._cond.notify_all()
+
+    def wait_turn(self, token: CancelToken) -> None:
+        """A deferred check's next step waits here while an active document's check runs."""
+        with self._cond:
+            while self._active > 0 and not token.cancelled:
+                self._cond.wait(0.5)
 
     def started(self, proc: subprocess.Popen[bytes]) -> None:
         """A background subprocess just started: stopped at once if interactive work began meanwhile."""
@@ -280,8 +293,11 @@ class EngineRunner(Runner):
         env = dict(self.env)
         if env_extra:
             env.update(env_extra)
-        if self.token is not None and self.token.background and self.activity is not None:
-            self.activity.wait_idle(self.token)
+        if self.token is not None and self.activity is not None:
+            if self.token.background:
+                self.activity.wait_idle(self.token)
+            elif self.token.deferred:
+                self.activity.wait_turn(self.token)
         if self.token is not None and self.token.cancelled:
             return Completed(tuple(argv), -signal.SIGKILL, b"", CANCELLED)
         if self.gate is not None and ListGate.applies(argv):
@@ -487,15 +503,16 @@ class Engine:
 
     @contextlib.contextmanager
     def interactive(self, token: CancelToken | None) -> Iterator[None]:
-        """Marks the work of a non-background token as interactive while it runs."""
+        """Marks the work of a non-background token as interactive while it runs (active unless deferred)."""
         if token is not None and token.background:
             yield
             return
-        self.activity.begin()
+        active = token is None or not token.deferred
+        self.activity.begin(active=active)
         try:
             yield
         finally:
-            self.activity.end()
+            self.activity.end(active=active)
 
     def _check(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
                flags: Sequence[str], go_path: str, token: CancelToken | None = None) -> PackageCheck:

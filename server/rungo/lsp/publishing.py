@@ -88,13 +88,14 @@ async def _refresh(ls: RungoServer, uri: str, state: Standing) -> None:
 # -- compiler answers ---------------------------------------------------------------------------------
 
 
-def schedule(ls: RungoServer, key: Path | str, delay: float, work: Work) -> None:
-    """Runs work after delay, in place of the pending work of the same key (which is cancelled)."""
+def schedule(ls: RungoServer, key: Path | str, delay: float, work: Work, *, deferred: bool = False) -> None:
+    """Runs work after delay, in place of the pending work of the same key (which is cancelled).
+    Deferred work (not the document the user is in) lets the active document's checks go first."""
     old = ls.checks.pop(key, None)
     if old is not None and not old[0].done():
         old[0].cancel()
         old[1].cancel()
-    token = CancelToken()
+    token = CancelToken(deferred=deferred)
     ls.checks[key] = (asyncio.ensure_future(_later(ls, key, delay, work, token)), token)
 
 
@@ -112,7 +113,7 @@ async def _later(ls: RungoServer, key: Path | str, delay: float, work: Work, tok
     if current is not None and current[1] is token:
         del ls.checks[key]
         if follow is not None and not ls.closing:
-            then = CancelToken()
+            then = CancelToken(deferred=token.deferred)
             ls.checks[key] = (asyncio.ensure_future(_later(ls, key, follow[0], follow[1], then)), then)
 
 
@@ -123,9 +124,10 @@ def cancel_checks(ls: RungoServer) -> None:
     ls.checks.clear()
 
 
-def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float, *, quick: bool = False) -> None:
+def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float, *, quick: bool = False, active: bool = False) -> None:
     """The check of the package in pkg_dir after delay. `quick` (a keystroke's): it may stop after
-    type checking; when it then finds nothing, the full compile follows after FULL_CHECK_DELAY."""
+    type checking; when it then finds nothing, the full compile follows after FULL_CHECK_DELAY.
+    `active`: the package of the document the user is in (its checks go first)."""
     if not ls.settings.diagnostics.enabled or ls.closing:
         return
 
@@ -138,7 +140,7 @@ def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float, *, quick: bool 
         if answer is not None and answer.types_only and answer.clean:
             return (FULL_CHECK_DELAY, full)
         return None
-    schedule(ls, pkg_dir, delay, work)
+    schedule(ls, pkg_dir, delay, work, deferred=not active)
 
 
 async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken, *, quick: bool = False) -> CheckAnswer | None:
