@@ -213,3 +213,18 @@ async def test_a_check_never_runs_a_toolexec_program_from_goflags(
     assert not marker.exists()
     assert all(c[0] in ("env", "list", "version") for c in go_calls(log)), go_calls(log)
     assert linked(env) == []
+
+
+async def test_another_compiler_is_asked_through_the_go_command_without_linking(
+        kind: str, env: dict[str, str], logging_go: tuple[Path, Path], tmp_path: Path) -> None:
+    """-compiler=gccgo type-checks with gccgo's front end and build tags: the go command compiles with it
+    (`go list -export -compiler=gccgo`), and whatever it says is shown; nothing is linked."""
+    go, log = logging_go
+    log.unlink(missing_ok=True)
+    root = write_tree(tmp_path / "ws", MAIN)
+    diags = await checked(kind, root, env, go, ["-compiler=gccgo"], lambda d: len(d) > 0, "gccgo's answer")
+    assert diags
+    calls = go_calls(log)
+    assert [c for c in calls if c[0] not in ("env", "list", "version")] == [], calls
+    assert any(c[0] == "list" and "-export" in c and "-compiler=gccgo" in c for c in calls), calls
+    assert linked(env) == []
