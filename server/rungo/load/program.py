@@ -435,8 +435,9 @@ def _as_imported(pkg: LocalPackage, importers: Mapping[str, LocalPackage], e: Lo
         stack = [pkg.import_path]
         while stack[-1] in importers and len(stack) <= len(importers):
             stack.append(importers[stack[-1]].import_path)
-        return replace(e, message="package " + "\n\timports ".join(reversed(stack)) + ": "
-                       + e.message[len(prefix):])
+        text = "package " + "\n\timports ".join(reversed(stack)) + ": " + e.message[len(prefix):]
+        f, line, col = import_position(importers[stack[-2]], stack[-2])
+        return replace(e, message=text, anchor=e.anchor or (Anchor(f, line, col, text) if f is not None else None))
     f, line, col = import_position(importers[pkg.import_path], pkg.import_path)
     return replace(e, file=f, line=line, column=col) if f is not None else e
 
