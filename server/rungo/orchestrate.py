@@ -83,9 +83,11 @@ class Session:
 class PackageCheck:
     """The type check of one package (and the local packages it imports) as the compiler sees it.
 
-    `load_errors` carry positions where the go command gives one; `compile_outputs` are the
-    compiler's reports per failed package, with paths relative to `cwd`; `message` is any
-    other failure (a toolchain problem, a malformed go.mod...).
+    `load_errors` carry positions where the go command gives one (an editor's `anchor` where it
+    gives none); when all of them are `beside`, the package was compiled all the same, without
+    the imports they are about, and `compile_outputs` hold the compiler's word on the rest of it.
+    `compile_outputs` are the compiler's reports per failed package, with paths relative to `cwd`;
+    `message` is any other failure (a toolchain problem, a malformed go.mod...).
     """
 
     package: LocalPackage | None
