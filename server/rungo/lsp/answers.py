@@ -6,6 +6,7 @@ server state; the event loop publishes its CheckAnswer.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,11 +120,7 @@ def module_answers(pkg_dir: Path, texts: Mapping[str, str], uri_for: UriFor, mes
 def module_diagnostics(path: Path, data: bytes, message: str) -> list[lsp.Diagnostic]:
     """The errors of a go.mod or go.work file at their lines; a "go.mod requires go >= …" load message
     goes on its go line."""
-    errors: tuple[ModError, ...]
-    if path.name == "go.work":
-        errors = parse_work(data, str(path)).errors
-    else:
-        errors = parse_mod(data, str(path)).errors
+    errors = _module_errors(str(path), data)
     extra: list[ModError] = []
     first = message.split("\n", 1)[0]
     if not errors and path.name == "go.mod" and "go.mod requires go" in first:
@@ -131,6 +128,14 @@ def module_diagnostics(path: Path, data: bytes, message: str) -> list[lsp.Diagno
                      if text.strip().startswith("go ")), 1)
         extra.append(ModError(line, 0, first.removeprefix("go: ")))
     return convert.modfile_diagnostics(data, errors + tuple(extra))
+
+
+@functools.lru_cache(maxsize=32)
+def _module_errors(path: str, data: bytes) -> tuple[ModError, ...]:
+    """A go.mod's or go.work's errors, parsed once per content (every check publishes them)."""
+    if path.endswith("go.work"):
+        return parse_work(data, path).errors
+    return parse_mod(data, path).errors
 
 
 def _go_files(pkg_dir: Path) -> list[Path]:

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,14 +54,25 @@ def _digest(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+# Inputs outside the package's module (the toolchain, the module cache) are looked at again at most
+# this often: a keystroke's check stats only what is being worked on.
+SETTLED_RECHECK_SECONDS = 2.0
+
+
 @dataclass(frozen=True, slots=True)
 class Kept:
     """A full check's compile inputs and the state they hold for."""
 
     inputs: TypeCheckInputs
-    watched: tuple[Watched, ...]
+    watched: tuple[Watched, ...]          # everything the load read
     headers: Mapping[Path, Header]        # per file of the package, of the content compiled
     overlaid: Mapping[Path, bytes]        # every unsaved buffer of the check, by digest
+    near: tuple[Watched, ...]             # what the load read inside the package's module
+
+    @staticmethod
+    def near_of(inputs: TypeCheckInputs, watched: tuple[Watched, ...]) -> tuple[Watched, ...]:
+        root = str(inputs.pkg.module.dir if inputs.pkg.module is not None else inputs.pkg.dir)
+        return tuple(w for w in watched if w.path == root or w.path.startswith(root + os.sep))
 
 
 class TypeChecks:
@@ -70,6 +82,7 @@ class TypeChecks:
         self._lock = threading.Lock()
         self._kept: OrderedDict[tuple[Any, ...], Kept] = OrderedDict()
         self._limit = limit
+        self._settled: dict[tuple[Any, ...], float] = {}   # key -> when all its inputs last held
         self.quick = 0          # keystroke checks answered by one compiler process (for tests and the bench)
 
     def keep(self, key: tuple[Any, ...], check: PackageCheck, overlays: Mapping[Path, bytes]) -> None:
@@ -91,16 +104,20 @@ class TypeChecks:
         for p, data in overlays.items():
             if p.parent == inputs.pkg.dir and p not in headers:
                 headers[p] = header(data)      # a file the build left out: it stays out while its header holds
-        kept = Kept(inputs, check.watched, headers, {p: _digest(d) for p, d in overlays.items()})
+        kept = Kept(inputs, check.watched, headers, {p: _digest(d) for p, d in overlays.items()},
+                    Kept.near_of(inputs, check.watched))
         with self._lock:
             self._kept[key] = kept
+            self._settled[key] = time.monotonic()
             self._kept.move_to_end(key)
             while len(self._kept) > self._limit:
-                self._kept.popitem(last=False)
+                gone, _ = self._kept.popitem(last=False)
+                self._settled.pop(gone, None)
 
     def forget(self, key: tuple[Any, ...]) -> None:
         with self._lock:
             self._kept.pop(key, None)
+            self._settled.pop(key, None)
 
     def holding(self, key: tuple[Any, ...], pkg_dir: Path, overlays: Mapping[Path, bytes]) -> Kept | None:
         """The kept inputs of key if they still hold for these buffers and the disk as it is now."""
@@ -119,10 +136,16 @@ class TypeChecks:
                 return None       # another package's buffer changed
         if any(p not in overlays for p in kept.overlaid if not p.name.endswith("_test.go")):
             return None           # a buffer closed unsaved: the disk's content is back
-        if not still_valid(kept.watched):
+        if not still_valid(kept.near):
             return None
-        if not all(os.path.exists(a) for a in kept.inputs.archives):
-            return None
+        now = time.monotonic()
+        with self._lock:
+            settled = self._settled.get(key, 0.0)
+        if now - settled >= SETTLED_RECHECK_SECONDS:
+            if not still_valid(kept.watched) or not all(os.path.exists(a) for a in kept.inputs.archives):
+                return None
+            with self._lock:
+                self._settled[key] = now
         return kept
 
     def compile(self, kept: Kept, pkg_dir: Path, overlays: Mapping[Path, bytes], runner: Runner,
@@ -156,7 +179,10 @@ class TypeChecks:
             argv += ["-pack", *names, str(stop)]
             res = runner.run(argv, cwd=pkg_dir, quiet=True)
         finally:
-            shutil.rmtree(d, ignore_errors=True)
+            # Removing the scratch files is not part of the answer (a thread of its own, which the
+            # process still waits for at exit).
+            threading.Thread(target=shutil.rmtree, args=(d,), kwargs={"ignore_errors": True},
+                             name="rungo-typecheck-clean").start()
         if res.returncode < 0:
             return None           # killed (cancelled): no answer
         text = (res.stdout + res.stderr).decode(errors="replace")
