@@ -98,6 +98,9 @@ class PackageCheck:
     typecheck: TypeCheckInputs | None = None       # to compile the package again by itself, when it was compiled
     watched: tuple[Watched, ...] = ()              # what the load read (the typecheck inputs hold while it holds)
     types_only: bool = False                       # the compiler stopped after type checking (a keystroke's check)
+    codegen_errors: bool | None = None             # its errors are code generation's, not type errors (None: unknown)
+    stands: bool = False                           # a clean types-only answer that does not replace the last
+                                                   # full answer (whose errors were code generation's)
 
 
 def remembers(inv: Invocation) -> bool:

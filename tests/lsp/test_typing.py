@@ -4,6 +4,7 @@ the stop never shows, and the full compile follows a pause with what only code g
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -101,4 +102,27 @@ async def test_what_only_code_generation_sees_follows_a_pause(session_factory: A
     diags = await s.diagnostics(uri, has("stack frame too large"), "the full compile's error", timeout=60)
     assert diags[0].range.start.line == good.count("\n") + 1
     s.change(uri, good)
+    await s.diagnostics(uri, clean, "fixed")
+
+
+async def test_code_generations_error_stays_while_typing_elsewhere(session_factory: Any) -> None:
+    """A keystroke's check cannot see it, so its clean answer does not clear it: it stays, moved with
+    the edits, until the next full compile says otherwise."""
+    files = dict(MODULE)
+    files["main.go"] = MODULE["main.go"] + "\n" + LATE
+    s: Session = await session_factory(files, {"warmStart": False})
+    uri = s.open("main.go")
+    await s.diagnostics(uri, has("stack frame too large"), "the full compile's error")
+    start = len(s.rec.publishes)
+    text = (s.root / "main.go").read_text()
+    for i in range(1, 4):
+        text = text.replace("func main() {\n", f"func main() {{\n\tx{i} := {i}\n\t_ = x{i}\n")
+        s.change(uri, text)
+        await asyncio.sleep(0.5)
+    diags = await s.diagnostics(uri, has("stack frame too large"), "the error after the edits")
+    assert diags[0].range.start.line == text.count("\n") - 1
+    after = [p for p in s.rec.publishes[start:] if p.uri == uri]
+    assert after and all(any("stack frame too large" in d.message for d in p.diagnostics) for p in after), \
+        [[d.message for d in p.diagnostics] for p in after]
+    s.change(uri, text.replace(LATE, ""))
     await s.diagnostics(uri, clean, "fixed")

@@ -461,26 +461,17 @@ class Engine:
                                quick=quick and not beside)
         if not beside or not result.compile_outputs:
             return result
-        with self.interactive(token):
-            return self._beside_gopls(result, pkg_dir, overlays, env_extra, flags, go_path, token)
+        return self._beside_gopls(result)
 
-    def _beside_gopls(self, result: PackageCheck, pkg_dir: Path, overlays: Mapping[Path, bytes],
-                      env_extra: Mapping[str, str], flags: Sequence[str], go_path: str,
-                      token: CancelToken | None) -> PackageCheck:
-        """What only the compiler sees of a check's errors. When the compiler stopped after type
-        checking, its errors are type errors (gopls shows them); when it went on, they are code
-        generation's: compiling once more, stopped after type checking, tells which. A package that
-        cannot be compiled that way (cgo, assembly, a failed import) keeps what is not about a .go file."""
-        env = self.env_for(env_extra, check=True)
-        key = _check_key(pkg_dir, flags, go_path, env)
-        kept = self.typechecks.holding(key, pkg_dir, overlays)
-        if kept is not None:
-            types = self.typechecks.compile(kept, pkg_dir, overlays, self.runner(env, token),
-                                            env.get("GOTMPDIR") or None)
-            if types is not None:
-                if not types.compile_outputs:
-                    return result            # code generation's own errors
-                return replace(result, compile_outputs=())
+    @staticmethod
+    def _beside_gopls(result: PackageCheck) -> PackageCheck:
+        """What only the compiler sees of a check's errors: code generation's errors stay, type
+        errors go (gopls shows them); when that is unknown (cgo, assembly, a failed import), what is
+        not about a .go file stays."""
+        if result.codegen_errors is True:
+            return result
+        if result.codegen_errors is False:
+            return replace(result, compile_outputs=())
         return replace(result, compile_outputs=tuple(
             (ip, text) for ip, out in result.compile_outputs if (text := not_about_go_files(out)).strip()))
 
@@ -494,11 +485,26 @@ class Engine:
                 if kept is not None:
                     got = self.typechecks.compile(kept, pkg_dir, overlays, self.runner(env, token),
                                                   env.get("GOTMPDIR") or None)
-                    if got is not None or (token is not None and token.cancelled):
-                        return got if got is not None else PackageCheck(None, pkg_dir, (), (), "rungo: cancelled")
+                    if got is not None:
+                        if not got.compile_outputs and self.typechecks.codegen_errors(key):
+                            return replace(got, stands=True)
+                        return got
+                    if token is not None and token.cancelled:
+                        return PackageCheck(None, pkg_dir, (), (), "rungo: cancelled")
             result = self._check(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path, token=token)
-            if token is None or not token.cancelled:
-                self.typechecks.keep(key, result, overlays)
+            if token is not None and token.cancelled:
+                return result
+            self.typechecks.keep(key, result, overlays)
+            if result.compile_outputs and result.typecheck is not None:
+                kept = self.typechecks.holding(key, pkg_dir, overlays)
+                types = None if kept is None else self.typechecks.compile(
+                    kept, pkg_dir, overlays, self.runner(env, token), env.get("GOTMPDIR") or None)
+                if types is not None:
+                    # Stopped after type checking, the compiler finds nothing: the errors are code generation's.
+                    result = replace(result, codegen_errors=not types.compile_outputs)
+                    self.typechecks.note_codegen_errors(key, not types.compile_outputs)
+            else:
+                self.typechecks.note_codegen_errors(key, False)
             return result
 
     @contextlib.contextmanager

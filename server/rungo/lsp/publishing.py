@@ -157,6 +157,8 @@ async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken, *, quick: b
         return None
     if not ls.settings.diagnostics.enabled:
         return None
+    if answer.stands:
+        return answer     # code generation's errors stay (moved with the edits) until the full compile
     now = ls.documents.versions()
     targets: set[str] = set()
     for uri, diags in answer.files:

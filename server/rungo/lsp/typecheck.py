@@ -83,6 +83,7 @@ class TypeChecks:
         self._kept: OrderedDict[tuple[Any, ...], Kept] = OrderedDict()
         self._limit = limit
         self._settled: dict[tuple[Any, ...], float] = {}   # key -> when all its inputs last held
+        self._codegen: set[tuple[Any, ...]] = set()         # keys whose last full check had code generation errors
         self.quick = 0          # keystroke checks answered by one compiler process (for tests and the bench)
 
     def keep(self, key: tuple[Any, ...], check: PackageCheck, overlays: Mapping[Path, bytes]) -> None:
@@ -113,11 +114,25 @@ class TypeChecks:
             while len(self._kept) > self._limit:
                 gone, _ = self._kept.popitem(last=False)
                 self._settled.pop(gone, None)
+                self._codegen.discard(gone)
 
     def forget(self, key: tuple[Any, ...]) -> None:
         with self._lock:
             self._kept.pop(key, None)
             self._settled.pop(key, None)
+            self._codegen.discard(key)
+
+    def note_codegen_errors(self, key: tuple[Any, ...], codegen: bool) -> None:
+        """Whether the last full check of key found errors only code generation sees."""
+        with self._lock:
+            if codegen:
+                self._codegen.add(key)
+            else:
+                self._codegen.discard(key)
+
+    def codegen_errors(self, key: tuple[Any, ...]) -> bool:
+        with self._lock:
+            return key in self._codegen
 
     def holding(self, key: tuple[Any, ...], pkg_dir: Path, overlays: Mapping[Path, bytes]) -> Kept | None:
         """The kept inputs of key if they still hold for these buffers and the disk as it is now."""
