@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from rungo.load.model import Watched
+from rungo.load.model import LoadError, Watched
 from rungo.load.stamps import still_valid
 from rungo.orchestrate import PackageCheck
 from rungo.process import Runner
@@ -33,20 +34,23 @@ from rungo.work.execute import TypeCheckInputs
 STOP_NAME = "rungoStopAfterTypes"
 STOP_FILE = "zz_rungo_stop_after_types.go"
 
-# What the compiler says when an archive of the import config is gone: the kept inputs no longer hold.
-_STALE_SIGNS = ("could not import", "can't find import", "open importcfg", "reading input")
+# What the compiler says when an archive of the import config is gone or unreadable: the kept inputs
+# no longer hold. (An import the package was compiled without, beside a load error, is no sign.)
+_IMPORT_TROUBLE = re.compile(r"(?:could not import|can't find import:?) \"?([^\s\"(]+)")
+_STALE_SIGNS = ("open importcfg", "reading input")
 
 Header = tuple[Any, ...]
 
 
 def header(data: bytes) -> Header:
-    """What a file's load depends on: package name, imports, cgo, embeds, //go:debug lines, and the
-    text above the package clause (build constraints live there)."""
+    """What a file's load depends on: package name, imports (and where they are, which is where a
+    load error about one is shown), cgo, embeds, //go:debug lines, and the text above the package
+    clause (build constraints live there)."""
     s = summarize(data)
     above = b""
     if s.package_position is not None and s.package_position.line > 1:
         above = b"\n".join(data.split(b"\n", s.package_position.line - 1)[: s.package_position.line - 1])
-    return (s.package, tuple((i.name, i.path) for i in s.imports), s.imports_c,
+    return (s.package, tuple((i.name, i.path, i.spec_position) for i in s.imports), s.imports_c,
             tuple(e.patterns for e in s.embeds), tuple((d.key, d.value) for d in s.go_debug), above)
 
 
@@ -68,6 +72,7 @@ class Kept:
     headers: Mapping[Path, Header]        # per file of the package, of the content compiled
     overlaid: Mapping[Path, bytes]        # every unsaved buffer of the check, by digest
     near: tuple[Watched, ...]             # what the load read inside the package's module
+    load_errors: tuple[LoadError, ...]    # the errors the package was compiled beside (without their imports)
 
     @staticmethod
     def near_of(inputs: TypeCheckInputs, watched: tuple[Watched, ...]) -> tuple[Watched, ...]:
@@ -89,7 +94,7 @@ class TypeChecks:
     def keep(self, key: tuple[Any, ...], check: PackageCheck, overlays: Mapping[Path, bytes]) -> None:
         """Keeps what a full check compiled, unless it cannot be compiled again by itself."""
         inputs = check.typecheck
-        if inputs is None or check.load_errors or check.message:
+        if inputs is None or check.message or not all(e.beside for e in check.load_errors):
             self.forget(key)
             return
         headers: dict[Path, Header] = {}
@@ -106,7 +111,7 @@ class TypeChecks:
             if p.parent == inputs.pkg.dir and p not in headers:
                 headers[p] = header(data)      # a file the build left out: it stays out while its header holds
         kept = Kept(inputs, check.watched, headers, {p: _digest(d) for p, d in overlays.items()},
-                    Kept.near_of(inputs, check.watched))
+                    Kept.near_of(inputs, check.watched), check.load_errors)
         with self._lock:
             self._kept[key] = kept
             self._settled[key] = time.monotonic()
@@ -201,7 +206,8 @@ class TypeChecks:
         if res.returncode < 0:
             return None           # killed (cancelled): no answer
         text = (res.stdout + res.stderr).decode(errors="replace")
-        if any(sign in text for sign in _STALE_SIGNS):
+        if any(sign in text for sign in _STALE_SIGNS) or any(
+                f"packagefile {m.group(1)}=" in inputs.importcfg for m in _IMPORT_TROUBLE.finditer(text)):
             return None
         out: list[str] = []
         skipping = False
@@ -219,4 +225,4 @@ class TypeChecks:
         with self._lock:
             self.quick += 1
         outputs = ((pkg.import_path, report),) if report.strip() else ()
-        return PackageCheck(pkg, pkg_dir, (), outputs, "", inputs, kept.watched, types_only=True)
+        return PackageCheck(pkg, pkg_dir, kept.load_errors, outputs, "", inputs, kept.watched, types_only=True)
