@@ -45,6 +45,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import select
 import shutil
 import signal
@@ -678,7 +679,7 @@ def errors_of(m: dict[str, Any]) -> list[dict[str, Any]]:
             for d in m["params"]["diagnostics"] if d.get("severity", ERROR) == ERROR]
 
 
-def with_type_error(text: str, rel: str, n: int) -> str:
+def with_type_error(text: str, rel: str, n: str) -> str:
     """text with `var _ int = "x<n>"` as the first line of a function body (func main's, if there is one)."""
     m = re.search(r"^func main\(\) \{[ \t]*\n", text, re.M) or re.search(r"^func [^\n]*\{[ \t]*\n", text, re.M)
     if m is None:
@@ -698,13 +699,15 @@ def spread(samples: list[float]) -> dict[str, float] | None:
 
 def real_keystrokes(c: RealClient, uri: str, rel: str, good: str, edits: int, timeout: float) -> dict[str, Any]:
     """edits times: a didChange (full text) that adds the type error -> the publish that shows it, then
-    the change back -> the publish without it, and a person's pause before the next edit."""
+    the change back -> the publish without it, and a person's pause before the next edit. Each edit's
+    text is new, also to the file caches of both servers (gopls keeps type-checking results by content)."""
     shown: list[float] = []
     cleared: list[float] = []
     failures: list[str] = []
+    nonce = secrets.token_hex(4)    # never content that a cache of an earlier session has seen
     for i in range(edits):
         mark = c.mark()
-        v, t0 = c.change(uri, with_type_error(good, rel, i))
+        v, t0 = c.change(uri, with_type_error(good, rel, f"{nonce}_{i}"))
         got = c.wait(lambda m: is_publish(m, uri) and m["params"].get("version") in (v, None)
                      and shows_type_error(m), mark, t0 + timeout)
         if got is None:
@@ -791,9 +794,9 @@ def real_session(cmd: list[str], env: dict[str, str], repo: RealRepo, opts: argp
     except RuntimeError as e:
         out["failure"] = str(e)
     finally:
-        c.shutdown()
-        usage.sample()
         usage.stop()
+        usage.sample()
+        c.shutdown()
         out["peak RSS MB"] = usage.peak_rss / 1e6
         out["CPU s whole session"] = usage.samples[-1][1] if usage.samples else None
         out["session s"] = time.perf_counter() - c.t_spawn
@@ -913,14 +916,12 @@ def log_file(logs: Path | None, stem: str) -> Iterator[IO[bytes] | int]:
         yield f
 
 
-def render_real(meta: dict[str, Any], results: dict[str, Any]) -> str:
+def render_real(results: dict[str, Any]) -> str:
     out = []
-    partial = meta.get("partial")
+    partial = [f"{name}: {res['measured']['partial']}" for name, res in results.items() if res["measured"]["partial"]]
+    partial += [f"{name} not measured" for name in REAL_REPOS if name not in results]
     if partial:
-        out += [f"**Partial run** ({partial}).", ""]
-    out += [f"Measured {meta['date']} with {meta.get('rungo', 'rungo')}, {meta['go']}, {meta.get('gopls') or 'no gopls'}, Python {meta['python']}, "
-            f"{meta['machine']}, under `nice -n {meta.get('nice', 0)}`, load average {meta['load']}; "
-            f"`{meta['command']}`.", ""]
+        out += [f"**Partial run** ({'; '.join(partial)}).", ""]
 
     def ms(v: Any) -> str:
         return "—" if v is None else f"{v:,.0f} ms" if v < 10_000 else f"{v / 1000:,.1f} s"
@@ -929,11 +930,14 @@ def render_real(meta: dict[str, Any], results: dict[str, Any]) -> str:
         return "—" if not s else f"{s['min']:,.0f} / {s['median']:,.0f} / {s['max']:,.0f} ms"
 
     for name, res in results.items():
+        meta = res["measured"]
+        out += [f"**{name}** (`{res['module']}`): measured {meta['date']} with {meta['rungo']}, {meta['go']}, "
+                f"{meta['gopls'] or 'no gopls'}, Python {meta['python']}, {meta['machine']}, under "
+                f"`nice -n {meta['nice']}`, load average {meta['load']}; `{meta['command']}`.", ""]
         sessions = res.get("sessions") or {}
         if sessions:
             cols = list(sessions)
-            out += [f"**{name}** (`{res['module']}`)", "",
-                    "| measure | " + " | ".join(cols) + " | goal |", "| --- |" + " ---: |" * len(cols) + " --- |"]
+            out += ["| measure | " + " | ".join(cols) + " | goal |", "| --- |" + " ---: |" * len(cols) + " --- |"]
 
             def row(label: str, cell: Any, goal: str = "") -> None:
                 out.append(f"| {label} | " + " | ".join(cell(sessions[k]) for k in cols) + f" | {goal} |")
@@ -942,7 +946,7 @@ def render_real(meta: dict[str, Any], results: dict[str, Any]) -> str:
                 a, b = sessions.get(f"rungo {phase}"), sessions.get(f"gopls {phase}")
                 try:
                     x, y = get(a), get(b)
-                    return f"{x / y:.1f}x gopls {phase}" if x is not None and y else ""
+                    return f"; {x / y:.1f}x gopls {phase}" if x is not None and y else ""
                 except (TypeError, KeyError):
                     return ""
 
@@ -954,15 +958,16 @@ def render_real(meta: dict[str, Any], results: dict[str, Any]) -> str:
             for k in windows:
                 row(f"CPU seconds with children, {k[6:]} after opening",
                     lambda s, k=k: "—" if s.get(k) is None else f"{s[k]:.1f} s",
-                    "≤ gopls's initial load; " + ratio(lambda s, k=k: s[k], "cold"))
+                    "≤ gopls's initial load" + ratio(lambda s, k=k: s[k], "cold"))
             row("CPU seconds with children, whole session", lambda s: "—" if s.get("CPU s whole session") is None
                 else f"{s['CPU s whole session']:.1f} s in {s['session s']:.0f} s")
-            row("peak RSS with children", lambda s: f"{s['peak RSS MB']:,.0f} MB", ratio(lambda s: s["peak RSS MB"], "cold"))
+            row("peak RSS with children", lambda s: f"{s['peak RSS MB']:,.0f} MB",
+                ratio(lambda s: s["peak RSS MB"], "cold").lstrip("; "))
             for kind, rel in (("main", REAL_REPOS[name].main), ("deep", REAL_REPOS[name].deep)):
                 row(f"didOpen `{rel}` → first diagnostics", lambda s, kind=kind: ms(s.get(f"first diagnostics {kind} ms"))
                     + (f" ({len(s[f'first diagnostics {kind} errors'])} errors)"
                        if s.get(f"first diagnostics {kind} errors") else ""),
-                    "comparable to gopls; " + ratio(lambda s, kind=kind: s[f"first diagnostics {kind} ms"], "cold"))
+                    "comparable to gopls" + ratio(lambda s, kind=kind: s[f"first diagnostics {kind} ms"], "cold"))
             row(f"codeLens on `{REAL_REPOS[name].main}` during the warm start",
                 lambda s: ms(s.get("codeLens ms")) + (f" ({s['codeLens count']} lenses)"
                                                        if s.get("codeLens count") is not None else ""))
@@ -972,7 +977,7 @@ def render_real(meta: dict[str, Any], results: dict[str, Any]) -> str:
                         lambda s, kind=kind, what=what: sp(((s.get("keystrokes") or {}).get(kind) or {}).get(f"{what} ms"))
                         + ("; " + "; ".join(s["keystrokes"][kind]["failures"])
                            if ((s.get("keystrokes") or {}).get(kind) or {}).get("failures") else ""),
-                        "within 2x gopls's median; " + ratio(
+                        "within 2x gopls's median" + ratio(
                             lambda s, kind=kind, what=what: s["keystrokes"][kind][f"{what} ms"]["median"], "warm"))
             failures = [f"{k}: {s['failure']}" for k, s in sessions.items() if s.get("failure")]
             out += [""] + [f"- {f}" for f in failures] + ([""] if failures else [])
@@ -1052,18 +1057,22 @@ def main_real(opts: argparse.Namespace) -> int:
                       for k in ("load average before", "load average after") if s.get(k)]
     meta["load"] = (f"{min(x[0] for x in loads):.2f}–{max(x[0] for x in loads):.2f} (1 min), "
                     f"{load[1]:.2f} (5 min) at start")
-    missing = [n for n in REAL_REPOS if n not in opts.real]
-    short = opts.window_short != 120 or opts.window_long != 600
-    partial = ([f"only {', '.join(opts.real)}"] if missing else []) + (
-        [f"windows of {opts.window_short:g} / {opts.window_long:g} s instead of 120 / 600"] if short else []) + (
+    partial = ([f"windows of {opts.window_short:g} / {opts.window_long:g} s instead of 120 / 600"]
+               if opts.window_short != 120 or opts.window_long != 600 else []) + (
         [f"{opts.edits} edits per file"] if opts.edits < 10 else []) + (
         ["no gopls"] if "gopls" not in opts.servers or gopls is None else []) + (
         ["no sweep"] if not opts.sweep else []) + (["the sweep only"] if opts.no_timing else [])
     meta["partial"] = ", ".join(partial)
+    for res in results.values():
+        res["measured"] = meta
+    try:        # the repositories not measured this time keep their last measurement, which says when
+        previous = json.loads((RESULTS / "lsp_real.json").read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        previous = {}
+    results = {n: results.get(n) or previous[n] for n in REAL_REPOS if n in results or n in previous}
     if opts.update_readme:
         ensure_real_markers()
-    publish("lsp_real", "lsp-real" if opts.update_readme else None, {"meta": meta, "results": results},
-            render_real(meta, results))
+    publish("lsp_real", "lsp-real" if opts.update_readme else None, {"results": results}, render_real(results))
     return 0
 
 
