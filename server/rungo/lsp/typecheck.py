@@ -54,6 +54,46 @@ def header(data: bytes) -> Header:
             tuple(e.patterns for e in s.embeds), tuple((d.key, d.value) for d in s.go_debug), above)
 
 
+_IMPORT_LINE = re.compile(rb"(?m)^[ \t]*import\b")
+_TOP_LEVEL = re.compile(rb"(?m)^[A-Za-z_]")
+_EMBED_LINE = re.compile(rb"(?m)^.*//go:embed.*$")
+
+
+@dataclass(frozen=True, slots=True)
+class FileHead:
+    """A file's header, and what tells without parsing that an edit left it alone: the bytes up to the
+    first top-level line after its last import (or its package clause), and its //go:embed lines."""
+
+    header: Header
+    prefix: bytes
+    embeds: tuple[bytes, ...]
+
+    @staticmethod
+    def of(data: bytes) -> FileHead:
+        h = header(data)
+        s = summarize(data)
+        last = max([i.spec_position.line for i in s.imports] +
+                   ([s.package_position.line] if s.package_position is not None else [0]))
+        cut = 0
+        for _ in range(last):
+            nl = data.find(b"\n", cut)
+            if nl < 0:
+                cut = len(data)
+                break
+            cut = nl + 1
+        first_decl = _TOP_LEVEL.search(data, cut)      # the import block's end is before it
+        cut = first_decl.start() if first_decl is not None else len(data)
+        return FileHead(h, data[:cut], tuple(_EMBED_LINE.findall(data)))
+
+    def holds_for(self, data: bytes) -> bool:
+        """Whether data has this header: the same bytes up to the last import, no import declaration
+        after them, the same //go:embed lines; else a parse tells."""
+        if data.startswith(self.prefix) and not _IMPORT_LINE.search(data, len(self.prefix)) \
+                and tuple(_EMBED_LINE.findall(data)) == self.embeds:
+            return True
+        return header(data) == self.header
+
+
 def _digest(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
@@ -69,7 +109,7 @@ class Kept:
 
     inputs: TypeCheckInputs
     watched: tuple[Watched, ...]          # everything the load read
-    headers: Mapping[Path, Header]        # per file of the package, of the content compiled
+    headers: Mapping[Path, FileHead]      # per file of the package, of the content compiled
     overlaid: Mapping[Path, bytes]        # every unsaved buffer of the check, by digest
     near: tuple[Watched, ...]             # what the load read inside the package's module
     load_errors: tuple[LoadError, ...]    # the errors the package was compiled beside (without their imports)
@@ -97,7 +137,7 @@ class TypeChecks:
         if inputs is None or check.message or not all(e.beside for e in check.load_errors):
             self.forget(key)
             return
-        headers: dict[Path, Header] = {}
+        headers: dict[Path, FileHead] = {}
         for f in inputs.pkg.files:
             data = overlays.get(f.path)
             if data is None:
@@ -106,10 +146,10 @@ class TypeChecks:
                 except OSError:
                     self.forget(key)
                     return
-            headers[f.path] = header(data)
+            headers[f.path] = FileHead.of(data)
         for p, data in overlays.items():
             if p.parent == inputs.pkg.dir and p not in headers:
-                headers[p] = header(data)      # a file the build left out: it stays out while its header holds
+                headers[p] = FileHead.of(data)      # a file the build left out: it stays out while its header holds
         kept = Kept(inputs, check.watched, headers, {p: _digest(d) for p, d in overlays.items()},
                     Kept.near_of(inputs, check.watched), check.load_errors)
         with self._lock:
@@ -150,7 +190,8 @@ class TypeChecks:
             if p.parent == pkg_dir:
                 if p.name.endswith("_test.go"):
                     continue      # a test file: go run never compiles it
-                if kept.headers.get(p) != header(data):
+                head = kept.headers.get(p)
+                if head is None or not head.holds_for(data):
                     return None
             elif kept.overlaid.get(p) != _digest(data):
                 return None       # another package's buffer changed
