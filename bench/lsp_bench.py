@@ -873,9 +873,11 @@ def real_sweep(cmd: list[str], env: dict[str, str], repo: RealRepo, opts: argpar
     return out
 
 
-def bench_real(opts: argparse.Namespace, go: str, rungo: Path, gopls: str | None, work: Path) -> dict[str, Any]:
+def bench_real(opts: argparse.Namespace, go: str, rungo: Path, gopls: str | None, work: Path,
+               progress: Any) -> dict[str, Any]:
     """For each repository, one server at a time: rungo cold, gopls cold, rungo warm, gopls warm (each
-    cold start on empty caches of its own, the warm one on what its cold one left); then the sweep."""
+    cold start on empty caches of its own, the warm one on what its cold one left); then the sweep.
+    progress(results, what) is called after each session with what is measured so far."""
     servers = {"rungo": [str(rungo), "lsp"]}
     if gopls is not None and "gopls" in opts.servers:
         servers["gopls"] = [gopls, "serve"]
@@ -890,12 +892,14 @@ def bench_real(opts: argparse.Namespace, go: str, rungo: Path, gopls: str | None
         if not (LSPSCALE / f"{name}.ready").is_file():
             raise SystemExit(f"{repo.root} is not there: run python3 tools/setup_test_tools.py")
         res: dict[str, Any] = {"module": (LSPSCALE / f"{name}.ready").read_text().strip(), "sessions": {}}
+        results[name] = res
         for phase in ("cold", "warm") if not opts.no_timing else ():
             for server, cmd in servers.items():
                 print(f"lsp_bench: {name}: {server} {phase}", file=sys.stderr, flush=True)
                 env = server_env(go, work / name / server)
                 with log_file(logs, f"{name}-{server}-{phase}") as err:
                     res["sessions"][f"{server} {phase}"] = real_session(cmd, env, repo, opts, err)
+                progress(results, f"{name} {server} {phase}")
         if opts.sweep:
             res["sweep"] = {}
             for server, cmd in servers.items():
@@ -903,7 +907,7 @@ def bench_real(opts: argparse.Namespace, go: str, rungo: Path, gopls: str | None
                 env = server_env(go, work / name / server)
                 with log_file(logs, f"{name}-{server}-sweep") as err:
                     res["sweep"][server] = real_sweep(cmd, env, repo, opts, err)
-        results[name] = res
+                progress(results, f"{name} {server} sweep")
     return results
 
 
@@ -1031,6 +1035,11 @@ def main_real(opts: argparse.Namespace) -> int:
     gopls_version = (subprocess.run([gopls, "version"], capture_output=True, text=True).stdout.splitlines()[:1]
                      if gopls else [])
     load = os.getloadavg()
+
+    def save(results: dict[str, Any], unfinished: str | None) -> None:
+        save_real(opts, version, gopls, gopls_version, load, results, unfinished)
+
+    results: dict[str, Any] = {}
     work = Path(tempfile.mkdtemp(prefix="rungo-lspreal"))
     try:
         rungo = make_venv(work / "venv")
@@ -1044,9 +1053,18 @@ def main_real(opts: argparse.Namespace) -> int:
         subprocess.run([str(work / "venv" / "bin" / "python"), "-c", "import rungo.cli, rungo.lsp.server"],
                        env=dict(os.environ, PYTHONPYCACHEPREFIX=str(work / "pycache")), check=True)
         os.environ["PYTHONPYCACHEPREFIX"] = str(work / "pycache")    # every server starts from compiled modules
-        results = bench_real(opts, go, rungo, gopls, work)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))    # shut the servers down on the way out
+        results = bench_real(opts, go, rungo, gopls, work, lambda r, what: save(r, what))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    save(results, None)
+    return 0
+
+
+def save_real(opts: argparse.Namespace, version: str, gopls: str | None, gopls_version: list[str],
+              load: tuple[float, float, float], results: dict[str, Any], unfinished: str | None) -> None:
+    """Writes what is measured so far (unfinished: the last session measured, when more are to come)."""
+    results = dict(results)
     meta: dict[str, Any] = measured_with(version, "bench/lsp_bench.py")
     meta["gopls"] = gopls_version[0] if gopls_version else ""
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", opts.source or "HEAD"], capture_output=True,
@@ -1061,10 +1079,11 @@ def main_real(opts: argparse.Namespace) -> int:
                if opts.window_short != 120 or opts.window_long != 600 else []) + (
         [f"{opts.edits} edits per file"] if opts.edits < 10 else []) + (
         ["no gopls"] if "gopls" not in opts.servers or gopls is None else []) + (
-        ["no sweep"] if not opts.sweep else []) + (["the sweep only"] if opts.no_timing else [])
+        ["no sweep"] if not opts.sweep else []) + (["the sweep only"] if opts.no_timing else []) + (
+        [f"unfinished, measured up to {unfinished}"] if unfinished else [])
     meta["partial"] = ", ".join(partial)
-    for res in results.values():
-        res["measured"] = meta
+    for name in list(results):
+        results[name] = {**results[name], "measured": meta}
     try:        # the repositories not measured this time keep their last measurement, which says when
         previous = json.loads((RESULTS / "lsp_real.json").read_text())["results"]
     except (OSError, ValueError, KeyError):
@@ -1072,8 +1091,12 @@ def main_real(opts: argparse.Namespace) -> int:
     results = {n: results.get(n) or previous[n] for n in REAL_REPOS if n in results or n in previous}
     if opts.update_readme:
         ensure_real_markers()
+    if unfinished:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "lsp_real.json").write_text(json.dumps({"results": results}, indent=2) + "\n")
+        (RESULTS / "lsp_real.md").write_text(render_real(results))
+        return
     publish("lsp_real", "lsp-real" if opts.update_readme else None, {"results": results}, render_real(results))
-    return 0
 
 
 
