@@ -90,6 +90,29 @@ def find_go() -> str:
     return str(gb)
 
 
+def module_env() -> dict[str, str]:
+    """The environment that downloads into the test module cache, with the local toolchain."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOFLAGS", "GOMODCACHE", "GOTOOLCHAIN"))}
+    env.update(GOMODCACHE=str(MODCACHE), GOTOOLCHAIN="local", GOFLAGS="-mod=mod", GOTELEMETRY="off")
+    MODCACHE.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def writable_copy(go: str, env: dict[str, str], spec: str, dest: Path) -> None:
+    """A writable copy of the module spec (module@version) at dest, with every module it needs
+    downloaded into the test module cache."""
+    res = subprocess.run([go, "mod", "download", "-json", spec], env=env, capture_output=True, text=True)
+    info = json.loads(res.stdout or "{}")
+    if res.returncode != 0 or "Dir" not in info:
+        raise SystemExit(f"setup: cannot download {spec}: {info.get('Error') or res.stderr.strip()}")
+    shutil.copytree(info["Dir"], dest)
+    for d, _dirs, files in os.walk(dest):
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o644)
+    run([go, "mod", "download"], cwd=dest, env=env)
+
+
 def realworld() -> None:
     """Every module the corpus programs need, in the test module cache; then a check, with the
     proxy off, that each program's package graph loads from it with cgo on and off."""
@@ -98,24 +121,13 @@ def realworld() -> None:
     if marker.is_file() and marker.read_text().strip() == want:
         return
     go = find_go()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOFLAGS", "GOMODCACHE", "GOTOOLCHAIN"))}
-    env.update(GOMODCACHE=str(MODCACHE), GOTOOLCHAIN="local", GOFLAGS="-mod=mod", GOTELEMETRY="off")
-    MODCACHE.mkdir(parents=True, exist_ok=True)
+    env = module_env()
     programs = tomllib.loads(CORPUS.read_text())["program"]
     with tempfile.TemporaryDirectory(prefix="rungo-corpus-") as tmp:
         for prog in programs:
             spec = f"{prog['module']}@{prog['version']}"
-            res = subprocess.run([go, "mod", "download", "-json", spec], env=env, capture_output=True, text=True)
-            info = json.loads(res.stdout or "{}")
-            if res.returncode != 0 or "Dir" not in info:
-                raise SystemExit(f"setup: cannot download {spec}: {info.get('Error') or res.stderr.strip()}")
             src = Path(tmp) / prog["name"]
-            shutil.copytree(info["Dir"], src)
-            for d, _dirs, files in os.walk(src):
-                os.chmod(d, 0o755)
-                for f in files:
-                    os.chmod(os.path.join(d, f), 0o644)
-            run([go, "mod", "download"], cwd=src, env=env)
+            writable_copy(go, env, spec, src)
             offline = dict(env, GOPROXY="off", GOFLAGS="")
             pkg = "." if prog.get("at_version") else prog["package"]
             for cgo in ("1", "0"):
@@ -142,28 +154,17 @@ def lspscale() -> None:
     cache; then a check, with the proxy off, that all of them load from it. Each copy is kept once its
     marker (<name>.ready, the module and version) says it is complete."""
     go = find_go()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOFLAGS", "GOMODCACHE", "GOTOOLCHAIN"))}
-    env.update(GOMODCACHE=str(MODCACHE), GOTOOLCHAIN="local", GOFLAGS="-mod=mod", GOTELEMETRY="off")
-    MODCACHE.mkdir(parents=True, exist_ok=True)
+    env = module_env()
     LSPSCALE.mkdir(parents=True, exist_ok=True)
     for name, spec in LSPSCALE_REPOS.items():
         marker = LSPSCALE / f"{name}.ready"
         dest = LSPSCALE / name
         if marker.is_file() and marker.read_text().strip() == spec and dest.is_dir():
             continue
-        res = subprocess.run([go, "mod", "download", "-json", spec], env=env, capture_output=True, text=True)
-        info = json.loads(res.stdout or "{}")
-        if res.returncode != 0 or "Dir" not in info:
-            raise SystemExit(f"setup: cannot download {spec}: {info.get('Error') or res.stderr.strip()}")
         tmp = LSPSCALE / f"{name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(dest, ignore_errors=True)
-        shutil.copytree(info["Dir"], tmp)
-        for d, _dirs, files in os.walk(tmp):
-            os.chmod(d, 0o755)
-            for f in files:
-                os.chmod(os.path.join(d, f), 0o644)
-        run([go, "mod", "download"], cwd=tmp, env=env)
+        writable_copy(go, env, spec, tmp)
         offline = dict(env, GOPROXY="off", GOFLAGS="")
         check = subprocess.run([go, "list", "-deps", "-test", "-e", "-f",
                                 "{{with .Error}}{{$.ImportPath}}: {{.}}{{end}}", "./..."],
