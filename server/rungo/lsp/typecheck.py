@@ -28,7 +28,7 @@ from rungo.load.model import LoadError, Watched
 from rungo.load.stamps import still_valid
 from rungo.orchestrate import PackageCheck
 from rungo.process import Runner
-from rungo.syntax import summarize
+from rungo.syntax import FileSummary, summarize
 from rungo.work.execute import TypeCheckInputs
 
 STOP_NAME = "rungoStopAfterTypes"
@@ -42,14 +42,23 @@ _STALE_SIGNS = ("open importcfg", "reading input")
 Header = tuple[Any, ...]
 
 
-def header(data: bytes) -> Header:
+def _line_offset(data: bytes, line: int) -> int:
+    """Where 1-based line `line` + 1 starts in data (its length when data has fewer lines)."""
+    cut = 0
+    for _ in range(line):
+        nl = data.find(b"\n", cut)
+        if nl < 0:
+            return len(data)
+        cut = nl + 1
+    return cut
+
+
+def header(data: bytes, s: FileSummary | None = None) -> Header:
     """What a file's load depends on: package name, imports (and where they are, which is where a
     load error about one is shown), cgo, embeds, //go:debug lines, and the text above the package
-    clause (build constraints live there)."""
-    s = summarize(data)
-    above = b""
-    if s.package_position is not None and s.package_position.line > 1:
-        above = b"\n".join(data.split(b"\n", s.package_position.line - 1)[: s.package_position.line - 1])
+    clause (build constraints live there). `s` is data's summary, when known."""
+    s = s if s is not None else summarize(data)
+    above = data[:_line_offset(data, s.package_position.line - 1)] if s.package_position is not None else b""
     return (s.package, tuple((i.name, i.path, i.spec_position) for i in s.imports), s.imports_c,
             tuple(e.patterns for e in s.embeds), tuple((d.key, d.value) for d in s.go_debug), above)
 
@@ -70,20 +79,13 @@ class FileHead:
 
     @staticmethod
     def of(data: bytes) -> FileHead:
-        h = header(data)
         s = summarize(data)
         last = max([i.spec_position.line for i in s.imports] +
                    ([s.package_position.line] if s.package_position is not None else [0]))
-        cut = 0
-        for _ in range(last):
-            nl = data.find(b"\n", cut)
-            if nl < 0:
-                cut = len(data)
-                break
-            cut = nl + 1
+        cut = _line_offset(data, last)
         first_decl = _TOP_LEVEL.search(data, cut)      # the import block's end is before it
         cut = first_decl.start() if first_decl is not None else len(data)
-        return FileHead(h, data[:cut], tuple(_EMBED_LINE.findall(data)))
+        return FileHead(header(data, s), data[:cut], tuple(_EMBED_LINE.findall(data)))
 
     def holds_for(self, data: bytes) -> bool:
         """Whether data has this header: the same bytes up to the last import, no import declaration
