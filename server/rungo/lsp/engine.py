@@ -164,9 +164,13 @@ class Activity:
                 self._cond.notify_all()
 
     def wait_turn(self, token: CancelToken) -> None:
-        """A deferred check's next step waits here while an active document's check runs."""
+        """The next step of token's work waits here for its turn (or until it is cancelled): a
+        background job's while any interactive work runs, a deferred check's while an active
+        document's check runs."""
+        if not (token.background or token.deferred):
+            return
         with self._cond:
-            while self._active > 0 and not token.cancelled:
+            while (self._busy if token.background else self._active) > 0 and not token.cancelled:
                 self._cond.wait(0.5)
 
     def started(self, proc: subprocess.Popen[bytes]) -> None:
@@ -177,12 +181,6 @@ class Activity:
                     os.killpg(proc.pid, signal.SIGSTOP)
                 except (ProcessLookupError, PermissionError):
                     pass
-
-    def wait_idle(self, token: CancelToken) -> None:
-        """A background job's next step waits here while interactive work runs (or it is cancelled)."""
-        with self._cond:
-            while self._busy > 0 and not token.cancelled:
-                self._cond.wait(0.5)
 
     def adopt(self, token: CancelToken) -> None:
         with self._cond:
@@ -294,10 +292,7 @@ class EngineRunner(Runner):
         if env_extra:
             env.update(env_extra)
         if self.token is not None and self.activity is not None:
-            if self.token.background:
-                self.activity.wait_idle(self.token)
-            elif self.token.deferred:
-                self.activity.wait_turn(self.token)
+            self.activity.wait_turn(self.token)
         if self.token is not None and self.token.cancelled:
             return Completed(tuple(argv), -signal.SIGKILL, b"", CANCELLED)
         if self.gate is not None and ListGate.applies(argv):
