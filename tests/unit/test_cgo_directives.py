@@ -12,21 +12,15 @@ from pathlib import Path
 import pytest
 
 from rungo.load.constraints import BuildContext
+from rungo.load.cgodirectives import CgoDirectives, CgoError, expand_srcdir, parse_directives
 from rungo.load.cgoflags import (
-    CgoDirectives,
-    CgoError,
     cgo_environment,
-    cgo_preambles,
-    comment_text,
-    expand_srcdir,
     package_flags,
-    parse_directives,
     PkgConfigFlags,
-    quoted_join,
-    quoted_split,
     split_pkg_config_output,
-    split_quoted,
 )
+from rungo.quoting import quoted_join, quoted_split_or_error, split_quoted
+from rungo.syntax.preamble import cgo_preambles, comment_text
 from rungo.load.cgosecurity import (
     SecurityRules,
     Unsupported,
@@ -173,8 +167,8 @@ def test_split_quoted_like_go_build() -> None:
 
 
 def test_quoted_split_and_join() -> None:
-    assert quoted_split(" gcc  'my flag' \"x y\" -O2") == ["gcc", "my flag", "x y", "-O2"]
-    assert quoted_split("'gcc") == "unterminated ' string"
+    assert quoted_split_or_error(" gcc  'my flag' \"x y\" -O2") == ["gcc", "my flag", "x y", "-O2"]
+    assert quoted_split_or_error("'gcc") == "unterminated ' string"
     assert quoted_join(["gcc", "a b", "it's"]) == "gcc 'a b' \"it's\""
     assert quoted_join(["a'\""]) is None
 

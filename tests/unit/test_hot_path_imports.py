@@ -22,7 +22,7 @@ def test_fastpath_imports_only_what_it_needs() -> None:
 # regular expression before it is first used.
 _ENGINE_MODULES = ("rungo.cache", "rungo.process", "rungo.config", "rungo.load.golist", "rungo.load.summaries",
                    "rungo.load.stamps", "rungo.load.modfile", "rungo.load.constraints", "rungo.load.model",
-                   "rungo.load.embed", "rungo.load.filechecks", "rungo.invocation", "rungo.work.buildinfo",
+                   "rungo.load.embed", "rungo.load.filechecks", "rungo.invocation", "rungo.quoting", "rungo.goenv", "rungo.work.buildinfo",
                    "rungo.work.diagnostics", "rungo.syntax", "rungo.syntax.utf16")
 _ON_FIRST_USE = {"json", "shlex", "subprocess", "shutil", "secrets", "random", "tempfile", "logging"}
 
@@ -42,7 +42,8 @@ def test_engine_modules_import_heavy_stdlib_on_first_use() -> None:
 # A build imports the orchestration; the stages only some builds need load when those builds run:
 # the cgo stage (a package that imports "C"), the go command's builds (the fallback), watch mode,
 # the language server, and the thread pool of concurrent.futures (with logging) not at all.
-_ON_DEMAND = {"rungo.load.cgoload", "rungo.load.cgoflags", "rungo.load.cgosecurity", "rungo.work.cgo",
+_ON_DEMAND = {"rungo.load.cgoload", "rungo.load.cgoflags", "rungo.load.cgodirectives", "rungo.syntax.preamble",
+              "rungo.load.cgosecurity", "rungo.work.cgo",
               "rungo.work.gocommand", "rungo.watch", "rungo.filewatch", "rungo.lsp", "concurrent.futures",
               "logging", "tree_sitter", "pygls"}
 

@@ -23,9 +23,9 @@ from rungo.invocation import (
     flags_for,
     matches_pattern,
     parse_run_args,
-    split_quoted,
     unsupported,
 )
+from rungo.quoting import quoted_split
 
 # (argv, GOFLAGS, go's message, usage blurb follows)
 GO_ERRORS: list[tuple[list[str], str, str, bool]] = [
@@ -545,13 +545,13 @@ def test_unsupported_never_hides_a_usage_error() -> None:
      ("a'b c'", ("a'b", "c'")), ("''", ("",)), ("'x'y", ("x", "y")),
      ("a\tb\nc\rd\ve", ("a", "b", "c", "d\ve"))],
 )
-def test_split_quoted(text: str, fields: tuple[str, ...]) -> None:
-    assert split_quoted(text) == fields
+def test_quoted_split(text: str, fields: tuple[str, ...]) -> None:
+    assert quoted_split(text) == fields
 
 
-def test_split_quoted_unterminated() -> None:
+def test_quoted_split_unterminated() -> None:
     with pytest.raises(ValueError, match="^unterminated \" string$"):
-        split_quoted('a "b')
+        quoted_split('a "b')
 
 
 # --- value types -------------------------------------------------------------------------------

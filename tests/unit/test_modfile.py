@@ -17,11 +17,11 @@ from rungo.load.modfile import (
     Require,
     WorkFile,
     format_errors,
-    go_quote,
     lang_version,
     parse_mod,
     parse_work,
 )
+from rungo.quoting import quote as go_quote
 
 
 def errs(data: bytes, filename: str = "go.mod") -> str:

@@ -19,7 +19,8 @@ from rungo.syntax import (
     SyntaxProblem,
     summarize,
 )
-from rungo.syntax.literals import directive_args, embed_patterns, go_debug_setting, unquote
+from rungo.quoting import unquote
+from rungo.syntax.literals import directive_args, embed_patterns, go_debug_setting
 
 
 def src(text: str) -> bytes:

@@ -1,29 +1,29 @@
 """The flags a cgo package is built with, decided as cmd/go decides them.
 
-- `cgo_preambles(source)`: the comment attached to each `import "C"` (go/parser's lead comment,
-  as go/ast's CommentGroup.Text() renders it).
-- `parse_directives(files, pkg_dir, ctx)`: the `#cgo` lines of those preambles, as go/build's
-  saveCgo reads them (constraints, quoting, ${SRCDIR}, safe names, relative -I/-L made absolute).
 - `cgo_environment(env, goenv)`: CC, CXX, FC, PKG_CONFIG, the CGO_*FLAGS defaults and the
   CGO_*_ALLOW / _DISALLOW overrides, as cmd/go's cfg.Getenv and `go env` resolve them.
 - `pkg_config_flags(...)`: cmd/go's getPkgConfigFlags, through rungo's Runner.
 - `package_flags(...)`: cmd/go's CFlags plus what runCgo adds (pkg-config, -lobjc, -lgfortran,
   the internal-linking verdict), with the security checks of `cgosecurity`.
+- `resolve_flags(...)`: all of it for one `CgoPackage`, from its `#cgo` lines (`cgodirectives`).
 
-Errors are values: `CgoError` carries go's text and how go prints it; `Unsupported` says why the
-go command has to build instead.
+The preambles themselves are read by `rungo.syntax.preamble`, the go/env files by `rungo.goenv`,
+and Go's quoting rules live in `rungo.quoting`. Errors are values: `CgoError` (from
+`cgodirectives`) carries go's text and how go prints it; `Unsupported` says why the go command has
+to build instead.
 """
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Iterator, Literal, Mapping, Sequence
+from typing import Final, Mapping, Sequence
 
-from rungo.load.constraints import BuildContext, ConstraintSyntaxError, parse_expr, parse_plus_build_expr
-from rungo.invocation import split_quoted as split_fields
+from rungo.goenv import go_getenv
+from rungo.load.cgodirectives import CgoDirectives, CgoError, parse_directives
+from rungo.load.constraints import BuildContext
 from rungo.process import Runner
+from rungo.quoting import quote_rune, quoted_join, quoted_split_or_error
 from rungo.load.cgosecurity import (
     SecurityRules,
     Unsupported,
@@ -35,451 +35,6 @@ from rungo.load.cgosecurity import (
 )
 
 DEFAULT_CFLAGS: Final = "-O2 -g"          # cmd/go's work.DefaultCFlags
-
-
-@dataclass(frozen=True, slots=True)
-class CgoError:
-    """A cgo build failure in go's words.
-
-    kind "load": a package-loading error, printed as is (`/abs/x.go: invalid #cgo line: ...`).
-    kind "action": an error of the build step, printed as `<import path>: <message>`.
-    kind "command": a command's output, printed under `# <import path>` (and `# [<desc>]` when
-    the failing command is not the package's own step, as for pkg-config).
-    """
-
-    kind: Literal["load", "action", "command"]
-    message: str
-    desc: str = ""
-
-    def render(self, import_path: str) -> str:
-        """The text go prints for this error, ending in a newline."""
-        if self.kind == "load":
-            text = self.message
-        elif self.kind == "action":
-            text = f"{import_path}: {self.message}"
-        elif self.desc:
-            text = f"# {import_path}\n# [{self.desc}]\n{self.message}"
-        else:
-            text = f"# {import_path}\n{self.message}"
-        return text if text.endswith("\n") else text + "\n"
-
-
-# -- quoting --------------------------------------------------------------------------------------
-
-def quoted_split(s: str) -> list[str] | str:
-    """cmd/internal/quoted.Split: the fields, or the error text ("unterminated ' string")."""
-    try:
-        return list(split_fields(s))
-    except ValueError as e:
-        return str(e)
-
-
-def quoted_join(args: Sequence[str]) -> str | None:
-    """cmd/internal/quoted.Join; None when an argument holds both quote characters."""
-    parts: list[str] = []
-    for a in args:
-        ascii_part = "".join(c for c in a if ord(c) < 0x80)
-        space = any(c in " \t\n\r" for c in ascii_part)
-        single, double = "'" in ascii_part, '"' in ascii_part
-        if not (space or single or double):
-            parts.append(a)
-        elif not single:
-            parts.append(f"'{a}'")
-        elif not double:
-            parts.append(f'"{a}"')
-        else:
-            return None
-    return " ".join(parts)
-
-
-_GO_SPACE: Final = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-
-
-def split_quoted(s: str) -> tuple[list[str], str | None]:
-    """go/build's splitQuoted: white-space separated, '' and "" quoting, backslash escapes.
-
-    Returns the arguments and the error ("unclosed quote", "unfinished escaping") or None.
-    """
-    args: list[str] = []
-    arg: list[str] = []
-    escaped = quoted = False
-    quote = ""
-    for ch in s:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-            continue
-        elif quote:
-            if ch == quote:
-                quote = ""
-                continue
-        elif ch in "\"'":
-            quoted = True
-            quote = ch
-            continue
-        elif ch in _GO_SPACE:
-            if quoted or arg:
-                quoted = False
-                args.append("".join(arg))
-                arg = []
-            continue
-        arg.append(ch)
-    if quoted or arg:
-        args.append("".join(arg))
-    if quote:
-        return args, "unclosed quote"
-    if escaped:
-        return args, "unfinished escaping"
-    return args, None
-
-
-# -- the preamble ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class _Comment:
-    text: str
-    start: int      # line of its first character
-    end: int        # line of its last character
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    text: str
-    line: int
-    comments: tuple[_Comment, ...]   # the comments between the previous token and this one
-    prev_line: int                   # line of the previous token (0 before the first)
-
-
-def _tokens(src: str) -> Iterator[_Token]:
-    """Go tokens (identifiers, literals, single punctuation characters) with the comments before each."""
-    i, n, line = 0, len(src), 1
-    comments: list[_Comment] = []
-    prev = 0
-    while i < n:
-        c = src[i]
-        if c == "\n":
-            line += 1
-            i += 1
-            continue
-        if c in " \t\r":
-            i += 1
-            continue
-        if src.startswith("//", i):
-            j = src.find("\n", i)
-            j = n if j < 0 else j
-            text = src[i:j]
-            if text.endswith("\r"):
-                text = text[:-1]
-            comments.append(_Comment(text.replace("\r", ""), line, line))
-            i = j
-            continue
-        if src.startswith("/*", i):
-            j = src.find("*/", i + 2)
-            if j < 0:
-                return
-            text = src[i:j + 2]
-            nl = text.count("\n")
-            comments.append(_Comment(_strip_cr_block(text), line, line + nl))
-            line += nl
-            i = j + 2
-            continue
-        start_line = line
-        if c == '"' or c == "'":
-            j = i + 1
-            while j < n and src[j] != c and src[j] != "\n":
-                j += 2 if src[j] == "\\" else 1
-            j = min(j + 1, n)
-        elif c == "`":
-            j = src.find("`", i + 1)
-            j = n if j < 0 else j + 1
-            line += src.count("\n", i, j)
-        elif c.isalnum() or c == "_" or ord(c) >= 0x80:
-            j = i + 1
-            while j < n and (src[j].isalnum() or src[j] == "_" or ord(src[j]) >= 0x80):
-                j += 1
-        else:
-            j = i + 1
-        yield _Token(src[i:j], start_line, tuple(comments), prev)
-        comments = []
-        prev = line
-        i = j
-
-
-def _strip_cr_block(text: str) -> str:
-    """go/scanner's stripCR for a /* */ comment: drop \\r except inside a "*\\r.../"."""
-    out: list[str] = []
-    for j, ch in enumerate(text):
-        if ch != "\r" or (len(out) > 2 and out[-1] == "*" and j + 1 < len(text) and text[j + 1] == "/"):
-            out.append(ch)
-    return "".join(out)
-
-
-def _lead_comment(tok: _Token) -> tuple[_Comment, ...] | None:
-    """go/parser's leadComment for the token: the last comment group, if it ends on the line before it."""
-    cs = list(tok.comments)
-    if not cs:
-        return None
-    k = 0
-    if cs[0].start == tok.prev_line:         # a line comment group (n=0) on the previous token's line
-        endline = cs[0].start
-        while k < len(cs) and cs[k].start <= endline:
-            endline = cs[k].end
-            k += 1
-    group: list[_Comment] = []
-    endline = -1
-    while k < len(cs):
-        group = []
-        endline = cs[k].start
-        while k < len(cs) and cs[k].start <= endline + 1:
-            group.append(cs[k])
-            endline = cs[k].end
-            k += 1
-    if group and endline + 1 == tok.line:
-        return tuple(group)
-    return None
-
-
-def _is_directive(c: str) -> bool:
-    """go/ast's isDirective (the text after "//")."""
-    if c.startswith(("line ", "extern ", "export ")):
-        return True
-    colon = c.find(":")
-    if colon <= 0 or colon + 1 >= len(c):
-        return False
-    for k in range(colon + 2):
-        if k == colon:
-            continue
-        b = c[k]
-        if not ("a" <= b <= "z" or "0" <= b <= "9"):
-            return False
-    return True
-
-
-def comment_text(group: Sequence[str]) -> str:
-    """go/ast's CommentGroup.Text() of comments given with their markers."""
-    lines: list[str] = []
-    for c in group:
-        if c[1] == "/":
-            c = c[2:]
-            if c.startswith(" "):
-                c = c[1:]
-            elif c and _is_directive(c):
-                continue
-        else:
-            c = c[2:-2]
-        for ln in c.split("\n"):
-            lines.append(ln.rstrip(" \t\n\r"))
-    kept: list[str] = []
-    for ln in lines:
-        if ln != "" or (kept and kept[-1] != ""):
-            kept.append(ln)
-    if kept and kept[-1] != "":
-        kept.append("")
-    return "\n".join(kept)
-
-
-def _unquote(lit: str) -> str | None:
-    if len(lit) >= 2 and lit[0] == lit[-1] == "`":
-        return lit[1:-1].replace("\r", "")
-    if len(lit) >= 2 and lit[0] == lit[-1] == '"':
-        body = lit[1:-1]
-        if "\\" not in body:
-            return body
-        try:
-            return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
-        except (UnicodeDecodeError, UnicodeEncodeError):
-            return None
-    return None
-
-
-def cgo_preambles(source: bytes) -> tuple[str, ...]:
-    """The text of the doc comment of every `import "C"` in a Go file, in order (go/build's imp.doc).
-
-    The doc is the import spec's lead comment, or the declaration's when the declaration has one
-    spec; a spec without one gives "". Parsing stops at the first declaration after the imports.
-    """
-    src = source.decode("utf-8", "surrogateescape")
-    toks = _tokens(src)
-    texts: list[str] = []
-
-    def nxt() -> _Token | None:
-        return next(toks, None)
-
-    def read_spec(t: _Token, doc: tuple[_Comment, ...] | None) -> tuple[
-            tuple[str | None, tuple[_Comment, ...] | None] | None, _Token | None]:
-        """One import spec from `t` (an optional name, then the path), and the token after it."""
-        if t.text == "." or (t.text[:1].isalpha() or t.text[:1] == "_"):
-            named = nxt()
-            if named is None:
-                return None, None
-            t = named
-        return (_unquote(t.text), doc), nxt()
-
-    t = nxt()
-    if t is None or t.text != "package":
-        return ()
-    t = nxt()                                   # the package name
-    t = nxt()
-    while t is not None and t.text == ";":
-        t = nxt()
-    while t is not None and t.text == "import":
-        decl_doc = _lead_comment(t)
-        t = nxt()
-        specs: list[tuple[str | None, tuple[_Comment, ...] | None]] = []
-        if t is not None and t.text == "(":
-            t = nxt()
-            while t is not None and t.text != ")":
-                if t.text == ";":
-                    t = nxt()
-                    continue
-                spec, t = read_spec(t, _lead_comment(t))
-                if spec is None:
-                    break
-                specs.append(spec)
-            t = nxt()
-        elif t is not None:
-            spec, t = read_spec(t, None)
-            if spec is None:
-                break
-            specs.append(spec)
-        for path, doc in specs:
-            if path != "C":
-                continue
-            if doc is None and len(specs) == 1:
-                doc = decl_doc
-            texts.append(comment_text([c.text for c in doc]) if doc else "")
-        while t is not None and t.text == ";":
-            t = nxt()
-    return tuple(texts)
-
-
-# -- #cgo directives (go/build's saveCgo) ---------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class CgoDirectives:
-    """The package's #cgo flags, in file order (go/build's CgoCFLAGS, ..., CgoPkgConfig)."""
-
-    cflags: tuple[str, ...] = ()
-    cppflags: tuple[str, ...] = ()
-    cxxflags: tuple[str, ...] = ()
-    fflags: tuple[str, ...] = ()
-    ldflags: tuple[str, ...] = ()
-    pkg_config: tuple[str, ...] = ()
-
-
-_SAFE: Final = frozenset("+-.,/0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz:$@%! ~^")
-
-
-def safe_cgo_name(s: str) -> bool:
-    """go/build's safeCgoName: non-empty, every ASCII byte from the safe set."""
-    return bool(s) and all(c in _SAFE or ord(c) >= 0x80 for c in s)
-
-
-def expand_srcdir(s: str, srcdir: str) -> tuple[str, bool]:
-    """go/build's expandSrcDir: ${SRCDIR} replaced by the package directory, and whether all is safe."""
-    chunks = s.split("${SRCDIR}")
-    if len(chunks) < 2:
-        return s, safe_cgo_name(s)
-    ok = all(chunk == "" or safe_cgo_name(chunk) for chunk in chunks)
-    ok = ok and (srcdir == "" or safe_cgo_name(srcdir))
-    res = srcdir.join(chunks)
-    return res, ok and res != ""
-
-
-def go_clean_join(a: str, b: str) -> str:
-    """path/filepath.Join on Unix: joined and cleaned."""
-    if not a:
-        return go_clean(b) if b else ""
-    return go_clean(a + "/" + b)
-
-
-def go_clean(p: str) -> str:
-    """path.Clean."""
-    c = posixpath.normpath(p)
-    return "/" + c.lstrip("/") if c.startswith("//") else c
-
-
-def make_paths_absolute(args: list[str], srcdir: str) -> None:
-    """go/build's makePathsAbsolute: relative -I and -L paths (attached or next) joined to srcdir."""
-    next_path = False
-    for i, arg in enumerate(args):
-        if next_path:
-            if not arg.startswith("/"):
-                args[i] = go_clean_join(srcdir, arg)
-            next_path = False
-        elif arg.startswith(("-I", "-L")):
-            if len(arg) == 2:
-                next_path = True
-            elif not arg[2:].startswith("/"):
-                args[i] = arg[:2] + go_clean_join(srcdir, arg[2:])
-
-
-def _match_auto(text: str, ctx: BuildContext) -> bool:
-    try:
-        return (parse_expr(text) if any(c in text for c in "&|()") else parse_plus_build_expr(text)).eval(ctx)
-    except ConstraintSyntaxError:
-        return False
-
-
-def _fields(s: str) -> list[str]:
-    out: list[str] = []
-    cur: list[str] = []
-    for ch in s:
-        if ch in _GO_SPACE:
-            if cur:
-                out.append("".join(cur))
-                cur = []
-        else:
-            cur.append(ch)
-    if cur:
-        out.append("".join(cur))
-    return out
-
-
-def parse_directives(files: Sequence[tuple[str, bytes]], pkg_dir: str, ctx: BuildContext) -> CgoDirectives | CgoError:
-    """The #cgo directives of a package's cgo files, as go/build's saveCgo collects them.
-
-    `files` holds (absolute file name, content) for every Go file that imports "C", in the
-    order go/build reads them (sorted by name). The first bad line is go's error, for example
-    `/abs/x.go: invalid #cgo line: #cgo CFLAGS -DX`.
-    """
-    lists: dict[str, list[str]] = {v: [] for v in ("CFLAGS", "CPPFLAGS", "CXXFLAGS", "FFLAGS", "LDFLAGS", "pkg-config")}
-    for filename, source in files:
-        for text in cgo_preambles(source):
-            for orig in text.split("\n"):
-                line = orig.strip(_GO_SPACE)
-                if len(line) < 5 or line[:4] != "#cgo" or line[4] not in " \t":
-                    continue
-                f = _fields(line)
-                if len(f) == 3 and f[1] in ("nocallback", "noescape"):
-                    continue
-                head, sep, argstr = line[4:].strip(_GO_SPACE).partition(":")
-                if not sep:
-                    return CgoError("load", f"{filename}: invalid #cgo line: {orig}")
-                words = _fields(head)
-                if not words:
-                    return CgoError("load", f"{filename}: invalid #cgo line: {orig}")
-                cond, verb = words[:-1], words[-1]
-                if cond and not any(_match_auto(c, ctx) for c in cond):
-                    continue
-                args, err = split_quoted(argstr)
-                if err is not None:
-                    return CgoError("load", f"{filename}: invalid #cgo line: {orig}")
-                for i, arg in enumerate(args):
-                    arg, ok = expand_srcdir(arg, pkg_dir)
-                    if not ok:
-                        return CgoError("load", f"{filename}: malformed #cgo argument: {arg}")
-                    args[i] = arg
-                if verb in ("CFLAGS", "CPPFLAGS", "CXXFLAGS", "FFLAGS", "LDFLAGS"):
-                    make_paths_absolute(args, pkg_dir)
-                if verb not in lists:
-                    return CgoError("load", f"{filename}: invalid #cgo verb: {orig}")
-                lists[verb].extend(args)
-    return CgoDirectives(
-        cflags=tuple(lists["CFLAGS"]), cppflags=tuple(lists["CPPFLAGS"]), cxxflags=tuple(lists["CXXFLAGS"]),
-        fflags=tuple(lists["FFLAGS"]), ldflags=tuple(lists["LDFLAGS"]), pkg_config=tuple(lists["pkg-config"]),
-    )
 
 
 # -- the environment ------------------------------------------------------------------------------
@@ -520,33 +75,6 @@ class CgoEnvironment:
     def override_map(self) -> dict[str, str]:
         return dict(self.overrides)
 
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    """cmd/go's readEnvFile: KEY=VALUE lines; others ignored."""
-    out: dict[str, str] = {}
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return out
-    for raw in data.split(b"\n"):
-        i = raw.find(b"=")
-        if i < 0 or not raw or not (ord("A") <= raw[0] <= ord("Z")):
-            continue
-        out[raw[:i].decode("utf-8", "surrogateescape")] = raw[i + 1:].decode("utf-8", "surrogateescape")
-    return out
-
-
-def go_getenv(env: Mapping[str, str], goroot: str) -> dict[str, str]:
-    """cmd/go's cfg.Getenv table below the environment: the user's go/env file over $GOROOT/go.env."""
-    from rungo.toolchain import goenv_file
-
-    table = _read_env_file(Path(goroot) / "go.env") if goroot else {}
-    user = goenv_file(env)
-    if user is not None:
-        table.update(_read_env_file(user))
-    return table
-
-
 def cgo_environment(env: Mapping[str, str], goenv: Mapping[str, str]) -> CgoEnvironment | Unsupported:
     """The C toolchain settings from the process environment and `go env -json` (`goenv`).
 
@@ -563,7 +91,7 @@ def cgo_environment(env: Mapping[str, str], goenv: Mapping[str, str]) -> CgoEnvi
     def env_list(key: str, default: str) -> tuple[str, ...] | Unsupported:
         value = goenv.get(key) if key in goenv else getenv(key)
         value = value or default
-        fields = quoted_split(value)
+        fields = quoted_split_or_error(value)
         if isinstance(fields, str):
             return Unsupported(f"could not parse environment variable {key} with value {value!r}: {fields}")
         return tuple(fields)
@@ -624,7 +152,7 @@ def split_pkg_config_output(out: bytes) -> list[str] | str:
             flag.append(c)
             continue
         if c in b"|&;<>()$`":
-            return f"unexpected shell character {_go_quote_rune(c)} in pkgconf output"
+            return f"unexpected shell character {quote_rune(chr(c))} in pkgconf output"
         if c == ord("\\"):
             escaped = True
             continue
@@ -646,10 +174,6 @@ def split_pkg_config_output(out: bytes) -> list[str] | str:
     if flag or did_quote:
         flags.append(flag.decode("utf-8", "surrogateescape"))
     return flags
-
-
-def _go_quote_rune(c: int) -> str:
-    return "'\\''" if c == ord("'") else f"'{chr(c)}'"
 
 
 def _trim_space(b: bytes) -> bytes:

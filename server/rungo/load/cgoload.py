@@ -12,7 +12,8 @@ from rungo.load.constraints import BuildContext
 from rungo.load.model import LocalPackage
 from rungo.process import Runner
 from rungo.load.cgoflags import CgoPackage, extld_flag, resolve_flags
-from rungo.load.cgoflags import CgoEnvironment, CgoError, PackageFlags, cgo_environment
+from rungo.load.cgodirectives import CgoError
+from rungo.load.cgoflags import CgoEnvironment, PackageFlags, cgo_environment
 from rungo.load.cgosecurity import SecurityRules, Unsupported, load_rules
 
 # go/build's file kinds of a cgo package, by extension (.s and .S alike go to the C compiler there).

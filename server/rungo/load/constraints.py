@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Final, Iterator, Union
 
+from rungo.quoting import fields, trim_space
+
 # -- the name lists (internal/syslist) -------------------------------------------------------------
 
 #: Past, present and future GOOS values; used for file-name matching.
@@ -332,10 +334,6 @@ def parse_expr(text: str) -> Expr:
             x = Not(done) if lvl.negated else done
 
 
-def _fields(s: str) -> list[str]:
-    return [f for f in re.split(_GO_SPACE_RUN, s) if f]
-
-
 def _is_valid_tag(word: str) -> bool:
     return word != "" and all(_is_tag_char(c) for c in word)
 
@@ -358,7 +356,7 @@ def parse_plus_build_expr(text: str) -> Expr:
         return op(x, y)
 
     x: Expr | None = None
-    for clause in _fields(text):
+    for clause in fields(text):
         y: Expr | None = None
         for lit in clause.split(","):
             z: Expr
@@ -377,21 +375,12 @@ def parse_plus_build_expr(text: str) -> Expr:
     return x if x is not None else Tag("ignore")
 
 
-# Go's unicode.IsSpace, used by bytes.TrimSpace / strings.Fields.
-_GO_SPACE: Final = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-_GO_SPACE_RUN: Final = "[" + _GO_SPACE + "]+"
-
-
-def _trim(s: str) -> str:
-    return s.strip(_GO_SPACE)
-
-
 def _split_go_build(line: str) -> str | None:
     """The expression of a //go:build line, or None if line is not one."""
     if not line.startswith("//go:build"):
         return None
-    rest = _trim(line)[len("//go:build"):]
-    trimmed = _trim(rest)
+    rest = trim_space(line)[len("//go:build"):]
+    trimmed = trim_space(rest)
     if rest and len(trimmed) == len(rest):         # "//go:buildx" is some other directive
         return None
     return trimmed
@@ -401,11 +390,11 @@ def _split_plus_build(line: str) -> str | None:
     """The expression of a // +build line ("//+build" too), or None if line is not one."""
     if not line.startswith("//"):
         return None
-    rest = _trim(line[2:])
+    rest = trim_space(line[2:])
     if not rest.startswith("+build"):
         return None
     rest = rest[len("+build"):]
-    trimmed = _trim(rest)
+    trimmed = trim_space(rest)
     if rest and len(trimmed) == len(rest):
         return None
     return trimmed
@@ -467,7 +456,7 @@ def read_header(source: bytes) -> Header:
     error: str | None = None
     for n, raw in enumerate(_split_lines(source)):
         lines.append(raw)
-        line = _trim(raw)
+        line = trim_space(raw)
         if not line and not ended:
             end = n + 1
             continue
@@ -488,12 +477,12 @@ def read_header(source: bytes) -> Header:
                 if i < 0:
                     break
                 in_comment = False
-                rest = _trim(rest[i + 2:])
+                rest = trim_space(rest[i + 2:])
             elif rest.startswith("//"):
                 break
             elif rest.startswith("/*"):
                 in_comment = True
-                rest = _trim(rest[2:])
+                rest = trim_space(rest[2:])
             else:
                 stop = True          # non-comment text
                 break
@@ -503,7 +492,7 @@ def read_header(source: bytes) -> Header:
         error = "unexpected NUL in input"          # a read error comes before any parse error
     plus: list[str] = []
     for raw in lines[:end]:
-        line = _trim(raw)
+        line = trim_space(raw)
         if line.startswith("//") and "+build" in line:
             text = _split_plus_build(line)
             if text is not None:

@@ -9,7 +9,7 @@ import stat as statmod
 from pathlib import Path
 
 from rungo.syntax import FileSummary
-from rungo.syntax.literals import unquote
+from rungo.quoting import unquote
 
 
 def _header_end(data: bytes) -> int | None:

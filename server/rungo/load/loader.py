@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from rungo.load import embed as embedmod
 from rungo.load.constraints import BuildContext, file_included, good_os_arch_file, should_build
 from rungo.load.filechecks import header_utf8_error, invalid_import, invalid_imports, irregular_file
-from rungo.invocation import go_quote
+from rungo.quoting import quote as go_quote
 from rungo.load.model import (
     Anchor,
     EmbedFile,

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Final, Iterable, Iterator, NamedTuple
 
+from rungo.quoting import quote as go_quote, quote_rune
+
 # -- results ----------------------------------------------------------------------------------------
 
 
@@ -116,40 +118,6 @@ def _clean(s: str) -> str:
 def _is_print(c: str) -> bool:
     # unicode.IsPrint: letters, marks, numbers, punctuation, symbols and ASCII space.
     return c.isprintable() or _is_escaped_byte(c)      # a bad byte decodes to U+FFFD, which is printable
-
-
-def _quote_rune_body(c: str, quote: str) -> str:
-    if c == quote or c == "\\":
-        return "\\" + c
-    if _is_escaped_byte(c):
-        return "\ufffd"
-    if c.isprintable():
-        return c
-    simple = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-    if c in simple:
-        return simple[c]
-    r = ord(c)
-    if r < 0x20 or r == 0x7F:
-        return f"\\x{r:02x}"
-    if 0xD800 <= r <= 0xDFFF:
-        r = 0xFFFD
-    return f"\\u{r:04x}" if r < 0x10000 else f"\\U{r:08x}"
-
-
-def go_quote(s: str) -> str:
-    """strconv.Quote: a double-quoted Go string literal (undecodable bytes as \\xNN)."""
-    body = []
-    for c in s:
-        if _is_escaped_byte(c):
-            body.append(f"\\x{ord(c) - 0xDC00:02x}")
-        else:
-            body.append(_quote_rune_body(c, '"'))
-    return '"' + "".join(body) + '"'
-
-
-def _quote_rune(c: str) -> str:
-    """strconv.QuoteRune, as fmt's %q prints a rune."""
-    return "'" + _quote_rune_body(c, "'") + "'"
 
 
 # -- lexer (modfile/read.go) ------------------------------------------------------------------------
@@ -268,7 +236,7 @@ class _Lexer:
             self.tok = _Token(_STRING, s[start:self.i], line, column)
             return
         if not _is_ident(c):
-            raise self.fail(f"unexpected input character {_quote_rune(c)}")
+            raise self.fail(f"unexpected input character {quote_rune(c)}")
         while _is_ident(self._peek_char()):
             if s.startswith("//", self.i):
                 break

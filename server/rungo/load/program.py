@@ -20,7 +20,9 @@ from rungo.load.overlay import OverlayError, read_overlay
 from rungo.load.stamps import stamp
 from rungo.load.summaries import SummaryCache
 from rungo.process import Runner
-from rungo.toolchain import Toolchain, check_go_version, goenv_file
+from rungo.quoting import quoted_word
+from rungo.goenv import goenv_file
+from rungo.toolchain import Toolchain, check_go_version
 
 if TYPE_CHECKING:      # the cgo stage loads only when a package uses cgo
     from rungo.load.cgoload import CgoSetup
@@ -180,14 +182,8 @@ def list_flags(flags: BuildFlags) -> list[str]:
 
 def flag_text(f: PerPackageFlag) -> str:
     """A per-package flag's value as the go command takes it on its command line."""
-    args = " ".join(_quote_arg(a) for a in f.args)
+    args = " ".join(quoted_word(a) for a in f.args)
     return f"{f.pattern}={args}" if f.pattern is not None else args
-
-
-def _quote_arg(a: str) -> str:
-    if a == "" or any(c in a for c in " \t\n'\""):
-        return "'" + a.replace("'", "'\\''") + "'" if "'" not in a else '"' + a + '"'
-    return a
 
 
 def render_errors(errors: Sequence[LoadError], rel: RelPath) -> str:

@@ -1,78 +1,13 @@
-"""Go's lexical rules on decoded text: string literals, Unicode spaces, and the arguments of //go: directives.
+"""Go's lexical rules on decoded text: string literal prefixes and the arguments of //go: directives.
 
-The rules follow the Go standard library (strconv.Unquote and strconv.QuotedPrefix, go/ast.ParseDirective
+The rules follow the Go standard library (strconv.QuotedPrefix, go/ast.ParseDirective
 and Directive.ParseArgs, cmd/go's ParseGoDebug); nothing here knows about tree-sitter.
+Go's quoting itself (strconv.Unquote, unicode.IsSpace) lives in rungo.quoting.
 """
 
 from __future__ import annotations
 
-# unicode.IsSpace: the Latin-1 spaces plus the White_Space property (Python's str.isspace differs).
-GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-            "\u2028\u2029\u202f\u205f\u3000"
-_SPACE_SET = frozenset(GO_SPACES)
-
-_SIMPLE_ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34}
-_HEX = frozenset("0123456789abcdefABCDEF")
-_OCT = frozenset("01234567")
-
-
-def unquote(literal: str) -> str | None:
-    """The value of one Go string literal ("interpreted" or `raw`), or None when it is not exactly one valid literal.
-
-    Bytes written as \\x or octal escapes that do not form UTF-8 become U+FFFD.
-    """
-    if len(literal) < 2:
-        return None
-    quote = literal[0]
-    body = literal[1:-1]
-    if quote == "`":
-        if literal[-1] != "`" or "`" in body:
-            return None
-        return body.replace("\r", "")
-    if quote != '"' or literal[-1] != '"':
-        return None
-    if "\\" not in body:
-        if '"' in body or "\n" in body:
-            return None
-        return body
-    out = bytearray()
-    i, n = 0, len(body)
-    while i < n:
-        c = body[i]
-        if c == '"' or c == "\n":
-            return None
-        if c != "\\":
-            out += c.encode("utf-8", "replace")
-            i += 1
-            continue
-        if i + 1 >= n:
-            return None
-        e = body[i + 1]
-        if e in _SIMPLE_ESCAPES:
-            out.append(_SIMPLE_ESCAPES[e])
-            i += 2
-        elif e in _OCT:
-            digits = body[i + 1:i + 4]
-            if len(digits) != 3 or not set(digits) <= _OCT or int(digits, 8) > 255:
-                return None
-            out.append(int(digits, 8))
-            i += 4
-        elif e in "xuU":
-            width = {"x": 2, "u": 4, "U": 8}[e]
-            digits = body[i + 2:i + 2 + width]
-            if len(digits) != width or not set(digits) <= _HEX:
-                return None
-            value = int(digits, 16)
-            if e == "x":
-                out.append(value)
-            elif value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
-                return None
-            else:
-                out += chr(value).encode("utf-8")
-            i += 2 + width
-        else:
-            return None
-    return out.decode("utf-8", "replace")
+from rungo.quoting import GO_SPACES, is_space, unquote
 
 
 def quoted_prefix(text: str) -> str | None:
@@ -116,11 +51,11 @@ def directive_args(args: str) -> tuple[str, ...] | None:
                 return None
             out.append(value)
             rest = rest[len(quoted):]
-            if rest and rest[0] not in _SPACE_SET:
+            if rest and not is_space(rest[0]):
                 return None
         else:
             end = 0
-            while end < len(rest) and rest[end] not in _SPACE_SET:
+            while end < len(rest) and not is_space(rest[end]):
                 end += 1
             out.append(rest[:end])
             rest = rest[end:]
@@ -137,7 +72,7 @@ def embed_patterns(comment: str) -> tuple[str, ...] | None:
     if not comment.startswith(prefix):
         return None
     rest = comment[len(prefix):]
-    if rest and rest[0] not in _SPACE_SET:
+    if rest and not is_space(rest[0]):
         return None  # another directive, such as //go:embedded
     patterns = directive_args(rest.strip(GO_SPACES))
     return patterns or None

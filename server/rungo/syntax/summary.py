@@ -12,7 +12,8 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Iterator
 
-from rungo.syntax.literals import embed_patterns, go_debug_setting, is_valid_import_path, unquote
+from rungo.quoting import unquote
+from rungo.syntax.literals import embed_patterns, go_debug_setting, is_valid_import_path
 from rungo.syntax.model import EmbedDirective, FileSummary, GoDebugDirective, ImportSpec, Position, SyntaxProblem
 from rungo.syntax.parsing import parse
 from rungo.syntax.positions import children, node_position, node_text, offset_position

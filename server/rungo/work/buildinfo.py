@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from rungo.quoting import quote_bytes
+
 _INFO_START = bytes.fromhex("3077af0c9274080241e1c107e6d618e6")
 _INFO_END = bytes.fromhex("f932433186182072008242104116d8f2")
 
@@ -21,22 +23,6 @@ class ModuleInfo:
 def _quote_needed(s: str, key: bool) -> bool:
     chars = "= \t\r\n\"`" if key else " \t\r\n\"`"
     return (key and s == "") or any(c in s for c in chars)
-
-
-def go_quote(s: str | bytes) -> str:
-    """strconv.Quote-compatible quoting (non-ASCII bytes as \\x escapes, which strconv.Unquote accepts)."""
-    data = s.encode() if isinstance(s, str) else s
-    out = ['"']
-    named = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v", 34: '\\"', 92: "\\\\"}
-    for b in data:
-        if b in named:
-            out.append(named[b])
-        elif 0x20 <= b < 0x7F:
-            out.append(chr(b))
-        else:
-            out.append(f"\\x{b:02x}")
-    out.append('"')
-    return "".join(out)
 
 
 def build_info_text(
@@ -62,12 +48,12 @@ def build_info_text(
     for d in deps:
         fmt("dep", d)
     for k, v in settings:
-        kk = go_quote(k) if _quote_needed(k, True) else k
-        vv = go_quote(v) if _quote_needed(v, False) else v
+        kk = quote_bytes(k) if _quote_needed(k, True) else k
+        vv = quote_bytes(v) if _quote_needed(v, False) else v
         lines.append(f"build\t{kk}={vv}\n")
     return "".join(lines)
 
 
 def modinfo_line(text: str) -> str:
     """The importcfg.link line that makes debug.ReadBuildInfo work."""
-    return "modinfo " + go_quote(_INFO_START + text.encode() + _INFO_END)
+    return "modinfo " + quote_bytes(_INFO_START + text.encode() + _INFO_END)

@@ -49,10 +49,11 @@ from pathlib import Path
 from typing import Final, Mapping, Protocol, Sequence
 
 from rungo.cache import ActionID
-from rungo.invocation import go_quote
 from rungo.keys import c_compiler_identity_key, c_flag_probe_key
 from rungo.load.stamps import stamp
-from rungo.load.cgoflags import CgoEnvironment, CgoError, CgoPackage, PackageFlags, quoted_split
+from rungo.load.cgodirectives import CgoError
+from rungo.load.cgoflags import CgoEnvironment, CgoPackage, PackageFlags
+from rungo.quoting import quote as go_quote, quoted_split_or_error
 from rungo.load.cgosecurity import SecurityRules, Unsupported, check_linker_flags
 from rungo.process import Runner, shell_quote
 
@@ -186,7 +187,7 @@ def _tool_id(name: str, out: str, env: Mapping[str, str]) -> str | CgoError:
     compiler = next((ln for ln in lines if ln.startswith(" ") and not ln.startswith(" (in-process)")), "")
     if not compiler:
         return CgoError("action", f"{name}: can not find compilation command in {out!r}")
-    words = quoted_split(compiler)
+    words = quoted_split_or_error(compiler)
     if isinstance(words, str) or not words:
         return CgoError("action", f"{name}: compilation command confusion {out!r}")
     exe = words[0]

@@ -20,7 +20,7 @@ from rungo.work.plan import CompileStep, LinkStep, Plan
 from rungo.work.workdir import WorkDir
 
 if TYPE_CHECKING:      # the cgo stage loads only when a package uses cgo
-    from rungo.load.cgoflags import CgoError
+    from rungo.load.cgodirectives import CgoError
     from rungo.load.cgoload import CgoSetup
     from rungo.work import cgo as cgostage
 
@@ -267,7 +267,7 @@ class Builder:
             native_files.append((str(f), hashlib.sha256(data).digest()))
         cgo_lines: tuple[str, ...] = ()
         if step.cgo is not None:
-            from rungo.load.cgoflags import CgoError
+            from rungo.load.cgodirectives import CgoError
 
             lines = self._cgo_key_lines(step)
             if isinstance(lines, CgoError):
@@ -431,7 +431,7 @@ class Builder:
         """A cgo package's miss: cgo and the C compiles in the action dir, the Go compile of what cgo
         made (no private copies: cgo and the C compiler read the package directory, as with go; the
         archive is stored only if every input still has the content its key hashed), then pack."""
-        from rungo.load.cgoflags import CgoError
+        from rungo.load.cgodirectives import CgoError
         from rungo.load.cgosecurity import Unsupported
         from rungo.work import cgo as cgostage
 

@@ -22,7 +22,8 @@ from rungo.load.overlay import OverlayError, read_overlay
 from rungo.load.program import check_flags
 from rungo.load.stamps import package_dir_stamp, stamp
 from rungo.process import Runner
-from rungo.toolchain import Toolchain, goenv_file
+from rungo.goenv import goenv_file
+from rungo.toolchain import Toolchain
 from rungo.keys import TARGET_ENV, go_built_program_key, tool_id, versioned_program_key
 from rungo.work.plan import executable_name_of
 from rungo.work.workdir import WorkDir
