@@ -41,6 +41,23 @@ class CompileResult:
     def archive_identity(self) -> str:
         return self.identity or export_identity(str(self.archive))
 
+    @classmethod
+    def failure(cls, import_path: str, output: str, *, headed: bool = True) -> CompileResult:
+        """No archive: `output` says why."""
+        return cls(import_path=import_path, archive=None, output=output, cached=False, failed=True, headed=headed)
+
+    @classmethod
+    def hit(cls, import_path: str, archive: Path, identity: str) -> CompileResult:
+        """The archive the cache had."""
+        return cls(import_path=import_path, archive=archive, output="", cached=True, failed=False, identity=identity)
+
+    @classmethod
+    def built(cls, import_path: str, archive: Path, output: str = "", *, identity: str = "",
+              warnings: str = "") -> CompileResult:
+        """An archive this build made (`identity` "" when the cache did not take it)."""
+        return cls(import_path=import_path, archive=archive, output=output, cached=False, failed=False,
+                   identity=identity, warnings=warnings)
+
 
 @dataclass(frozen=True, slots=True)
 class TypeCheckInputs:
@@ -250,28 +267,23 @@ class Builder:
             archives=tuple(cfg[k] for k in sorted(cfg)), embedcfg=embedcfg)
 
     def compile(self, step: CompileStep, local: Mapping[str, CompileResult]) -> CompileResult:
+        """One package's archive: a cache hit, or built by the step's kind (`_compile_go`, with its
+        assembly, or `_compile_cgo`)."""
         pkg = step.pkg
         cfg, ids, problems = self.import_config(step, local)
         if problems:
-            return CompileResult(pkg.import_path, None, "\n".join(problems) + "\n", False, True)
-        native_files: list[tuple[str, bytes]] = []
-        native_data: dict[Path, bytes] = {}
-        natives = (*step.asm_files, *step.headers, *step.objects) if step.cgo is None else \
-            self._cgo_inputs(step)
-        for f in natives:
-            try:
-                data = f.read_bytes()
-            except OSError as e:
-                return CompileResult(pkg.import_path, None, f"open {self.shown(f)}: {e.strerror}\n", False, True)
-            native_data[f] = data
-            native_files.append((str(f), hashlib.sha256(data).digest()))
+            return CompileResult.failure(pkg.import_path, "\n".join(problems) + "\n")
+        natives = self._read_natives(step)
+        if isinstance(natives, CompileResult):
+            return natives
+        native_data, native_files = natives
         cgo_lines: tuple[str, ...] = ()
         if step.cgo is not None:
             from rungo.load.cgodirectives import CgoError
 
             lines = self._cgo_key_lines(step)
             if isinstance(lines, CgoError):
-                return CompileResult(pkg.import_path, None, lines.render(pkg.import_path), False, True, headed=False)
+                return CompileResult.failure(pkg.import_path, lines.render(pkg.import_path), headed=False)
             cgo_lines = lines
         key = compile_key(
             compile_tool=tool_id(str(self.compile_tool), self.tool_version),
@@ -293,7 +305,7 @@ class Builder:
             if hit is not None:
                 if not self.store.hashed_on_hit(hit[0]):
                     self._served(hit[1])  # checked only if a step that reads it fails
-                return CompileResult(pkg.import_path, hit[1], "", True, False, content_identity(hit[0].output_id))
+                return CompileResult.hit(pkg.import_path, hit[1], content_identity(hit[0].output_id))
         d = self.work.action_dir()
         importcfg = d / "importcfg"
         text = "# import config\n" + "".join(f"packagefile {k}={cfg[k]}\n" for k in sorted(cfg))
@@ -301,33 +313,36 @@ class Builder:
         out = d / "_pkg_.a"
         if step.cgo is not None:
             return self._compile_cgo(step, key, d, importcfg, out, native_files)
-        # The tools read private copies of exactly the bytes the key hashed: a file edited while the
-        # build runs cannot put another version's archive under this key. A copy whose source no
-        # longer has the hashed content is built all the same (it is what the user has now) but
-        # not stored. -trimpath maps the copies back to the package directory as it would be shown.
+        return self._compile_go(step, key, d, importcfg, out, native_data)
+
+    def _read_natives(self, step: CompileStep) -> tuple[dict[Path, bytes], list[tuple[str, bytes]]] | CompileResult:
+        """The bytes of the step's non-Go inputs (assembly, headers, .syso; a cgo package's C side),
+        and each one's (name, sha256) for the key; the failure when one cannot be read."""
+        native_files: list[tuple[str, bytes]] = []
+        native_data: dict[Path, bytes] = {}
+        natives = (*step.asm_files, *step.headers, *step.objects) if step.cgo is None else \
+            self._cgo_inputs(step)
+        for f in natives:
+            try:
+                data = f.read_bytes()
+            except OSError as e:
+                return CompileResult.failure(step.pkg.import_path, f"open {self.shown(f)}: {e.strerror}\n")
+            native_data[f] = data
+            native_files.append((str(f), hashlib.sha256(data).digest()))
+        return native_data, native_files
+
+    # -- a Go package (with its assembly and .syso objects) --------------------------
+
+    def _compile_go(self, step: CompileStep, key: ActionID, d: Path, importcfg: Path, out: Path,
+                    native_data: Mapping[Path, bytes]) -> CompileResult:
+        """A Go package's miss: its assembly's symbol ABIs, the compile, the assembly's objects and
+        the .syso files packed into the archive, stored under `key`."""
+        pkg = step.pkg
         src = d / "src"
-        exact = True
-        copies: dict[Path, Path] = {}
-        if not self.runner.dry_run:
-            src.mkdir()
-        try:
-            for sf in pkg.files:
-                copies[sf.path] = src / sf.path.name
-                exact &= self._copy_exact(sf.path, copies[sf.path], sf.digest)
-            for nf in (*step.asm_files, *step.headers):
-                copies[nf] = src / nf.name
-                if not self.runner.dry_run:
-                    copies[nf].write_bytes(native_data[nf])
-            embed_copies: dict[str, Path] = {}
-            for ef in pkg.embed_files:
-                embed_copies[ef.rel] = d / "embed" / ef.rel
-                if not self.runner.dry_run:
-                    embed_copies[ef.rel].parent.mkdir(parents=True, exist_ok=True)
-                exact &= self._copy_exact(ef.path, embed_copies[ef.rel], ef.digest)
-        except OSError as e:
-            name = e.filename if isinstance(e.filename, str) else str(pkg.dir)
-            return CompileResult(pkg.import_path, None, f"open {self.shown(Path(name))}: {e.strerror}\n",
-                                 False, True)
+        copied = self._private_copies(step, d, src, native_data)
+        if isinstance(copied, CompileResult):
+            return copied
+        copies, embed_copies, exact = copied
         shown_dir = apply_rewrites(str(pkg.dir), step.trimpath) if step.trimpath else str(pkg.dir)
         trim = f"{src}=>{shown_dir};{d}=>" + (";" + step.trimpath if step.trimpath else "")
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
@@ -335,15 +350,12 @@ class Builder:
         asm_base: list[str] = []
         if step.asm_files:
             if self.asm_tool is None:
-                return CompileResult(pkg.import_path, None, "no asm tool\n", False, True)
-            asm_base = [str(self.asm_tool), *step.args[:2], "-trimpath", trim, "-I", str(d) + os.sep,
+                return CompileResult.failure(pkg.import_path, "no asm tool\n")
+            asm_base = [str(self.asm_tool), *step.asm_base_args, "-trimpath", trim, "-I", str(d) + os.sep,
                         *step.asm_args]
-            self._write(d / "go_asm.h", "")
-            res = self.runner.run([*asm_base, "-gensymabis", "-o", str(d / "symabis"),
-                                   *[str(copies[f]) for f in step.asm_files]], cwd=self.cwd)
-            if res.returncode != 0:
-                return CompileResult(pkg.import_path, None, self._unmap(res.stdout + res.stderr, copies)
-                                     or f"asm exited with status {res.returncode}\n", False, True)
+            failed = self._assemble_symabis(step, asm_base, d, copies)
+            if failed is not None:
+                return failed
             argv += ["-symabis", str(d / "symabis"), "-asmhdr", str(d / "go_asm.h")]
         if pkg.embed_patterns:
             embedcfg = d / "embedcfg"
@@ -359,17 +371,12 @@ class Builder:
         res = self.runner.run(argv, cwd=self.cwd)
         output = self._unmap(res.stdout + res.stderr, copies)
         if self.runner.dry_run:
-            return CompileResult(pkg.import_path, out, "", False, False)
+            return CompileResult.built(pkg.import_path, out)
         if res.returncode != 0 or not out.exists():
-            return CompileResult(pkg.import_path, None, output or f"compile exited with status {res.returncode}\n", False, True)
-        objects: list[Path] = []
-        for sfile in step.asm_files:
-            obj = d / (sfile.stem + ".o")
-            res = self.runner.run([*asm_base, "-o", str(obj), str(copies[sfile])], cwd=self.cwd)
-            if res.returncode != 0:
-                return CompileResult(pkg.import_path, None, self._unmap(res.stdout + res.stderr, copies)
-                                     or f"asm exited with status {res.returncode}\n", False, True)
-            objects.append(obj)
+            return CompileResult.failure(pkg.import_path, output or f"compile exited with status {res.returncode}\n")
+        objects = self._assemble_objects(step, asm_base, d, copies)
+        if isinstance(objects, CompileResult):
+            return objects
         for sobj in step.objects:
             copies[sobj] = d / "syso" / sobj.name
             copies[sobj].parent.mkdir(exist_ok=True)
@@ -381,23 +388,82 @@ class Builder:
             try:
                 append_to_archive(out, objects)
             except OSError as e:
-                return CompileResult(pkg.import_path, None, f"pack {out}: {e}\n", False, True)
+                return CompileResult.failure(pkg.import_path, f"pack {out}: {e}\n")
         return self._store(pkg.import_path, key, out, output, exact)
+
+    def _private_copies(self, step: CompileStep, d: Path, src: Path, native_data: Mapping[Path, bytes]
+                        ) -> tuple[dict[Path, Path], dict[str, Path], bool] | CompileResult:
+        """Private copies of exactly the bytes the key hashed, which the tools read: a file edited
+        while the build runs cannot put another version's archive under this key. A copy whose
+        source no longer has the hashed content is built all the same (it is what the user has now)
+        but not stored: the last value says whether every copy is exact. -trimpath maps the copies
+        back to the package directory as it would be shown. Returns the copies of the source files
+        by their path, the embedded files' copies by their name, and that verdict."""
+        pkg = step.pkg
+        exact = True
+        copies: dict[Path, Path] = {}
+        embed_copies: dict[str, Path] = {}
+        if not self.runner.dry_run:
+            src.mkdir()
+        try:
+            for sf in pkg.files:
+                copies[sf.path] = src / sf.path.name
+                exact &= self._copy_exact(sf.path, copies[sf.path], sf.digest)
+            for nf in (*step.asm_files, *step.headers):
+                copies[nf] = src / nf.name
+                if not self.runner.dry_run:
+                    copies[nf].write_bytes(native_data[nf])
+            for ef in pkg.embed_files:
+                embed_copies[ef.rel] = d / "embed" / ef.rel
+                if not self.runner.dry_run:
+                    embed_copies[ef.rel].parent.mkdir(parents=True, exist_ok=True)
+                exact &= self._copy_exact(ef.path, embed_copies[ef.rel], ef.digest)
+        except OSError as e:
+            name = e.filename if isinstance(e.filename, str) else str(pkg.dir)
+            return CompileResult.failure(pkg.import_path, f"open {self.shown(Path(name))}: {e.strerror}\n")
+        return copies, embed_copies, exact
+
+    def _assemble_symabis(self, step: CompileStep, asm_base: list[str], d: Path,
+                          copies: Mapping[Path, Path]) -> CompileResult | None:
+        """`asm -gensymabis` over the package's .s files (into d/symabis, with an empty go_asm.h),
+        before the compile that reads it; the failure, or None."""
+        self._write(d / "go_asm.h", "")
+        res = self.runner.run([*asm_base, "-gensymabis", "-o", str(d / "symabis"),
+                               *[str(copies[f]) for f in step.asm_files]], cwd=self.cwd)
+        if res.returncode != 0:
+            return self._asm_failure(step, res.stdout + res.stderr, res.returncode, copies)
+        return None
+
+    def _assemble_objects(self, step: CompileStep, asm_base: list[str], d: Path,
+                          copies: Mapping[Path, Path]) -> list[Path] | CompileResult:
+        """One object per .s file, after the compile wrote go_asm.h; the first failure."""
+        objects: list[Path] = []
+        for sfile in step.asm_files:
+            obj = d / (sfile.stem + ".o")
+            res = self.runner.run([*asm_base, "-o", str(obj), str(copies[sfile])], cwd=self.cwd)
+            if res.returncode != 0:
+                return self._asm_failure(step, res.stdout + res.stderr, res.returncode, copies)
+            objects.append(obj)
+        return objects
+
+    def _asm_failure(self, step: CompileStep, raw: bytes, status: int, copies: Mapping[Path, Path]) -> CompileResult:
+        output = self._unmap(raw, copies) or f"asm exited with status {status}\n"
+        return CompileResult.failure(step.pkg.import_path, output)
 
     def _store(self, import_path: str, key: ActionID, out: Path, output: str, exact: bool,
                warnings: str = "") -> CompileResult:
         """Files a built archive under its key (unless its inputs changed while it was built)."""
         if not exact:
-            return CompileResult(import_path, out, output, False, False, warnings=warnings)
+            return CompileResult.built(import_path, out, output, warnings=warnings)
         try:
             self.store.put_file(key, out)
             got = self.store.get_file(key)
         except CacheWriteError:
             got = None
         if got is None:
-            return CompileResult(import_path, out, output, False, False, warnings=warnings)
-        return CompileResult(import_path, got[1], output, False, False, content_identity(got[0].output_id),
-                             warnings=warnings)
+            return CompileResult.built(import_path, out, output, warnings=warnings)
+        return CompileResult.built(import_path, got[1], output, identity=content_identity(got[0].output_id),
+                                   warnings=warnings)
 
     # -- cgo ----------------------------------------------------------------------
 
@@ -444,13 +510,11 @@ class Builder:
                               tooldir=self.cgo_tool.parent, seed=key, cwd=self.cwd, env=self.runner.env)
         done = cgostage.execute(cstep, self.runner, self.cgo.rules, cwd=self.cwd)
         if isinstance(done, Unsupported):
-            return CompileResult(pkg.import_path, None, f"{pkg.import_path}: {done.reason}\n", False, True,
-                                 headed=False)
+            return CompileResult.failure(pkg.import_path, f"{pkg.import_path}: {done.reason}\n", headed=False)
         if isinstance(done, CgoError):
             text = done.render(pkg.import_path)
             headed = text.startswith(f"# {pkg.import_path}\n")
-            return CompileResult(pkg.import_path, None, text.split("\n", 1)[1] if headed else text, False, True,
-                                 headed=headed)
+            return CompileResult.failure(pkg.import_path, text.split("\n", 1)[1] if headed else text, headed=headed)
         trim = done.trimpath + (";" + step.trimpath if step.trimpath else "")
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
                 "-importcfg", str(importcfg), "-pack", *done.go_files]
@@ -460,13 +524,12 @@ class Builder:
         if self.runner.echo is None:
             output = cgo_report(output, self.tool_version)
         if not self.runner.dry_run and (res.returncode != 0 or not out.exists()):
-            return CompileResult(pkg.import_path, None, output or f"compile exited with status {res.returncode}\n",
-                                 False, True)
+            return CompileResult.failure(pkg.import_path, output or f"compile exited with status {res.returncode}\n")
         err = cgostage.pack(out, done.objects, self.runner, cpkg.dir)
         if err is not None:
-            return CompileResult(pkg.import_path, None, err.render(pkg.import_path), False, True, headed=False)
+            return CompileResult.failure(pkg.import_path, err.render(pkg.import_path), headed=False)
         if self.runner.dry_run:
-            return CompileResult(pkg.import_path, out, "", False, False)
+            return CompileResult.built(pkg.import_path, out)
         exact = all(_digest(f.path) == f.digest for f in pkg.files) and \
             all(_digest(Path(name)) == digest for name, digest in native_files)
         return self._store(pkg.import_path, key, out, output, exact, done.warnings)

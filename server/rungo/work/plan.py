@@ -35,6 +35,7 @@ class CompileStep:
     trimpath: str                    # extra -trimpath rewrites ("" when none)
     local_deps: tuple[str, ...]      # import paths of main-module packages it imports
     ext_deps: tuple[str, ...]        # external packages it imports directly
+    asm_base_args: tuple[str, ...] = ()  # asm's leading flags: compile's -p (so `args` carries them into the key)
     asm_args: tuple[str, ...] = ()   # asm flags (from -D/-I on; without -p, -trimpath, -o and the files)
     asm_files: tuple[Path, ...] = ()  # the package's .s files
     headers: tuple[Path, ...] = ()   # .h files the assembly may include
@@ -102,10 +103,15 @@ def _main_paths(program: Program) -> tuple[str, ...]:
 
 # -- compile -------------------------------------------------------------------------------------
 
+def package_path_flag(pkg: LocalPackage) -> tuple[str, str]:
+    """-p: the path the compiler and the assembler build a package under ("main" for a main package)."""
+    return ("-p", "main" if pkg.is_main else pkg.import_path)
+
+
 def compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, cwd: Path) -> tuple[str, ...]:
     """The compiler's flags for one package: -p, -lang, -complete, -race, -dwarf=false for the main
     package, the package's -gcflags, and -e (every error, not the first ten)."""
-    args = ["-p", "main" if pkg.is_main else pkg.import_path]
+    args = list(package_path_flag(pkg))
     # Named files (command-line-arguments) compile at the toolchain's language version, as in go run.
     toolchain_lang = pkg.import_path == CMDLINE_PATH or (program.module is not None and pkg.module is None)
     args.append("-lang=" + (f"go1.{program.context.go_minor}" if toolchain_lang
@@ -199,6 +205,7 @@ def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Too
         trimpath=trimpath_rewrite(pkg, flags),
         local_deps=tuple(i for i in pkg.imports if i in local_paths),
         ext_deps=tuple(i for i in pkg.imports if i not in local_paths),
+        asm_base_args=package_path_flag(pkg) if sfiles else (),
         asm_args=asm_args(pkg, program, flags, tc, cwd) if sfiles else (),
         asm_files=sfiles,
         headers=tuple(f for f in pkg.other_files if f.suffix == ".h") if sfiles else (),
