@@ -101,6 +101,8 @@ class PackageCheck:
     codegen_errors: bool | None = None             # its errors are code generation's, not type errors (None: unknown)
     stands: bool = False                           # a clean types-only answer that does not replace the last
                                                    # full answer (whose errors were code generation's)
+    in_memory: bool = False                        # types-only, by the long-lived type checker (go/types):
+                                                   # the compiler's own word follows after a pause
 
 
 def remembers(inv: Invocation) -> bool:

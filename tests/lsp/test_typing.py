@@ -126,3 +126,30 @@ async def test_code_generations_error_stays_while_typing_elsewhere(session_facto
         [[d.message for d in p.diagnostics] for p in after]
     s.change(uri, text.replace(LATE, ""))
     await s.diagnostics(uri, clean, "fixed")
+
+
+async def test_keystrokes_are_type_checked_in_memory(session_factory: Any) -> None:
+    s: Session = await session_factory(MODULE, {"warmStart": False})
+    uri = s.open("main.go")
+    await s.diagnostics(uri, clean, "the first check")
+    good = (s.root / "main.go").read_text()
+
+    def in_memory() -> bool:
+        return any("type checking in memory" in m.message for m in s.client.log_messages)
+
+    # The type checker is built in the background after the first check; until it runs, the
+    # compiler answers each keystroke.
+    n = 0
+    deadline = asyncio.get_running_loop().time() + 300
+    while not in_memory():
+        assert asyncio.get_running_loop().time() < deadline, "the type checker never started"
+        n += 1
+        s.change(uri, good.replace("func main() {\n", f"func main() {{\n\tx{n} := {n}\n\t_ = x{n}\n"))
+        await s.diagnostics(uri, clean, "a keystroke's check")
+        await asyncio.sleep(0.5)
+    for _ in range(3):
+        s.change(uri, good.replace("func main() {\n", 'func main() {\n\tvar _ int = "x"\n'))
+        diags = await s.diagnostics(uri, has('cannot use "x" (untyped string constant) as int value'), "the type error")
+        assert diags[0].range.start.line == 9
+        s.change(uri, good)
+        await s.diagnostics(uri, clean, "the error cleared")

@@ -35,6 +35,7 @@ class CheckAnswer:
     types_only: bool = False      # the compiler stopped after type checking: a full check may find more
     clean: bool = False           # the compiler reported nothing
     stands: bool = False          # not to publish: the last full answer stands until the next one
+    in_memory: bool = False       # go/types answered (the long-lived type checker): the compiler's word follows
 
 
 def _at_start(message: str, severity: lsp.DiagnosticSeverity) -> lsp.Diagnostic:
@@ -100,7 +101,8 @@ def compute_check(engine: Engine, pkg_dir: Path, overlays: Mapping[Path, bytes],
     for p, rest in by_file.items():
         out.append((uri_for(p), tuple(rest)))
     return CheckAnswer(tuple(out), module_answers(pkg_dir, texts, uri_for, check.message), check.types_only,
-                       not (check.compile_outputs or check.load_errors or check.message), check.stands)
+                       not (check.compile_outputs or check.load_errors or check.message), check.stands,
+                       check.in_memory)
 
 
 def module_answers(pkg_dir: Path, texts: Mapping[str, str], uri_for: UriFor, message: str = "") -> FileDiagnostics:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from rungo.cache.remote.settings import SettingsError
 from rungo.cache.tiered import TieredCache
-from rungo.config import Config, hand_off_uploads, open_store
+from rungo.config import Config, cache_dir_from, hand_off_uploads, open_store
 from rungo.config import make_config as _make_config
 from rungo.invocation import Invocation, UsageError, parse_run_args
 from rungo.load.constraints import file_included
@@ -33,6 +33,7 @@ from rungo.process import Completed, Runner
 from rungo.toolchain import Toolchain, ToolchainError, load_toolchain
 from rungo.work.workdir import WorkDir
 from rungo.lsp.typecheck import TypeChecks
+from rungo.lsp.typeserver import TypeServer, TypeServers, build_env
 
 # Diagnostics never fetch anything: no module downloads, no toolchain switch.
 CHECK_ENV: Mapping[str, str] = {"GOPROXY": "off", "GOTOOLCHAIN": "local"}
@@ -394,6 +395,8 @@ class Engine:
         self.gate = ListGate()
         self.activity = Activity()
         self.typechecks = TypeChecks()
+        self.typeservers = TypeServers(cache_dir_from(self.base_env), self._build_typeserver)
+        self._typeserver_token = CancelToken(background=True)
         self._parsed: dict[tuple[str, bytes], tuple[ParseProblem, ...]] = {}   # gofmt -e answers by content
         self._troubles: list[str] = []      # the remote cache's trouble, each told once
         self._told: set[str] = set()
@@ -413,8 +416,35 @@ class Engine:
         return out
 
     def shutdown(self) -> None:
-        """Leave uploads still pending to detached processes (the server is exiting)."""
+        """Leave uploads still pending to detached processes (the server is exiting); end the type checkers."""
+        self._typeserver_token.cancel()
+        self.typeservers.close()
         hand_off_uploads()
+
+    def _build_typeserver(self, tc: Toolchain, src: Path) -> bytes | None:
+        """The long-lived type checker built from src with tc by rungo's own pipeline, in the
+        background (lowest priority, paused while interactive work runs)."""
+        work = WorkDir(None, keep=False, announce=lambda _: None)
+        try:
+            got = self.build(src, env_extra=build_env(tc), flags=(), go_path=str(tc.go), work=work,
+                             token=self._typeserver_token)
+            if got.prepared is None:
+                return None
+            try:
+                return got.prepared.binary.read_bytes()
+            except OSError:
+                return None
+        finally:
+            work.close()
+
+    def _typeserver(self, env: Mapping[str, str], pkg_dir: Path, go_path: str) -> tuple[TypeServer | None, str]:
+        """The running type checker of the check's toolchain (started, or built in the background,
+        when there is none yet), and the target GOARCH."""
+        try:
+            tc = self.toolchain(env, pkg_dir, go_path)
+        except ToolchainError:
+            return None, ""
+        return self.typeservers.get(tc), tc.env.get("GOARCH", "")
 
     def env_for(self, extra: Mapping[str, str], *, check: bool) -> dict[str, str]:
         env = dict(self.base_env)
@@ -478,8 +508,11 @@ class Engine:
             if quick:
                 kept = self.typechecks.holding(key, pkg_dir, overlays)
                 if kept is not None:
-                    got = self.typechecks.compile(kept, pkg_dir, overlays, self.runner(env, token),
-                                                  env.get("GOTMPDIR") or None)
+                    server, goarch = self._typeserver(env, pkg_dir, go_path)
+                    got = None if server is None else self.typechecks.types(kept, pkg_dir, overlays, server, goarch)
+                    if got is None:
+                        got = self.typechecks.compile(kept, pkg_dir, overlays, self.runner(env, token),
+                                                      env.get("GOTMPDIR") or None)
                     if got is not None:
                         if not got.compile_outputs and self.typechecks.codegen_errors(key):
                             return replace(got, stands=True)
@@ -490,6 +523,8 @@ class Engine:
             if token is not None and token.cancelled:
                 return result
             self.typechecks.keep(key, result, overlays)
+            if result.typecheck is not None:
+                self._typeserver(env, pkg_dir, go_path)     # the next keystroke's checker, ready or on its way
             if result.compile_outputs and result.typecheck is not None:
                 kept = self.typechecks.holding(key, pkg_dir, overlays)
                 types = None if kept is None else self.typechecks.compile(

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 FollowUp = tuple[float, "Work"]      # more work for the same key, after a delay (seconds)
 Work = Callable[[CancelToken], Awaitable[FollowUp | None]]
 
-# After a keystroke's check stopped clean after type checking, the full compile of the package
-# (later phases' errors; the cache, when the buffers equal the disk) follows a pause this long.
+# After a keystroke's check stopped clean after type checking, or was answered by go/types, the full
+# compile of the package (the compiler's own words; later phases' errors; the cache, when the buffers
+# equal the disk) follows a pause this long.
 FULL_CHECK_DELAY = 1.0
 
 
@@ -126,7 +127,8 @@ def cancel_checks(ls: RungoServer) -> None:
 
 def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float, *, quick: bool = False, active: bool = False) -> None:
     """The check of the package in pkg_dir after delay. `quick` (a keystroke's): it may stop after
-    type checking; when it then finds nothing, the full compile follows after FULL_CHECK_DELAY.
+    type checking; when it then finds nothing, or go/types answered it, the full compile follows
+    after FULL_CHECK_DELAY.
     `active`: the package of the document the user is in (its checks go first)."""
     if not ls.settings.diagnostics.enabled or ls.closing:
         return
@@ -137,7 +139,7 @@ def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float, *, quick: bool 
 
     async def work(token: CancelToken) -> FollowUp | None:
         answer = await _check(ls, pkg_dir, token, quick=quick)
-        if answer is not None and answer.types_only and answer.clean:
+        if answer is not None and answer.types_only and (answer.clean or answer.in_memory):
             return (FULL_CHECK_DELAY, full)
         return None
     schedule(ls, pkg_dir, delay, work, deferred=not active)

@@ -70,11 +70,18 @@ class RungoServer(LanguageServer):
             pass
 
     def tell_troubles(self) -> None:
-        """Shows what the remote cache had trouble with (each message once per server)."""
+        """Shows what the remote cache had trouble with (each message once per server); logs what
+        became of the type checkers."""
         for text in self.engine.take_troubles():
             log.warning("%s", text)
             try:
                 self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, f"rungo: {text}"))
+            except Exception:  # the client went away
+                pass
+        for text in self.engine.typeservers.take_notes():
+            log.info("%s", text)
+            try:
+                self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Log, f"rungo: {text}"))
             except Exception:  # the client went away
                 pass
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rungo.load.model import LoadError, Watched
+from rungo.lsp.typeserver import TypeServer
 from rungo.load.stamps import still_valid
 from rungo.orchestrate import PackageCheck
 from rungo.process import Runner
@@ -115,6 +116,22 @@ class Kept:
     overlaid: Mapping[Path, bytes]        # every unsaved buffer of the check, by digest
     near: tuple[Watched, ...]             # what the load read inside the package's module
     load_errors: tuple[LoadError, ...]    # the errors the package was compiled beside (without their imports)
+    imports: Mapping[str, str]            # the import config: archive by import path
+    cfg: str                              # its digest
+
+    @property
+    def lang(self) -> str:
+        """The language version the package is compiled for (-lang), "" when unset."""
+        return next((a[len("-lang="):] for a in self.inputs.args if a.startswith("-lang=")), "")
+
+    @property
+    def package_path(self) -> str:
+        """The package's path as the compiler is given it (-p; "main" for a command)."""
+        args = self.inputs.args
+        for i, a in enumerate(args[:-1]):
+            if a == "-p":
+                return args[i + 1]
+        return self.inputs.pkg.import_path
 
     @staticmethod
     def near_of(inputs: TypeCheckInputs, watched: tuple[Watched, ...]) -> tuple[Watched, ...]:
@@ -132,6 +149,7 @@ class TypeChecks:
         self._settled: dict[tuple[Any, ...], float] = {}   # key -> when all its inputs last held
         self._codegen: set[tuple[Any, ...]] = set()         # keys whose last full check had code generation errors
         self.quick = 0          # keystroke checks answered by one compiler process (for tests and the bench)
+        self.in_memory = 0      # keystroke checks answered by the long-lived type checker
 
     def keep(self, key: tuple[Any, ...], check: PackageCheck, overlays: Mapping[Path, bytes]) -> None:
         """Keeps what a full check compiled, unless it cannot be compiled again by itself."""
@@ -152,8 +170,11 @@ class TypeChecks:
         for p, data in overlays.items():
             if p.parent == inputs.pkg.dir and p not in headers:
                 headers[p] = FileHead.of(data)      # a file the build left out: it stays out while its header holds
+        imports = dict(line[len("packagefile "):].split("=", 1) for line in inputs.importcfg.splitlines()
+                       if line.startswith("packagefile ") and "=" in line)
         kept = Kept(inputs, check.watched, headers, {p: _digest(d) for p, d in overlays.items()},
-                    Kept.near_of(inputs, check.watched), check.load_errors)
+                    Kept.near_of(inputs, check.watched), check.load_errors, imports,
+                    hashlib.sha256(inputs.importcfg.encode()).hexdigest())
         with self._lock:
             self._kept[key] = kept
             self._settled[key] = time.monotonic()
@@ -210,6 +231,32 @@ class TypeChecks:
             with self._lock:
                 self._settled[key] = now
         return kept
+
+    def types(self, kept: Kept, pkg_dir: Path, overlays: Mapping[Path, bytes], server: TypeServer,
+              goarch: str) -> PackageCheck | None:
+        """The long-lived type checker's word on the package over the kept inputs and the current
+        buffers; None when it cannot answer as the compiler would (a syntax error, whose words are the
+        compiler's own; content that is not UTF-8; an import it cannot read: the inputs no longer hold)."""
+        pkg = kept.inputs.pkg
+        files: list[dict[str, str | None]] = []
+        for f in pkg.files:
+            data = overlays.get(f.path)
+            if data is None:
+                files.append({"name": str(f.path), "data": None})
+                continue
+            try:
+                files.append({"name": str(f.path), "data": data.decode("utf-8")})
+            except UnicodeDecodeError:
+                return None
+        answer = server.ask({"cfg": kept.cfg, "importcfg": kept.imports, "lang": kept.lang, "goarch": goarch,
+                             "path": kept.package_path, "files": files})
+        if answer is None or answer.syntax or answer.stale:
+            return None
+        with self._lock:
+            self.in_memory += 1
+        outputs = ((pkg.import_path, answer.report),) if answer.report.strip() else ()
+        return PackageCheck(pkg, pkg_dir, kept.load_errors, outputs, "", kept.inputs, kept.watched,
+                            types_only=True, in_memory=True)
 
     def compile(self, kept: Kept, pkg_dir: Path, overlays: Mapping[Path, bytes], runner: Runner,
                 tmp_root: str | None) -> PackageCheck | None:
