@@ -164,7 +164,7 @@ async def test_a_deleted_program_is_forgotten(kind: str, env: dict[str, str], tm
 
 
 def test_the_record_of_runs_is_bounded_most_recent_first(tmp_path: Path) -> None:
-    from rungo.lsp.warm import KEEP, RanProgram, read_ran, record_path, remember
+    from rungo.lsp.ran import KEEP, RanProgram, read_ran, record_path, remember
 
     def program(i: int, flags: tuple[str, ...] = ()) -> RanProgram:
         return RanProgram(tmp_path / f"p{i}", (), flags, (("GOFLAGS", "-mod=mod"),), "")
@@ -184,7 +184,7 @@ def test_the_record_of_runs_is_bounded_most_recent_first(tmp_path: Path) -> None
 
 
 def test_a_run_remembers_only_the_environment_that_can_change_its_build() -> None:
-    from rungo.lsp.warm import build_env
+    from rungo.lsp.ran import build_env
 
     env = {"GOFLAGS": "-tags=x", "CGO_ENABLED": "0", "CC": "clang", "API_KEY": "secret",
            "RUNGO_REMOTE_CACHE": "grpc://cache:8980", "RUNGO_REMOTE_CACHE_TOKEN": "secret"}

@@ -245,3 +245,36 @@ def test_run_configurations_resolve_per_target_and_bad_ones_are_left_out() -> No
     last = last_configuration(s, roots, Path("/ws/cmd/tool"))
     assert last is not None and last.configuration.name == "dev"
     assert last_configuration(s, roots, Path("/ws/gen/gen.go")) is None    # names no configuration
+
+
+def test_resolve_run_merges_settings_configuration_and_request(tmp_path: Path) -> None:
+    from pygls.exceptions import JsonRpcInvalidParams
+
+    from rungo.lsp.commands import resolve_run
+
+    pkg = tmp_path / "cmd" / "app"
+    (pkg / "data").mkdir(parents=True)
+    s, problems = parse_settings({
+        "buildFlags": ["-tags", "dev"], "env": {"A": "settings", "B": "settings"},
+        "args": {"cmd/app": ["--from-settings"]},
+        "configurations": [{"name": "serve", "package": "cmd/app", "args": ["serve"], "env": {"B": "config"},
+                            "cwd": "data", "buildFlags": ["-race"]}]})
+    assert not problems
+    roots = [tmp_path]
+    plain = resolve_run(s, roots, run_args({"dir": str(pkg)}), pkg, [])
+    assert plain.args == ("--from-settings",) and plain.flags == ("-tags", "dev")
+    assert plain.env == {"A": "settings", "B": "settings"} and plain.cwd is None and plain.configuration is None
+
+    saved = resolve_run(s, roots, run_args({"dir": str(pkg), "configuration": "serve", "buildFlags": ["-v"],
+                                            "env": {"A": "request"}}), pkg, [])
+    assert saved.args == ("serve",) and saved.flags == ("-tags", "dev", "-race", "-v")
+    assert saved.env == {"A": "request", "B": "config"} and saved.cwd == pkg / "data"
+    assert saved.configuration == "serve"
+
+    own = resolve_run(s, roots, run_args({"dir": str(pkg), "configuration": "serve", "args": []}), pkg, [])
+    assert own.args == ()       # the request's own arguments replace the configuration's
+
+    with pytest.raises(JsonRpcInvalidParams, match="no run configuration named 'other'"):
+        resolve_run(s, roots, run_args({"dir": str(pkg), "configuration": "other"}), pkg, [])
+    with pytest.raises(JsonRpcInvalidParams, match="does not exist"):
+        resolve_run(s, roots, run_args({"dir": str(pkg), "cwd": str(tmp_path / "nowhere")}), pkg, [])

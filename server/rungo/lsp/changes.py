@@ -52,8 +52,7 @@ def did_close(ls: RungoServer, params: lsp.DidCloseTextDocumentParams) -> None:
         publishing.publish(ls, uri, [])
         old = ls.checks.pop(uri, None)
         if old is not None:
-            old[0].cancel()
-            old[1].cancel()
+            old.cancel()
         return
     if p.name in MODULE_FILES:
         publishing.recheck_open(ls)

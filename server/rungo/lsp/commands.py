@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Mapping, Sequence, TypeVar
 
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
 
@@ -46,6 +47,36 @@ def configuration(settings: Settings, roots: list[Path], target: Path, name: str
     raise JsonRpcInvalidParams(f"rungo.run: no run configuration named {name!r} for {target}")
 
 
+@dataclass(frozen=True, slots=True)
+class ResolvedRun:
+    """What a run request comes to once the settings and its saved configuration are merged in."""
+
+    args: tuple[str, ...]
+    flags: tuple[str, ...]
+    env: Mapping[str, str]
+    cwd: Path | None
+    configuration: str | None        # the saved configuration's name, when the request named one
+
+
+def resolve_run(settings: Settings, roots: list[Path], request: RunArguments, pkg_dir: Path,
+                files: Sequence[str]) -> ResolvedRun:
+    """A run request with the settings and its saved configuration merged in: a configuration adds to
+    the settings; what the request itself says comes last (or replaces, for the program's arguments)."""
+    saved = None
+    if request.configuration is not None:
+        target = pkg_dir / files[0] if len(files) == 1 else pkg_dir
+        saved = configuration(settings, roots, target, request.configuration)
+    config_args = list(saved.configuration.args) if saved else None
+    run_args = (list(request.args) if request.args is not None else config_args if config_args is not None
+                else package_args(settings, roots, pkg_dir))
+    flags = [*settings.build_flags, *(saved.configuration.build_flags if saved else ()), *request.build_flags]
+    env = {**settings.run_env(), **(saved.configuration.env if saved else {}), **request.env}
+    cwd = request.cwd or (saved.cwd if saved else None)
+    if cwd is not None and not cwd.is_dir():
+        raise JsonRpcInvalidParams(f"rungo.run: the working directory {cwd} does not exist")
+    return ResolvedRun(tuple(run_args), tuple(flags), env, cwd, saved.configuration.name if saved else None)
+
+
 async def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
     if not ls.runs_allowed:
         raise JsonRpcInvalidRequest(RESTRICTED)
@@ -59,20 +90,7 @@ async def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
         pkg_dir = path if path.is_dir() else path.parent
         if path.suffix == ".go" and await file_scoped_main(ls, path):
             files = [path.name]     # as its lens runs it, whichever client command asked
-    s = ls.settings
-    # A configuration adds to the settings; what the request itself says comes last (or replaces, for args).
-    saved = None
-    if request.configuration is not None:
-        target = pkg_dir / files[0] if len(files) == 1 else pkg_dir
-        saved = configuration(s, ls.roots, target, request.configuration)
-    config_args = list(saved.configuration.args) if saved else None
-    run_args = (list(request.args) if request.args is not None else config_args if config_args is not None
-                else package_args(s, ls.roots, pkg_dir))
-    flags = [*s.build_flags, *(saved.configuration.build_flags if saved else ()), *request.build_flags]
-    env = {**s.run_env(), **(saved.configuration.env if saved else {}), **request.env}
-    cwd = request.cwd or (saved.cwd if saved else None)
-    if cwd is not None and not cwd.is_dir():
-        raise JsonRpcInvalidParams(f"rungo.run: the working directory {cwd} does not exist")
+    resolved = resolve_run(ls.settings, ls.roots, request, pkg_dir, files)
     if request.watch:
         on = ls.runs.watching(pkg_dir / files[0] if len(files) == 1 else pkg_dir)
         if on is not None:     # one watch per package: asking again answers with it
@@ -80,11 +98,11 @@ async def run(ls: RungoServer, *args: Any) -> dict[str, Any]:
                     "watch": True}
     buffers = overlays(ls.documents.texts()) if request.use_buffers else {}
     current = (lambda: overlays(ls.documents.texts())) if request.use_buffers else None
-    r = ls.runs.start(pkg_dir, run_args, flags=flags, env=env, go_path=s.go_path, size=request.size, files=files,
-                      overlays=buffers, versions=ls.documents.versions(), cwd=cwd, watch=request.watch,
-                      current_overlays=current)
-    return {"runId": r.run_id, "package": str(pkg_dir), "name": r.name,
-            "configuration": saved.configuration.name if saved else None, "watch": request.watch}
+    r = ls.runs.start(pkg_dir, resolved.args, flags=resolved.flags, env=resolved.env, go_path=ls.settings.go_path,
+                      size=request.size, files=files, overlays=buffers, versions=ls.documents.versions(),
+                      cwd=resolved.cwd, watch=request.watch, current_overlays=current)
+    return {"runId": r.run_id, "package": str(pkg_dir), "name": r.name, "configuration": resolved.configuration,
+            "watch": request.watch}
 
 
 async def stop(ls: RungoServer, *args: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable, Mapping
+from typing import Awaitable, Callable, Mapping
 
 from lsprotocol import types as lsp
 
@@ -18,10 +18,8 @@ from rungo.lsp.answers import CheckAnswer, FileDiagnostics, compute_check, modul
 from rungo.lsp.documents import overlays
 from rungo.lsp.engine import CancelToken
 from rungo.lsp.standing import Standing, between_answers, line_edit, shift_diagnostics, shift_lines
+from rungo.lsp.state import PendingCheck, RungoServer
 from rungo.lsp.summaries import BIG_DOCUMENT_BYTES
-
-if TYPE_CHECKING:
-    from rungo.lsp.state import RungoServer
 
 FollowUp = tuple[float, "Work"]      # more work for the same key, after a delay (seconds)
 Work = Callable[[CancelToken], Awaitable[FollowUp | None]]
@@ -93,11 +91,10 @@ def schedule(ls: RungoServer, key: Path | str, delay: float, work: Work, *, defe
     """Runs work after delay, in place of the pending work of the same key (which is cancelled).
     Deferred work (not the document the user is in) lets the active document's checks go first."""
     old = ls.checks.pop(key, None)
-    if old is not None and not old[0].done():
-        old[0].cancel()
-        old[1].cancel()
+    if old is not None and not old.task.done():
+        old.cancel()
     token = CancelToken(deferred=deferred)
-    ls.checks[key] = (asyncio.ensure_future(_later(ls, key, delay, work, token)), token)
+    ls.checks[key] = PendingCheck(asyncio.ensure_future(_later(ls, key, delay, work, token)), token)
 
 
 async def _later(ls: RungoServer, key: Path | str, delay: float, work: Work, token: CancelToken) -> None:
@@ -111,17 +108,16 @@ async def _later(ls: RungoServer, key: Path | str, delay: float, work: Work, tok
     # Answered: from here on (before the client can even read the answer) the next keystroke
     # finds no check pending and is checked at once.
     current = ls.checks.get(key)
-    if current is not None and current[1] is token:
+    if current is not None and current.token is token:
         del ls.checks[key]
         if follow is not None and not ls.closing:
             then = CancelToken(deferred=token.deferred)
-            ls.checks[key] = (asyncio.ensure_future(_later(ls, key, follow[0], follow[1], then)), then)
+            ls.checks[key] = PendingCheck(asyncio.ensure_future(_later(ls, key, follow[0], follow[1], then)), then)
 
 
 def cancel_checks(ls: RungoServer) -> None:
-    for task, token in list(ls.checks.values()):
-        token.cancel()
-        task.cancel()
+    for pending in list(ls.checks.values()):
+        pending.cancel()
     ls.checks.clear()
 
 

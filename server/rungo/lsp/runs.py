@@ -22,7 +22,7 @@ from rungo.orchestrate import Prepared
 from rungo.work.workdir import WorkDir
 from rungo.lsp.convert import format_result
 from rungo.lsp.engine import BuildResult, CancelToken, Engine
-from rungo.lsp.warm import remember_run
+from rungo.lsp.ran import remember_run
 from rungo.run.pty import PtyProcess
 
 STOP_GRACE_SECONDS = 1.0
@@ -134,7 +134,7 @@ class RunManager:
                 r.wake.set()
 
     def _remember(self, run: Run, result: BuildResult, flags: list[str], env: dict[str, str], go_path: str) -> None:
-        """A run's program built: a later session's warm start prepares it again (lsp/warm.py)."""
+        """A run's program built: a later session's warm start prepares it again (lsp/ran.py, lsp/warm.py)."""
         if result.prepared is not None and result.prepared.binary is not None:
             remember_run(self.engine, run.pkg_dir, run.files, flags=flags, env=env, go_path=go_path)
 

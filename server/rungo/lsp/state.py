@@ -1,9 +1,13 @@
-"""The server object: what the handlers share (settings, documents, checks, published diagnostics, runs)."""
+"""The server object: what the handlers share (settings, documents, checks, published diagnostics, runs).
+
+It imports none of the modules that act on it (they import it, for its type); create_server (server.py)
+builds it and wires what reports to it (the run reporter)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -15,7 +19,6 @@ from rungo import __version__
 from rungo.lsp.documents import OpenDocuments
 from rungo.lsp.engine import CancelToken, Engine
 from rungo.lsp.protocol import RungoProtocol
-from rungo.lsp.reporting import RunReporter
 from rungo.lsp.runs import RunManager
 from rungo.lsp.settings import Settings
 from rungo.lsp.standing import Standing
@@ -24,8 +27,23 @@ from rungo.lsp.summaries import Summaries
 log = logging.getLogger("rungo.lsp")
 
 
+@dataclass(frozen=True, slots=True)
+class PendingCheck:
+    """A scheduled check (or parse) of a package directory or a document: its task, and the token
+    that kills its subprocesses."""
+
+    task: asyncio.Task[None]
+    token: CancelToken
+
+    def cancel(self) -> None:
+        self.token.cancel()
+        self.task.cancel()
+
+
 class RungoServer(LanguageServer):
     """pygls' server with rungo's state; the handlers (registered by create_server) act on it."""
+
+    runs: RunManager      # set by create_server, with the reporter that tells the client
 
     def __init__(self, base_env: Mapping[str, str]) -> None:
         super().__init__("rungo", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
@@ -39,7 +57,7 @@ class RungoServer(LanguageServer):
         self.documents = OpenDocuments(lambda: self.workspace)
         self.summaries = Summaries()
         self.standing: dict[str, Standing] = {}       # open document -> what is published for it
-        self.checks: dict[Path | str, tuple[asyncio.Task[None], CancelToken]] = {}
+        self.checks: dict[Path | str, PendingCheck] = {}     # package dir (or URI) -> its pending check
         self.published: dict[Path, set[str]] = {}     # package dir -> uris it published to
         self.module_published: set[str] = set()
         self.results: dict[Path, str] = {}            # package dir (or file) -> last run result for the lens
@@ -47,7 +65,6 @@ class RungoServer(LanguageServer):
         self.warm: asyncio.Task[None] | None = None
         self.warm_token = CancelToken()
         self.closing = False
-        self.runs = RunManager(self.engine, RunReporter(self), asyncio.to_thread)
 
     def beside_gopls(self) -> bool:
         """Whether gopls shows the type and syntax errors, so that rungo shows only what it cannot see."""
