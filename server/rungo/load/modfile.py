@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Final, Iterable, Iterator, NamedTuple
+from typing import Final, Iterable, Iterator, NamedTuple, Sequence
 
 from rungo.quoting import quote as go_quote, quote_rune
 
@@ -719,17 +719,11 @@ def parse_mod(data: bytes, filename: str = "go.mod", *, lax: bool = False) -> Mo
             elif verb == "godebug":
                 godebug.append(_godebug(args))
             elif verb in ("require", "exclude"):
-                if len(args) != 2:
-                    raise _Problem(f"usage: {verb} module/path v1.2.3")
-                path = _string_arg(args[0])
-                version = _parse_version(verb, path, args[1], fixer)
-                why = _check_path_major(version, _path_major(path))
-                if why is not None:
-                    raise _version_problem(verb, path, version, why)
+                path, version = _module_version(verb, args, fixer)
                 if verb == "require":
-                    requires.append(Require(_clean(path), _clean(version), _is_indirect(line.comment), line.line))
+                    requires.append(Require(path, version, _is_indirect(line.comment), line.line))
                 else:
-                    excludes.append((_clean(path), _clean(version)))
+                    excludes.append((path, version))
             elif verb == "replace":
                 replaces.append(_parse_replace(verb, args, line.line, fixer))
             elif verb == "retract":
@@ -751,9 +745,32 @@ def parse_mod(data: bytes, filename: str = "go.mod", *, lax: bool = False) -> Mo
         except _Problem as e:
             errors.append(ModError(line.line, line.column, _clean(str(e))))
 
-    # The fixer revisits retract versions once the module path is known.
+    retracts = _retracts(retract_lines, module, fixer, errors)
+    return ModFile(
+        module=module, module_line=module_line, go=None if go is None else _clean(go), toolchain=toolchain,
+        requires=tuple(requires), replaces=tuple(replaces), excludes=tuple(excludes),
+        godebug=tuple(godebug), errors=tuple(errors), retracts=tuple(retracts),
+        tools=tuple(tools), ignores=tuple(ignores), needs_fix=fixer is not None and fixer.queried,
+    )
+
+
+def _module_version(verb: str, args: Sequence[str], fixer: _Fixer | None) -> tuple[str, str]:
+    """A require or exclude line's module path and version, checked as the go command checks them."""
+    if len(args) != 2:
+        raise _Problem(f"usage: {verb} module/path v1.2.3")
+    path = _string_arg(args[0])
+    version = _parse_version(verb, path, args[1], fixer)
+    why = _check_path_major(version, _path_major(path))
+    if why is not None:
+        raise _version_problem(verb, path, version, why)
+    return _clean(path), _clean(version)
+
+
+def _retracts(lines: Sequence[tuple[_Line, str, str]], module: str | None, fixer: _Fixer | None,
+              errors: list[ModError]) -> list[tuple[str, str]]:
+    """The retracted version intervals; the fixer revisits their versions once the module path is known."""
     retracts: list[tuple[str, str]] = []
-    for line, low, high in retract_lines:
+    for line, low, high in lines:
         if fixer is None:
             retracts.append((_clean(low), _clean(high)))
             continue
@@ -768,13 +785,7 @@ def parse_mod(data: bytes, filename: str = "go.mod", *, lax: bool = False) -> Mo
             retracts.append((_clean(low), _clean(high)))
         except _Problem as e:
             errors.append(ModError(line.line, line.column, _clean(str(e))))
-
-    return ModFile(
-        module=module, module_line=module_line, go=None if go is None else _clean(go), toolchain=toolchain,
-        requires=tuple(requires), replaces=tuple(replaces), excludes=tuple(excludes),
-        godebug=tuple(godebug), errors=tuple(errors), retracts=tuple(retracts),
-        tools=tuple(tools), ignores=tuple(ignores), needs_fix=fixer is not None and fixer.queried,
-    )
+    return retracts
 
 
 def _clean_error(e: ModError) -> ModError:

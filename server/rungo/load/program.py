@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 from rungo.cache import Cache
 from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, unsupported
 from rungo.load.constraints import BuildContext
-from rungo.load.external import ExternalLoadError, load_external
+from rungo.load.external import ExternalLoadError, Snapshot, load_external
 from rungo.load.godebug import default_godebug
 from rungo.load.linkdeps import LinkDepsError, linker_deps
 from rungo.load.loader import Loader, LoadFailure, NotNative, Target, import_position
@@ -270,26 +270,29 @@ def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
     return got
 
 
-def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: dict[Path, bytes],
-               hidden: list[Path], *, runner: Runner, store: Cache,
-               tmpdir: Callable[[], Path]) -> Program | LoadProblem:
-    """load_program once the loader exists (its `watch` then holds what the load read, even when it fails)."""
-    tc, flags, cwd = req.toolchain, req.invocation.flags, req.cwd
+def _target(loader: Loader, req: LoadRequest) -> tuple[Module | None, LocalPackage] | LoadProblem:
+    """The main module (its go line checked against the toolchain) and the package to build."""
     inv = req.invocation
-    rel = RelPath(cwd)
     try:
         module = loader.main_module()
         if module is not None:
-            msg = check_go_version(tc, module.go_version, "go.mod")
+            msg = check_go_version(req.toolchain, module.go_version, "go.mod")
             if msg:
                 return LoadProblem(msg)
         if not inv.files and inv.package is None:
             return LoadProblem("go: no go files listed", "usage")
-        main = loader.resolve_target(Target(inv.files, inv.package), module)
+        return module, loader.resolve_target(Target(inv.files, inv.package), module)
     except NotNative as e:
         return LoadProblem("", go_command=str(e))
     except LoadFailure as e:
         return LoadProblem(str(e))
+
+
+def _needs_go_command(req: LoadRequest, module: Module | None, main: LocalPackage, overlays: dict[Path, bytes],
+                      hidden: list[Path], rel: RelPath) -> LoadProblem | None:
+    """Why the go command must build this (a profile to link with, an overlay outside the main
+    module's Go files); None when nothing says so."""
+    flags = req.invocation.flags
     if req.link and flags.pgo in (None, "auto") and (main.dir / "default.pgo").is_file():
         return LoadProblem("", go_command=f"profile-guided optimization with {rel(main.dir / 'default.pgo')}")
     if flags.overlay:
@@ -297,6 +300,81 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
             if real.suffix != ".go" or module is None or not real.is_relative_to(module.dir) \
                     or "vendor" in real.relative_to(module.dir).parts:
                 return LoadProblem("", go_command=f"-overlay of {real}, which is not a Go file of the main module")
+    return None
+
+
+def _cgo_setup(req: LoadRequest, ctx: BuildContext, local: list[LocalPackage], main: LocalPackage,
+               overlays: dict[Path, bytes], runner: Runner, ext_imports: set[str]) -> CgoSetup | LoadProblem | None:
+    """The cgo stage's setup of the packages that use cgo (None when none does); their implicit
+    imports join ext_imports."""
+    if not any(p.uses_cgo for p in local):      # the cgo stage loads only when a package uses cgo
+        return None
+    from rungo.load.cgoflags import implicit_imports
+    from rungo.load.cgoload import CgoLoadError, load_cgo
+    from rungo.load.cgosecurity import Unsupported
+
+    tc = req.toolchain
+    got = load_cgo(local, ctx=ctx, goenv=tc.env, goroot=tc.goroot, env=req.env, runner=runner,
+                   overlays=overlays, trimpath=req.invocation.flags.trimpath)
+    if isinstance(got, Unsupported):
+        return LoadProblem("", package=main, go_command=got.reason)
+    if isinstance(got, CgoLoadError):
+        return LoadProblem(got.text.rstrip("\n"), package=main)
+    if got is not None:
+        for p in local:
+            if p.import_path in got.packages:
+                ext_imports.update(i for i in implicit_imports(p.import_path, False) if i != "unsafe")
+    return got
+
+
+def _watched(loader: Loader, snap: Snapshot, req: LoadRequest, cgo: CgoSetup | None) -> tuple[Watched, ...]:
+    """Everything the load read, whose stat stamps say whether it still holds: the files and
+    directories the loader and `go list` read, the tools, the go env file."""
+    tc = req.toolchain
+    watched = dict((w.path, w) for w in loader.watch.values())
+    for w in snap.watched:
+        watched[w.path] = w
+    tools = [tc.go, tc.tool("compile"), tc.tool("link")]
+    if cgo is not None:
+        tools.append(tc.tool("cgo"))
+        from rungo.load.cgoload import cgo_executables
+
+        tools += [Path(exe) for exe in cgo_executables(cgo, req.env)]
+    for tool in tools:
+        watched[str(tool)] = Watched(str(tool), stamp(tool))
+    cfg_file = goenv_file(req.env)
+    if cfg_file is not None:
+        watched[str(cfg_file)] = Watched(str(cfg_file), stamp(cfg_file))
+    return tuple(watched.values())
+
+
+def _external_errors(local: Sequence[LocalPackage], snap: Snapshot, ext_imports: Collection[str],
+                     broken: dict[str, set[str]]) -> list[LoadError]:
+    """The errors of the external packages the local ones import, each at its import (and the
+    importing package marked broken by it)."""
+    out: list[LoadError] = []
+    for p in local:
+        for imp in p.imports:
+            ep = snap.packages.get(imp)
+            if ep is not None and ep.error and imp in ext_imports:
+                out.append(LoadError(ep.error, *import_position(p, imp)))
+                broken.setdefault(p.import_path, set()).add(imp)
+    return out
+
+
+def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: dict[Path, bytes],
+               hidden: list[Path], *, runner: Runner, store: Cache,
+               tmpdir: Callable[[], Path]) -> Program | LoadProblem:
+    """load_program once the loader exists (its `watch` then holds what the load read, even when it fails)."""
+    tc, flags, cwd = req.toolchain, req.invocation.flags, req.cwd
+    rel = RelPath(cwd)
+    target = _target(loader, req)
+    if isinstance(target, LoadProblem):
+        return target
+    module, main = target
+    problem = _needs_go_command(req, module, main, overlays, hidden, rel)
+    if problem is not None:
+        return problem
     # A check shows the load errors an editor can place beside the compiler's errors of the rest of
     # the package: it compiles the package without the imports (and packages) they are about.
     tolerant = not req.link
@@ -327,23 +405,9 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         main, local = _without_broken(main, local, broken)
     if errors:
         return LoadProblem(render_errors(errors, rel), errors=tuple(errors), package=main)
-    cgo: CgoSetup | None = None
-    if any(p.uses_cgo for p in local):      # the cgo stage loads only when a package uses cgo
-        from rungo.load.cgoflags import implicit_imports
-        from rungo.load.cgoload import CgoLoadError, load_cgo
-        from rungo.load.cgosecurity import Unsupported
-
-        got = load_cgo(local, ctx=ctx, goenv=tc.env, goroot=tc.goroot, env=req.env, runner=runner,
-                       overlays=overlays, trimpath=flags.trimpath)
-        if isinstance(got, Unsupported):
-            return LoadProblem("", package=main, go_command=got.reason)
-        if isinstance(got, CgoLoadError):
-            return LoadProblem(got.text.rstrip("\n"), package=main)
-        cgo = got
-    if cgo is not None:
-        for p in local:
-            if p.import_path in cgo.packages:
-                ext_imports.update(i for i in implicit_imports(p.import_path, False) if i != "unsafe")
+    cgo = _cgo_setup(req, ctx, local, main, overlays, runner, ext_imports)
+    if isinstance(cgo, LoadProblem):
+        return cgo
 
     main_paths = (module.path,) if module is not None else ()
     try:
@@ -370,13 +434,7 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         )
     except ExternalLoadError as e:
         return LoadProblem(e.args[0])
-    ext_errors: list[LoadError] = []
-    for p in local:
-        for imp in p.imports:
-            ep = snap.packages.get(imp)
-            if ep is not None and ep.error and imp in ext_imports:
-                ext_errors.append(LoadError(ep.error, *import_position(p, imp)))
-                broken.setdefault(p.import_path, set()).add(imp)
+    ext_errors = _external_errors(local, snap, ext_imports, broken)
     if ext_errors and tolerant:
         beside += ext_errors
         ext_errors = []
@@ -384,26 +442,8 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
     if ext_errors:
         return LoadProblem(render_errors(ext_errors, rel), errors=tuple(ext_errors), package=main)
 
-    godebug = default_godebug(
-        tc.goroot,
-        module.go_version if module is not None else f"1.{ctx.go_minor}",
-        module.godebug if module is not None else (),
-        [f"{d.key}={d.value}" for d in main.go_debug],
-    )
-    watched = dict((w.path, w) for w in loader.watch.values())
-    for w in snap.watched:
-        watched[w.path] = w
-    tools = [tc.go, tc.tool("compile"), tc.tool("link")]
-    if cgo is not None:
-        tools.append(tc.tool("cgo"))
-        from rungo.load.cgoload import cgo_executables
-
-        tools += [Path(exe) for exe in cgo_executables(cgo, req.env)]
-    for tool in tools:
-        watched[str(tool)] = Watched(str(tool), stamp(tool))
-    cfg_file = goenv_file(req.env)
-    if cfg_file is not None:
-        watched[str(cfg_file)] = Watched(str(cfg_file), stamp(cfg_file))
+    godebug = default_godebug(tc.goroot, module.go_version if module is not None else f"1.{ctx.go_minor}",
+                              module.godebug if module is not None else (), [f"{d.key}={d.value}" for d in main.go_debug])
     return Program(
         module=module,
         main=main,
@@ -415,7 +455,7 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         godebug=godebug,
         go_sum=_go_sum(module),
         overlays=overlays,
-        watched=tuple(watched.values()),
+        watched=_watched(loader, snap, req, cgo),
         cgo=cgo,
         load_errors=tuple(replace(e, beside=True) for e in [*beside, *_at_imports(checked, main, graph, beside, rel)]),
     )

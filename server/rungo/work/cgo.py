@@ -356,28 +356,14 @@ def plan(pkg: CgoPackage, flags: PackageFlags, cenv: CgoEnvironment, probes: Com
     cxxflags = cppflags + flags.cxxflags
     fflags = cppflags + flags.fflags
 
-    cgo_files = [os.path.join(pdir, f) for f in pkg.cgo_files]
     gofiles = [od + "_cgo_gotypes.go"]
     gen_c = ["_cgo_export.c"]
     for fn in pkg.cgo_files:
         stem = os.path.basename(fn).removesuffix(".go")
         gofiles.append(od + stem + ".cgo1.go")
         gen_c.append(stem + ".cgo2.c")
-
-    cgoflags: list[str] = []
-    if pkg.standard and pkg.import_path == "runtime/cgo":
-        cgoflags.append("-import_runtime_cgo=false")
-    if pkg.standard and pkg.import_path in ("runtime/race", "runtime/msan", "runtime/cgo", "runtime/asan"):
-        cgoflags.append("-import_syscall=false")
-    cgo_env: list[tuple[str, str]] = [("TERM", "dumb")]
-    cgo_env += _child_env(cenv, env or {})
-    ldflags_opt: list[str] = []
-    if flags.ldflags:
-        ldflags_opt = ["-ldflags=" + " ".join(go_quote(f) for f in flags.ldflags)]
-        cgo_env.append(("CGO_LDFLAGS", ""))
     cgo_exe = str(tooldir / "cgo")
-    cgo = Command((cgo_exe, "-objdir", od, "-importpath", pkg.import_path, *cgoflags, *ldflags_opt, "--",
-                   *cppflags, *flags.cflags, *cgo_files), pdir, tuple(cgo_env))
+    cgo = _cgo_command(pkg, flags, cenv, env or {}, cgo_exe, od, cppflags)
 
     gcc = compiler_command(cenv.cc, pdir, od, cenv, probes)
     gxx = compiler_command(cenv.cxx, pdir, od, cenv, probes) if (pkg.cxx_files) else ()
@@ -422,12 +408,7 @@ def plan(pkg: CgoPackage, flags: PackageFlags, cenv: CgoEnvironment, probes: Com
     main_compile = ccompile(od + "_cgo_main.c", gcc, cenv.cc, cflags, main_o, "")
     out_obj = ([od + "preferlinkext"] if flags.prefer_external_link else []) + [c.output for c in compiles]
     syso = sorted(set([os.path.join(pdir, s) for s in pkg.syso_files] + list(dep_syso_files)))
-    ld = list(flags.ldflags)
-    if (cenv.goarch == "arm" and cenv.goos == "linux") or cenv.goos == "android":
-        if "-no-pie" not in ld:
-            ld.append("-pie")
-        if "-pie" in ld and "-static" in ld:
-            ld = [f for f in ld if f != "-static"]
+    ld = _dynimport_ldflags(flags, cenv)
     linker = gxx if pkg.cxx_files else gcc
     dyn_o = od + "_cgo_.o"
     dynimport_link = Command((*linker, "-o", dyn_o, main_o, *out_obj, *syso, *ld), str(cwd), cc_env, dyn_o)
@@ -443,6 +424,37 @@ def plan(pkg: CgoPackage, flags: PackageFlags, cenv: CgoEnvironment, probes: Com
         prefer_external_link=flags.prefer_external_link, ldflags=flags.ldflags,
         syso_files=tuple(os.path.join(pdir, s) for s in pkg.syso_files), overrides=cenv.overrides,
     )
+
+
+def _cgo_command(pkg: CgoPackage, flags: PackageFlags, cenv: CgoEnvironment, env: Mapping[str, str], cgo_exe: str,
+                 od: str, cppflags: tuple[str, ...]) -> Command:
+    """The cgo tool's run over the package's cgo files (runCgo's first command)."""
+    cgoflags: list[str] = []
+    if pkg.standard and pkg.import_path == "runtime/cgo":
+        cgoflags.append("-import_runtime_cgo=false")
+    if pkg.standard and pkg.import_path in ("runtime/race", "runtime/msan", "runtime/cgo", "runtime/asan"):
+        cgoflags.append("-import_syscall=false")
+    cgo_env: list[tuple[str, str]] = [("TERM", "dumb")]
+    cgo_env += _child_env(cenv, env)
+    ldflags_opt: list[str] = []
+    if flags.ldflags:
+        ldflags_opt = ["-ldflags=" + " ".join(go_quote(f) for f in flags.ldflags)]
+        cgo_env.append(("CGO_LDFLAGS", ""))
+    pdir = str(pkg.dir)
+    cgo_files = [os.path.join(pdir, f) for f in pkg.cgo_files]
+    return Command((cgo_exe, "-objdir", od, "-importpath", pkg.import_path, *cgoflags, *ldflags_opt, "--",
+                    *cppflags, *flags.cflags, *cgo_files), pdir, tuple(cgo_env))
+
+
+def _dynimport_ldflags(flags: PackageFlags, cenv: CgoEnvironment) -> list[str]:
+    """The package's linker flags for the dynimport link (-pie where cmd/go adds it)."""
+    ld = list(flags.ldflags)
+    if (cenv.goarch == "arm" and cenv.goos == "linux") or cenv.goos == "android":
+        if "-no-pie" not in ld:
+            ld.append("-pie")
+        if "-pie" in ld and "-static" in ld:
+            ld = [f for f in ld if f != "-static"]
+    return ld
 
 
 def _child_env(cenv: CgoEnvironment, env: Mapping[str, str]) -> list[tuple[str, str]]:
