@@ -10,9 +10,9 @@ import os
 import sys
 MYPY = False       # typing.TYPE_CHECKING without importing typing on the rerun shortcut's path
 if MYPY:
-    from rungo.cache.tiered import TieredCache
     from rungo.config import Config
     from rungo.invocation import Invocation, WatchFlags
+    from rungo.orchestrate import Prepared, Session
     from rungo.toolchain import Toolchain
 
 USAGE = """usage: rungo <command> [arguments]
@@ -120,16 +120,60 @@ def _fail(message: str, status: int = 125) -> int:
 def _run(argv: list[str]) -> int:
     """The full pipeline: toolchain, flags, load, build, then exec in place."""
     import tempfile
+
+    from rungo.orchestrate import RunError, Troubles, build, open_session
+    from rungo.run.execute import EXIT_BUILD_FAILED
+    from rungo.work.workdir import WorkDir, remove_abandoned
+
+    started = _start_run(argv)
+    if isinstance(started, int):
+        return started
+    config, tc, inv, watching = started
+    tmp_parent = config.env.get("GOTMPDIR") or None
+    if watching.on:
+        return _watch(watching, inv, config, tc, tmp_parent)
+
+    def announce(line: str) -> None:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    flags = inv.flags
+    work = WorkDir(tmp_parent, keep=flags.work, announce=announce)
+    remove_abandoned(tmp_parent or tempfile.gettempdir())  # work dirs of runs killed earlier
+    if flags.work:
+        _ = work.path
+    session = open_session(config, tc, work, flags=flags, out=sys.stderr)
+    troubles = Troubles(_tell_trouble)
+    try:
+        prepared = build(session, inv)
+        if prepared.messages:
+            sys.stderr.write(prepared.messages)
+    except RunError as e:
+        troubles.finish(session.store, detach=True)
+        work.close()
+        return _fail(e.text, EXIT_BUILD_FAILED)
+    except KeyboardInterrupt:
+        work.close()
+        return 130
+    troubles.finish(session.store, detach=True)
+    return _exec_program(session, inv, prepared)
+
+
+def _tell_trouble(text: str) -> None:
+    sys.stderr.write(f"rungo: {text}\n")
+    sys.stderr.flush()
+
+
+def _start_run(argv: list[str]) -> "tuple[Config, Toolchain, Invocation, WatchFlags] | int":
+    """A run's configuration, toolchain and parsed command line (in the directory -C names), or
+    the exit status of the failure already told."""
     from pathlib import Path
 
     from rungo import fastpath
-    from rungo.work.workdir import WorkDir, remove_abandoned
     from rungo.cache.remote.settings import SettingsError
-    from rungo.config import make_config, open_store
+    from rungo.config import make_config
     from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args, split_watch_flags
-    from rungo.orchestrate import RunError, Session, build, remembers
     from rungo.process import Runner
-    from rungo.run.execute import EXIT_BUILD_FAILED, command_line, exec_in_place, run_child
     from rungo.toolchain import ToolchainError, load_toolchain
 
     env = dict(os.environ)
@@ -143,9 +187,8 @@ def _run(argv: list[str]) -> int:
         return _fail(f"rungo: {e}")
     if not config.cache_dir.is_absolute():
         return _fail(_RELATIVE_CACHE)
-    quiet = Runner(env=config.child_env())
     try:
-        tc = load_toolchain(config, quiet)
+        tc = load_toolchain(config, Runner(env=config.child_env()))
     except ToolchainError as e:
         return _fail(f"rungo: {e}")
     try:
@@ -158,58 +201,31 @@ def _run(argv: list[str]) -> int:
         if e.show_usage:
             text = f"{text}\n{USAGE_RUN}" if text else USAGE_RUN
         return _fail(text)
-    flags = inv.flags
-    if flags.chdir:
+    if inv.flags.chdir:
         try:
-            os.chdir(flags.chdir)
-            cwd = Path(os.getcwd())
+            os.chdir(inv.flags.chdir)
         except OSError as e:
             reason = e.strerror or str(e)
-            return _fail(f"go: chdir {flags.chdir}: {reason[:1].lower() + reason[1:]}")
-        config = make_config(env, cwd)
+            return _fail(f"go: chdir {inv.flags.chdir}: {reason[:1].lower() + reason[1:]}")
+        config = make_config(env, Path(os.getcwd()))
+    return config, tc, inv, watching
 
-    tmp_parent = env.get("GOTMPDIR") or None
-    if watching.on:
-        return _watch(watching, inv, argv, config, tc, tmp_parent)
 
-    def announce(line: str) -> None:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+def _exec_program(session: "Session", inv: "Invocation", prepared: "Prepared") -> int:
+    """Runs the built program as go run does (exec in place, or as a child when it lives in the work
+    dir), after remembering it for an unchanged rerun."""
+    from rungo import fastpath
+    from rungo.orchestrate import remembers
+    from rungo.run.execute import EXIT_BUILD_FAILED, command_line, exec_in_place, run_child
 
-    work = WorkDir(tmp_parent, keep=flags.work, announce=announce)
-    remove_abandoned(tmp_parent or tempfile.gettempdir())  # work dirs of runs killed earlier
-
-    def rewrite(line: str) -> str:
-        w = work.created
-        return line.replace(str(w), "$WORK") if w is not None else line
-
-    runner = Runner(env=config.child_env(), echo=sys.stderr if (flags.x or flags.n) else None,
-                    dry_run=flags.n, rewrite=rewrite)
-    if flags.work:
-        _ = work.path
-    store = open_store(config)
-    session = Session(config=config, toolchain=tc, runner=runner, store=store, work=work,
-                      verbose=sys.stderr if flags.v else None)
-    try:
-        prepared = build(session, inv, argv[: len(argv) - len(inv.args) - (len(inv.files) or 1)])
-        if prepared.messages:
-            sys.stderr.write(prepared.messages)
-    except RunError as e:
-        _finish_store(store)
-        work.close()
-        return _fail(e.text, EXIT_BUILD_FAILED)
-    except KeyboardInterrupt:
-        work.close()
-        return 130
-    _finish_store(store)
+    config, work, flags = session.config, session.work, inv.flags
     argv_run = command_line(prepared.binary, inv.args, prepared.exec_argv)
+    if flags.n or flags.x:
+        session.runner.show(" ".join(argv_run))
     if flags.n:
-        runner.show(" ".join(argv_run))
         work.close()
         return 0
-    if flags.x:
-        runner.show(" ".join(argv_run))
-    goroot_bin = str(tc.goroot / "bin")
+    goroot_bin = str(session.toolchain.goroot / "bin")
     binary = prepared.binary
     runs_from_copy = not prepared.temporary and _noexec(binary)
     if runs_from_copy:
@@ -226,39 +242,36 @@ def _run(argv: list[str]) -> int:
             return _fail(f"rungo: copying {binary} to {copy}: {e.strerror}", EXIT_BUILD_FAILED)
         argv_run = command_line(copy, inv.args, prepared.exec_argv)
     if remembers(inv) and prepared.rememberable and not (prepared.temporary or runs_from_copy):
-        import time
-
-        k = len(argv) - len(inv.args)
-        # The program is rungo's own cache entry: its stamp is taken now, after the cache's last
-        # touch of it (the inputs' stamps are from before they were read).
-        own = str(prepared.binary)
-        fastpath.write_record(
-            str(config.cache_dir), list(argv[:k]), str(cwd if not flags.chdir else Path(os.getcwd())),
-            os.environ, [*prepared.exec_argv, own], goroot_bin,
-            [(w.path, fastpath.stamp(own) if w.path == own else w.stamp) for w in prepared.watched],
-            prepared.inputs_since_ns or time.time_ns(), frozenset((own,)),
-        )
+        _remember(session, inv, prepared, goroot_bin)
     _maybe_trim(config.cache_dir)
     prog_env = fastpath.program_env(fastpath.initial_environ(), goroot_bin)
+    search_path = config.env.get("PATH", os.defpath)
     if prepared.temporary or runs_from_copy:
-        return run_child(argv_run, prog_env, work.close, search_path=env.get("PATH", os.defpath),
+        return run_child(argv_run, prog_env, work.close, search_path=search_path,
                          report=lambda text: _fail(_exec_trouble(text, argv_run[len(prepared.exec_argv)])))
     work.close()
-    failure = exec_in_place(argv_run, prog_env, via_exec=bool(prepared.exec_argv),
-                            search_path=env.get("PATH", os.defpath))
+    failure = exec_in_place(argv_run, prog_env, via_exec=bool(prepared.exec_argv), search_path=search_path)
     return _fail(_exec_trouble(failure.message, binary), failure.status)
 
 
-def _finish_store(store: "TieredCache", *, detach: bool = True) -> None:
-    """Record the cache's counts, leave pending uploads to the background, and say once if the
-    remote cache had trouble."""
-    trouble = store.finish(detach=detach)
-    if trouble:
-        sys.stderr.write(f"rungo: {trouble}\n")
-        sys.stderr.flush()
+def _remember(session: "Session", inv: "Invocation", prepared: "Prepared", goroot_bin: str) -> None:
+    """The rerun record: an unchanged rerun of this command line execs the program at once."""
+    import time
+
+    from rungo import fastpath
+
+    # The program is rungo's own cache entry: its stamp is taken now, after the cache's last
+    # touch of it (the inputs' stamps are from before they were read).
+    own = str(prepared.binary)
+    fastpath.write_record(
+        str(session.config.cache_dir), [*inv.flag_tokens, *(inv.files or (inv.package or "",))],
+        str(session.config.cwd), os.environ, [*prepared.exec_argv, own], goroot_bin,
+        [(w.path, fastpath.stamp(own) if w.path == own else w.stamp) for w in prepared.watched],
+        prepared.inputs_since_ns or time.time_ns(), frozenset((own,)),
+    )
 
 
-def _watch(watching: "WatchFlags", inv: "Invocation", argv: list[str], config: "Config", tc: "Toolchain",
+def _watch(watching: "WatchFlags", inv: "Invocation", config: "Config", tc: "Toolchain",
            tmp_parent: str | None) -> int:
     """rungo run -watch: the loop in rungo.watch, with this command line's sessions and messages."""
     import signal
@@ -266,43 +279,30 @@ def _watch(watching: "WatchFlags", inv: "Invocation", argv: list[str], config: "
 
     from rungo import fastpath
     from rungo.config import open_store
-    from rungo.orchestrate import Session
-    from rungo.process import Runner
+    from rungo.orchestrate import Session, Troubles, open_session
     from rungo.watch import Watch, WatchOptions
     from rungo.work.workdir import WorkDir, remove_abandoned
 
-    flags = inv.flags
     store = open_store(config)
     remove_abandoned(tmp_parent or tempfile.gettempdir())
-    told: set[str] = set()
+    troubles = Troubles(_tell_trouble)
 
     def tell(text: str) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
 
     def new_session() -> Session:
-        trouble = store.finish(detach=False)   # the last build's counts and remote trouble
-        if trouble and trouble not in told:
-            told.add(trouble)
-            tell(f"rungo: {trouble}\n")
-        work = WorkDir(tmp_parent, keep=flags.work, announce=lambda line: tell(line + "\n"))
-
-        def rewrite(line: str) -> str:
-            w = work.created
-            return line.replace(str(w), "$WORK") if w is not None else line
-
-        runner = Runner(env=config.child_env(), echo=sys.stderr if flags.x else None, rewrite=rewrite)
-        return Session(config=config, toolchain=tc, runner=runner, store=store, work=work,
-                       verbose=sys.stderr if flags.v else None)
+        troubles.finish(store, detach=False)     # the last build's counts and remote trouble
+        work = WorkDir(tmp_parent, keep=inv.flags.work, announce=lambda line: tell(line + "\n"))
+        return open_session(config, tc, work, flags=inv.flags, out=sys.stderr, store=store)
 
     options = WatchOptions(stop_signal=signal.Signals[watching.signal], grace_s=watching.grace_s,
                            debounce_s=watching.debounce_s, stop_on_error=watching.stop_on_error,
                            clear=watching.clear, poll=watching.poll)
-    watch = Watch(new_session, inv, argv[: len(argv) - len(inv.args) - (len(inv.files) or 1)],
-                  fastpath.program_env(fastpath.initial_environ(), str(tc.goroot / "bin")),
+    watch = Watch(new_session, inv, fastpath.program_env(fastpath.initial_environ(), str(tc.goroot / "bin")),
                   config.env.get("PATH", os.defpath), options, tell)
     ended = watch.run()
-    _finish_store(store)
+    troubles.finish(store, detach=True)
     _maybe_trim(config.cache_dir)
     signal.signal(ended, signal.SIG_DFL)
     os.kill(os.getpid(), ended)          # end as the signal that ended the watch would have

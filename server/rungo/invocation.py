@@ -138,6 +138,8 @@ class Invocation:
     """The single package argument (path, pattern or ``path@version``); ``None`` for files."""
     args: tuple[str, ...]
     """The program's own arguments, verbatim."""
+    flag_tokens: tuple[str, ...] = ()
+    """The build flags as given on the command line (for the go command, when it builds)."""
 
 
 # --- Flag vocabulary ---------------------------------------------------------------------------
@@ -548,6 +550,7 @@ def parse_run_args(argv: Sequence[str], goflags: str = "") -> Invocation:
     if flags.p is not None and flags.p <= 0:
         raise UsageError(f"go: -p must be a positive integer: {flags.p}", show_usage=False)
 
+    tokens = tuple(argv[:len(argv) - len(rest)])
     # run.runRun
     n_files = 0
     while n_files < len(rest) and rest[n_files].endswith(".go"):
@@ -557,9 +560,9 @@ def parse_run_args(argv: Sequence[str], goflags: str = "") -> Invocation:
         for file in files:
             if file.endswith("_test.go"):
                 raise UsageError(f"go: cannot run *_test.go files ({file})", show_usage=False)
-        return Invocation(flags, files, None, tuple(rest[n_files:]))
+        return Invocation(flags, files, None, tuple(rest[n_files:]), tokens)
     if rest and not rest[0].startswith("-"):
-        return Invocation(flags, (), rest[0], tuple(rest[1:]))
+        return Invocation(flags, (), rest[0], tuple(rest[1:]), tokens)
     raise UsageError("go: no go files listed", show_usage=False)
 
 

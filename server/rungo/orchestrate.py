@@ -6,13 +6,14 @@ it (the one fallback rule). Nothing here prints; errors come back as RunError va
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, TextIO
+from typing import TYPE_CHECKING, Callable, Mapping, TextIO
 
 from rungo.cache import Cache
-from rungo.config import Config
-from rungo.invocation import Invocation
+from rungo.config import Config, open_store
+from rungo.invocation import BuildFlags, Invocation
 from rungo.load.model import LoadError, LocalPackage, Watched
 from rungo.load.program import LoadProblem, LoadRequest, Program, load_program
 from rungo.load.stamps import stamp
@@ -105,6 +106,50 @@ class PackageCheck:
                                                    # the compiler's own word follows after a pause
 
 
+def open_session(config: Config, toolchain: Toolchain, work: WorkDir, *, flags: BuildFlags | None = None,
+                 out: TextIO | None = None, runner: Runner | None = None, store: Cache | None = None,
+                 overlays: Mapping[Path, bytes] | None = None) -> Session:
+    """The one place a build session is opened, for every face (a run and a watch's rebuilds on the
+    command line, the language server's checks and runs). Without a runner of the caller's, the
+    session's runner echoes each command to `out` under -x and -n (with the work directory shown as
+    $WORK), and -n runs nothing; `out` also hears -v's notes. Without a store, the configuration's
+    cache (with its remote tier) is opened."""
+    if runner is None:
+        def rewrite(line: str) -> str:
+            w = work.created
+            return line.replace(str(w), "$WORK") if w is not None else line
+
+        show = flags is not None and (flags.x or flags.n)
+        runner = Runner(env=config.child_env(), echo=out if show else None,
+                        dry_run=flags is not None and flags.n, rewrite=rewrite)
+    return Session(config=config, toolchain=toolchain, runner=runner,
+                   store=store if store is not None else open_store(config), work=work,
+                   verbose=out if flags is not None and flags.v else None, overlays=dict(overlays or {}))
+
+
+class Troubles:
+    """The remote cache's trouble at the end of each session, each message told once."""
+
+    def __init__(self, tell: Callable[[str], None]) -> None:
+        self._tell = tell
+        self._told: set[str] = set()
+        self._lock = threading.Lock()
+
+    def finish(self, store: Cache, *, detach: bool) -> None:
+        """Record the session's cache counts and hand its pending uploads on (`detach`: to a detached
+        process); tell the remote's trouble unless it was told before."""
+        from rungo.cache.tiered import TieredCache
+
+        if not isinstance(store, TieredCache):
+            return
+        trouble = store.finish(detach=detach)
+        with self._lock:
+            if not trouble or trouble in self._told:
+                return
+            self._told.add(trouble)
+        self._tell(trouble)
+
+
 def remembers(inv: Invocation) -> bool:
     """Whether a build of this invocation may be remembered for an unchanged rerun: not when the
     user asked to see or keep what a build does (-x, -n, -v, -work) or to force it (-a)."""
@@ -112,10 +157,9 @@ def remembers(inv: Invocation) -> bool:
     return not (f.x or f.n or f.a or f.work or f.v)
 
 
-def build(session: Session, inv: Invocation, flag_tokens: Sequence[str]) -> Prepared:
+def build(session: Session, inv: Invocation) -> Prepared:
     """Builds the program `inv` names: natively, or through the go command when the native
-    pipeline does not build it (`flag_tokens` are the build flags as given, for the go command).
-    Raises RunError with go's wording on failure."""
+    pipeline does not build it. Raises RunError with go's wording on failure."""
     exec_argv = _exec_argv(session, inv)
     loaded = _load(session, inv, link=True, require_main=True)
     if isinstance(loaded, LoadProblem):
@@ -125,7 +169,7 @@ def build(session: Session, inv: Invocation, flag_tokens: Sequence[str]) -> Prep
             session.verbose.write(f"rungo: building with the go command: {loaded.go_command}\n")
             session.verbose.flush()
         try:
-            got = build_with_go(session.go_command(), inv, go_build_args(flag_tokens), remember=remembers(inv))
+            got = build_with_go(session.go_command(), inv, go_build_args(inv), remember=remembers(inv))
         except GoCommandError as e:
             raise RunError(e.text, e.stage) from None
         return Prepared(binary=got.binary, exec_argv=exec_argv, temporary=got.temporary, watched=got.watched,
@@ -140,7 +184,7 @@ def build(session: Session, inv: Invocation, flag_tokens: Sequence[str]) -> Prep
                     rememberable=program.cgo is None or not any(b.pkg_config for b in program.cgo.packages.values()))
 
 
-def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) -> PackageCheck:
+def check(session: Session, inv: Invocation) -> PackageCheck:
     """Loads and compiles the package `inv` names (any package, main or not), linking nothing."""
     cwd = session.config.cwd
     try:
@@ -156,7 +200,7 @@ def check(session: Session, inv: Invocation, flag_tokens: Sequence[str] = ()) ->
     if isinstance(loaded, LoadProblem):
         from rungo.work.gocommand import check_with_go, go_build_args
 
-        output = check_with_go(session.go_command(), inv, go_build_args(flag_tokens), session.overlays)
+        output = check_with_go(session.go_command(), inv, go_build_args(inv), session.overlays)
         return PackageCheck(None, cwd, (), (("", output),) if output else (), "")
     return PackageCheck(loaded[0].main, cwd, loaded[0].load_errors, (), "", loaded[1].kept, loaded[0].watched)
 

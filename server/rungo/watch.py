@@ -43,12 +43,11 @@ class _Interrupted(BaseException):
 class Watch:
     """One `rungo run -watch`: `run()` returns when a signal ends it (the signal's number)."""
 
-    def __init__(self, new_session: Callable[[], Session], inv: Invocation, flag_tokens: Sequence[str],
+    def __init__(self, new_session: Callable[[], Session], inv: Invocation,
                  program_env: Mapping[str, str], search_path: str, options: WatchOptions,
                  tell: Callable[[str], None]) -> None:
         self._new_session = new_session
         self._inv = inv
-        self._flag_tokens = tuple(flag_tokens)
         self._env = dict(program_env)
         self._search_path = search_path
         self._opts = options
@@ -126,7 +125,7 @@ class Watch:
         self._building = True
         try:
             try:
-                prepared: Prepared | RunError = build(session, self._inv, self._flag_tokens)
+                prepared: Prepared | RunError = build(session, self._inv)
             except RunError as e:
                 prepared = e
             finally:

@@ -92,7 +92,7 @@ def test_large_archive_is_checked_when_its_consumer_fails(module: Path, env: dic
     session = Session(config=config, toolchain=tc, runner=Runner(env=config.child_env()),
                       store=Cache(config.cache_dir), work=work)
     try:
-        prepared = build(session, parse_run_args(["."], ""), [])
+        prepared = build(session, parse_run_args(["."], ""))
         assert prepared.binary is not None
         out = subprocess.run([str(prepared.binary)], capture_output=True, text=True, check=True).stdout
     finally:

@@ -58,7 +58,7 @@ def _prepare(module: Path, env: dict[str, str], runner_for: "type[Runner] | Edit
     work = WorkDir(None, keep=False, announce=lambda _: None)
     session = Session(config=config, toolchain=tc, runner=runner, store=Cache(config.cache_dir), work=work)
     try:
-        prepared = build(session, parse_run_args(["."], ""), [])
+        prepared = build(session, parse_run_args(["."], ""))
         assert prepared.binary is not None
         out = subprocess.run([str(prepared.binary)], capture_output=True, text=True, check=True).stdout
     finally:

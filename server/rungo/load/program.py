@@ -348,6 +348,19 @@ def _watched(loader: Loader, snap: Snapshot, req: LoadRequest, cgo: CgoSetup | N
     return tuple(watched.values())
 
 
+def _beside_or_fail(errors: list[LoadError], tolerant: bool, beside: list[LoadError], main: LocalPackage,
+                    local: list[LocalPackage], broken: dict[str, set[str]],
+                    rel: RelPath) -> tuple[LocalPackage, list[LocalPackage]] | LoadProblem:
+    """Load errors: a check (tolerant) keeps them beside and goes on without what they are about
+    (the packages as they are then); a build fails with them."""
+    if errors and tolerant:
+        beside += errors
+        return _without_broken(main, local, broken)
+    if errors:
+        return LoadProblem(render_errors(errors, rel), errors=tuple(errors), package=main)
+    return main, local
+
+
 def _external_errors(local: Sequence[LocalPackage], snap: Snapshot, ext_imports: Collection[str],
                      broken: dict[str, set[str]]) -> list[LoadError]:
     """The errors of the external packages the local ones import, each at its import (and the
@@ -399,12 +412,10 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         if foreign and not p.uses_cgo:
             what = "non-Go files (" + ", ".join(f.name for f in foreign) + ")"
             return LoadProblem("", package=main, go_command=f"package {p.import_path} uses {what}")
-    if errors and tolerant:
-        beside += errors
-        errors = []
-        main, local = _without_broken(main, local, broken)
-    if errors:
-        return LoadProblem(render_errors(errors, rel), errors=tuple(errors), package=main)
+    kept = _beside_or_fail(errors, tolerant, beside, main, local, broken, rel)
+    if isinstance(kept, LoadProblem):
+        return kept
+    main, local = kept
     cgo = _cgo_setup(req, ctx, local, main, overlays, runner, ext_imports)
     if isinstance(cgo, LoadProblem):
         return cgo
@@ -434,13 +445,11 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         )
     except ExternalLoadError as e:
         return LoadProblem(e.args[0])
-    ext_errors = _external_errors(local, snap, ext_imports, broken)
-    if ext_errors and tolerant:
-        beside += ext_errors
-        ext_errors = []
-        main, local = _without_broken(main, local, broken)
-    if ext_errors:
-        return LoadProblem(render_errors(ext_errors, rel), errors=tuple(ext_errors), package=main)
+    kept = _beside_or_fail(_external_errors(local, snap, ext_imports, broken), tolerant, beside, main, local,
+                           broken, rel)
+    if isinstance(kept, LoadProblem):
+        return kept
+    main, local = kept
 
     godebug = default_godebug(tc.goroot, module.go_version if module is not None else f"1.{ctx.go_minor}",
                               module.godebug if module is not None else (), [f"{d.key}={d.value}" for d in main.go_debug])

@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from rungo.cache.remote.settings import SettingsError
-from rungo.cache.tiered import TieredCache
-from rungo.config import Config, cache_dir_from, hand_off_uploads, open_store
+from rungo.config import Config, cache_dir_from, hand_off_uploads
 from rungo.config import make_config as _make_config
 from rungo.invocation import Invocation, UsageError, parse_run_args
 from rungo.load.constraints import file_included
 from rungo.load.model import Watched
 from rungo.load.program import build_context
 from rungo.load.stamps import last_change_ns, still_valid
-from rungo.orchestrate import PackageCheck, Prepared, RunError, Session, build, check
+from rungo.orchestrate import PackageCheck, Prepared, RunError, Troubles, build, check, open_session
 from rungo.process import Completed, Runner
 from rungo.toolchain import Toolchain, ToolchainError, load_toolchain
 from rungo.work.workdir import WorkDir
@@ -398,16 +397,12 @@ class Engine:
         self.typeservers = TypeServers(cache_dir_from(self.base_env), self._build_typeserver)
         self._typeserver_token = CancelToken(background=True)
         self._parsed: dict[tuple[str, bytes], tuple[ParseProblem, ...]] = {}   # gofmt -e answers by content
-        self._troubles: list[str] = []      # the remote cache's trouble, each told once
-        self._told: set[str] = set()
+        self._troubles: list[str] = []      # the remote cache's trouble not yet told, each once
+        self.troubles = Troubles(self._keep_trouble)
 
-    def _finish(self, store: TieredCache) -> None:
-        """Record a session's cache counts; keep the remote cache's trouble to tell (once each)."""
-        trouble = store.finish(detach=False)
+    def _keep_trouble(self, text: str) -> None:
         with self._lock:
-            if trouble and trouble not in self._told:
-                self._told.add(trouble)
-                self._troubles.append(trouble)
+            self._troubles.append(text)
 
     def take_troubles(self) -> list[str]:
         """What the remote cache had trouble with since the last call, each message once."""
@@ -562,15 +557,13 @@ class Engine:
             return PackageCheck(None, pkg_dir, (), (), f"rungo: build flags setting: {e.message}")
         config = make_config(env, pkg_dir)
         work = WorkDir(env.get("GOTMPDIR") or None, keep=False, announce=lambda _: None)
-        session_store = open_store(config)
-        session = Session(config=config, toolchain=tc, runner=self.runner(config.child_env(), token),
-                          store=session_store, work=work, overlays=dict(overlays))
+        session = open_session(config, tc, work, runner=self.runner(config.child_env(), token), overlays=overlays)
         try:
-            return check(session, inv, flags)
+            return check(session, inv)
         finally:
             if token is not None and token.background:
                 self.activity.release(token)
-            self._finish(session_store)
+            self.troubles.finish(session.store, detach=False)
             # Removing the scratch files is not part of the answer: a thread of its own does it
             # (not a daemon, so the process still waits for it before exiting).
             threading.Thread(target=work.close, name="rungo-workdir-close").start()
@@ -604,15 +597,13 @@ class Engine:
         except UsageError as e:
             return BuildResult(None, "usage", e.message or "invalid build flags", None)
         config = make_config(env, pkg_dir)
-        session_store = open_store(config)
-        session = Session(config=config, toolchain=tc, runner=self.runner(config.child_env(), token),
-                          store=session_store, work=work, overlays=overlays)
+        session = open_session(config, tc, work, runner=self.runner(config.child_env(), token), overlays=overlays)
         try:
-            prepared = build(session, inv, flags)
+            prepared = build(session, inv)
         except RunError as e:
             if token is not None and token.background:
                 self.activity.release(token)
-            self._finish(session_store)
+            self.troubles.finish(session.store, detach=False)
             check = None
             if e.outcome is not None or e.errors:
                 outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed) if e.outcome else ()
@@ -620,7 +611,7 @@ class Engine:
             return BuildResult(None, e.stage, e.text, check, e.watched)
         if token is not None and token.background:
             self.activity.release(token)
-        self._finish(session_store)
+        self.troubles.finish(session.store, detach=False)
         if not prepared.temporary and _settled(prepared.watched, time.time_ns()):
             with self._lock:
                 self._built[memo_key] = prepared

@@ -63,12 +63,12 @@ class GoCommand:
 
 
 
-def go_build_args(flag_tokens: Sequence[str]) -> list[str]:
+def go_build_args(inv: Invocation) -> list[str]:
     """A `run` command line's build flags as `go build` takes them: without -exec (rungo runs the
     program) and -C (rungo has already changed directory)."""
     out: list[str] = []
     skip = False
-    for t in flag_tokens:
+    for t in inv.flag_tokens:
         if skip:
             skip = False
             continue
