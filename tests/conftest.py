@@ -57,7 +57,7 @@ def _find_go_on_path(path: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def base_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def base_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """An environment with a session-wide GOCACHE and rungo cache, and a private TMPDIR and HOME."""
     root = tmp_path_factory.mktemp("env")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "RUNGO_", "CGO_"))}
@@ -76,7 +76,32 @@ def base_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     tmp.mkdir()
     env["TMPDIR"] = str(tmp)
     env.pop("GOROOT", None)
-    return env
+    env.pop("XDG_RUNTIME_DIR", None)     # the warm engines of this session live under TMPDIR
+    env["RUNGO_ENGINE_IDLE"] = "300"
+    yield env
+    stop_engines(env)
+
+
+def stop_engines(env: Mapping[str, str]) -> None:
+    """Ends every warm engine listening in env's private directory (the session's, or a test's)."""
+    import socket
+
+    from rungo.daemon import wire
+
+    directory = Path(wire.runtime_dir(dict(env)))
+    for sock_path in directory.glob("engine-*.sock") if directory.is_dir() else ():
+        key = sock_path.name[len("engine-"):-len(".sock")]
+        version = key.rsplit("-", 1)[0]
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.settimeout(5)
+                s.connect(str(sock_path))
+                s.sendall(wire.encode("HELLO", wire.PROTOCOL, version, key))
+                wire.receive(s)
+                s.sendall(wire.encode("STOP"))
+                wire.receive(s)
+            except OSError:
+                pass
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ commands:
                       GOCACHEPROG="rungo cacheprog" go build ./...
   lsp [--tcp HOST:PORT]
                       start the language server (stdio by default)
+  engine status|stop  show or end the warm engine that builds for `run` (RUNGO_ENGINE=off: none)
   version             print rungo's version
 
 rungo's own flags of `run` (not go's; accepted anywhere among the build flags):
@@ -63,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
                         os.execve(prog, full, fastpath.program_env(fastpath.initial_environ(), goroot_bin))
                     except OSError:
                         pass  # fall through: the full pipeline will report it properly
+            if cwd:
+                from rungo.daemon.client import run_via_engine
+
+                status = run_via_engine(args[1:], cwd, env)
+                if status is not None:
+                    return status
         return _run(args[1:])
     if not args or args[0] in ("help", "-h", "--help", "-help"):
         from rungo.invocation import WATCH_USAGE
@@ -83,24 +90,17 @@ def main(argv: list[str] | None = None) -> int:
         return _lsp(rest)
     if cmd == "cacheprog":
         return _cacheprog(rest)
+    if cmd == "engine":
+        return _engine(rest)
     sys.stderr.write(f"rungo {cmd}: unknown command\nRun 'rungo help' for usage.\n")
     return 125
 
 
-_RELATIVE_CACHE = "build cache is required, but could not be located: RUNGO_CACHE is not an absolute path"
-
-
-def _noexec(path: "os.PathLike[str] | str") -> bool:
-    """Whether the file system holding `path` refuses to run programs (mounted noexec)."""
-    try:
-        return bool(os.statvfs(os.path.dirname(os.fspath(path))).f_flag & os.ST_NOEXEC)
-    except (OSError, AttributeError):
-        return False
-
-
 def _exec_trouble(message: str, binary: "os.PathLike[str] | str") -> str:
     """A failure to start the program, with what to do when its file system is mounted noexec."""
-    if not _noexec(binary):
+    from rungo.start import noexec
+
+    if not noexec(binary):
         return message
     where = os.path.dirname(os.path.abspath(os.fspath(binary)))
     try:
@@ -170,37 +170,18 @@ def _start_run(argv: list[str]) -> "tuple[Config, Toolchain, Invocation, WatchFl
     from pathlib import Path
 
     from rungo import fastpath
-    from rungo.cache.remote.settings import SettingsError
     from rungo.config import make_config
-    from rungo.invocation import USAGE as USAGE_RUN, UsageError, parse_run_args, split_watch_flags
-    from rungo.process import Runner
-    from rungo.toolchain import ToolchainError, load_toolchain
+    from rungo.start import Refused, start_run
 
     env = dict(os.environ)
     try:
         cwd = Path(fastpath.working_dir(env))
     except OSError as e:
         return _fail(f"go: cannot determine current directory: {e.strerror}")
-    try:
-        config = make_config(env, cwd)
-    except SettingsError as e:
-        return _fail(f"rungo: {e}")
-    if not config.cache_dir.is_absolute():
-        return _fail(_RELATIVE_CACHE)
-    try:
-        tc = load_toolchain(config, Runner(env=config.child_env()))
-    except ToolchainError as e:
-        return _fail(f"rungo: {e}")
-    try:
-        watching, argv = split_watch_flags(argv)
-        inv = parse_run_args(argv, tc.env.get("GOFLAGS", ""))
-        if watching.on and inv.flags.n:
-            raise UsageError("rungo: -watch cannot be used with -n", show_usage=False)
-    except UsageError as e:
-        text = e.message
-        if e.show_usage:
-            text = f"{text}\n{USAGE_RUN}" if text else USAGE_RUN
-        return _fail(text)
+    started = start_run(argv, env, cwd)
+    if isinstance(started, Refused):
+        return _fail(started.message, started.status)
+    config, inv = started.config, started.invocation
     if inv.flags.chdir:
         try:
             os.chdir(inv.flags.chdir)
@@ -208,7 +189,7 @@ def _start_run(argv: list[str]) -> "tuple[Config, Toolchain, Invocation, WatchFl
             reason = e.strerror or str(e)
             return _fail(f"go: chdir {inv.flags.chdir}: {reason[:1].lower() + reason[1:]}")
         config = make_config(env, Path(os.getcwd()))
-    return config, tc, inv, watching
+    return config, started.toolchain, inv, started.watching
 
 
 def _exec_program(session: "Session", inv: "Invocation", prepared: "Prepared") -> int:
@@ -217,6 +198,7 @@ def _exec_program(session: "Session", inv: "Invocation", prepared: "Prepared") -
     from rungo import fastpath
     from rungo.orchestrate import remembers
     from rungo.run.execute import EXIT_BUILD_FAILED, command_line, exec_in_place, run_child
+    from rungo.start import maybe_trim, noexec, remember_run
 
     config, work, flags = session.config, session.work, inv.flags
     argv_run = command_line(prepared.binary, inv.args, prepared.exec_argv)
@@ -227,7 +209,7 @@ def _exec_program(session: "Session", inv: "Invocation", prepared: "Prepared") -
         return 0
     goroot_bin = str(session.toolchain.goroot / "bin")
     binary = prepared.binary
-    runs_from_copy = not prepared.temporary and _noexec(binary)
+    runs_from_copy = not prepared.temporary and noexec(binary)
     if runs_from_copy:
         # The cache is on a noexec file system: run a copy from the work dir, as go run would.
         import shutil
@@ -242,8 +224,8 @@ def _exec_program(session: "Session", inv: "Invocation", prepared: "Prepared") -
             return _fail(f"rungo: copying {binary} to {copy}: {e.strerror}", EXIT_BUILD_FAILED)
         argv_run = command_line(copy, inv.args, prepared.exec_argv)
     if remembers(inv) and prepared.rememberable and not (prepared.temporary or runs_from_copy):
-        _remember(session, inv, prepared, goroot_bin)
-    _maybe_trim(config.cache_dir)
+        remember_run(session, inv, prepared, os.environ)
+    maybe_trim(config.cache_dir)
     prog_env = fastpath.program_env(fastpath.initial_environ(), goroot_bin)
     search_path = config.env.get("PATH", os.defpath)
     if prepared.temporary or runs_from_copy:
@@ -252,23 +234,6 @@ def _exec_program(session: "Session", inv: "Invocation", prepared: "Prepared") -
     work.close()
     failure = exec_in_place(argv_run, prog_env, via_exec=bool(prepared.exec_argv), search_path=search_path)
     return _fail(_exec_trouble(failure.message, binary), failure.status)
-
-
-def _remember(session: "Session", inv: "Invocation", prepared: "Prepared", goroot_bin: str) -> None:
-    """The rerun record: an unchanged rerun of this command line execs the program at once."""
-    import time
-
-    from rungo import fastpath
-
-    # The program is rungo's own cache entry: its stamp is taken now, after the cache's last
-    # touch of it (the inputs' stamps are from before they were read).
-    own = str(prepared.binary)
-    fastpath.write_record(
-        str(session.config.cache_dir), [*inv.flag_tokens, *(inv.files or (inv.package or "",))],
-        str(session.config.cwd), os.environ, [*prepared.exec_argv, own], goroot_bin,
-        [(w.path, fastpath.stamp(own) if w.path == own else w.stamp) for w in prepared.watched],
-        prepared.inputs_since_ns or time.time_ns(), frozenset((own,)),
-    )
 
 
 def _watch(watching: "WatchFlags", inv: "Invocation", config: "Config", tc: "Toolchain",
@@ -280,6 +245,7 @@ def _watch(watching: "WatchFlags", inv: "Invocation", config: "Config", tc: "Too
     from rungo import fastpath
     from rungo.config import open_store
     from rungo.orchestrate import Session, Troubles, open_session
+    from rungo.start import maybe_trim
     from rungo.watch import Watch, WatchOptions
     from rungo.work.workdir import WorkDir, remove_abandoned
 
@@ -303,26 +269,10 @@ def _watch(watching: "WatchFlags", inv: "Invocation", config: "Config", tc: "Too
                   config.env.get("PATH", os.defpath), options, tell)
     ended = watch.run()
     troubles.finish(store, detach=True)
-    _maybe_trim(config.cache_dir)
+    maybe_trim(config.cache_dir)
     signal.signal(ended, signal.SIG_DFL)
     os.kill(os.getpid(), ended)          # end as the signal that ended the watch would have
     return 128 + ended
-
-
-def _maybe_trim(cache_dir: "os.PathLike[str] | str") -> None:
-    """Trim the cache (and the rerun records) at most once a day, as the go command does."""
-    import time
-    from pathlib import Path
-
-    from rungo import fastpath
-    from rungo.cache import Cache, CacheWriteError
-
-    age = 5 * 24 * 3600
-    try:
-        if Cache(Path(cache_dir)).trim_if_due(every_seconds=24 * 3600, max_age_seconds=age):
-            fastpath.trim_records(str(cache_dir), age, time.time())
-    except (OSError, CacheWriteError):
-        pass
 
 
 def _env(argv: list[str]) -> int:
@@ -398,11 +348,11 @@ def _parse_age(text: str) -> float:
 
 def _cache(argv: list[str]) -> int:
     from rungo.cache import Cache, CacheWriteError
-    from rungo.config import cache_dir_from
+    from rungo.config import RELATIVE_CACHE, cache_dir_from
 
     root = cache_dir_from(os.environ)
     if not root.is_absolute():
-        return _fail(_RELATIVE_CACHE)
+        return _fail(RELATIVE_CACHE)
     store = Cache(root)
     sub = argv[0] if argv else ""
     if sub == "path":
@@ -516,14 +466,34 @@ def _size(n: int) -> str:
 
 def _cacheprog(argv: list[str]) -> int:
     from rungo.cache import prog
-    from rungo.config import cache_dir_from
+    from rungo.config import RELATIVE_CACHE, cache_dir_from
 
     if argv:
         return _fail("usage: GOCACHEPROG=\"rungo cacheprog\" go build ...")
     root = cache_dir_from(os.environ)
     if not root.is_absolute():
-        return _fail(_RELATIVE_CACHE)
+        return _fail(RELATIVE_CACHE)
     return prog.main(str(root))
+
+
+ENGINE_USAGE = "usage: rungo engine status | stop | serve"
+
+
+def _engine(argv: list[str]) -> int:
+    """`rungo engine status|stop|serve`: show, end or be this user's warm engine (for this toolchain)."""
+    from rungo.daemon import engine
+
+    sub = argv[0] if len(argv) == 1 else ""
+    if sub == "serve":
+        return engine.serve(os.environ)
+    if sub not in ("status", "stop"):
+        return _fail(ENGINE_USAGE, 2)
+    answer, why = engine.ask(os.environ, sub.upper())
+    if answer is None:
+        print(f"rungo engine: not running ({why})")
+        return 0 if sub == "stop" else 1
+    print("rungo engine: " + " ".join(answer[1:]))
+    return 0
 
 
 def _lsp(argv: list[str]) -> int:

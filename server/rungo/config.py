@@ -90,6 +90,9 @@ def hand_off_uploads() -> None:
             remote.uploader.handoff()
 
 
+RELATIVE_CACHE = "build cache is required, but could not be located: RUNGO_CACHE is not an absolute path"
+
+
 def cache_dir_from(env: Mapping[str, str]) -> Path:
     """RUNGO_CACHE, else $XDG_CACHE_HOME/rungo, else ~/.cache/rungo."""
     return Path(fastpath.cache_dir_from(dict(env)))

@@ -129,7 +129,7 @@ async def test_code_generations_error_stays_while_typing_elsewhere(session_facto
 
 
 async def test_keystrokes_are_type_checked_in_memory(session_factory: Any) -> None:
-    s: Session = await session_factory(MODULE, {"warmStart": False})
+    s: Session = await session_factory(MODULE, {})      # no program ran: the warm start has nothing to do
     uri = s.open("main.go")
     await s.diagnostics(uri, clean, "the first check")
     good = (s.root / "main.go").read_text()
@@ -153,3 +153,16 @@ async def test_keystrokes_are_type_checked_in_memory(session_factory: Any) -> No
         assert diags[0].range.start.line == 9
         s.change(uri, good)
         await s.diagnostics(uri, clean, "the error cleared")
+
+
+async def test_no_type_checker_is_built_with_the_warm_start_off(session_factory: Any) -> None:
+    s: Session = await session_factory(MODULE, {"warmStart": "off"})
+    uri = s.open("main.go")
+    await s.diagnostics(uri, clean, "the first check")
+    good = (s.root / "main.go").read_text()
+    for n in range(3):
+        s.change(uri, good.replace("func main() {\n", f"func main() {{\n\tx{n} := {n}\n\t_ = x{n}\n"))
+        await s.diagnostics(uri, clean, "a keystroke's check")
+    s.change(uri, good.replace("func main() {\n", 'func main() {\n\tvar _ int = "x"\n'))
+    await s.diagnostics(uri, has("cannot use"), "the type error, from the compiler")
+    assert not any("type checking in memory" in m.message for m in s.client.log_messages)

@@ -394,7 +394,8 @@ class Engine:
         self.gate = ListGate()
         self.activity = Activity()
         self.typechecks = TypeChecks()
-        self.typeservers = TypeServers(cache_dir_from(self.base_env), self._build_typeserver)
+        self._background = True
+        self.typeservers = TypeServers(cache_dir_from(self.base_env), self._build_typeserver, lambda: self._background)
         self._typeserver_token = CancelToken(background=True)
         self._parsed: dict[tuple[str, bytes], tuple[ParseProblem, ...]] = {}   # gofmt -e answers by content
         self._troubles: list[str] = []      # the remote cache's trouble not yet told, each once
@@ -416,13 +417,24 @@ class Engine:
         self.typeservers.close()
         hand_off_uploads()
 
+    def allow_background(self, allowed: bool) -> None:
+        """Whether the engine's own background builds (the type checker's) may run; turned off,
+        one in progress ends now."""
+        with self._lock:
+            self._background = allowed
+            if allowed:
+                return
+            token, self._typeserver_token = self._typeserver_token, CancelToken(background=True)
+        token.cancel()
+
     def _build_typeserver(self, tc: Toolchain, src: Path) -> bytes | None:
         """The long-lived type checker built from src with tc by rungo's own pipeline, in the
         background (lowest priority, paused while interactive work runs)."""
         work = WorkDir(None, keep=False, announce=lambda _: None)
         try:
-            got = self.build(src, env_extra=build_env(tc), flags=(), go_path=str(tc.go), work=work,
-                             token=self._typeserver_token)
+            with self._lock:
+                token = self._typeserver_token
+            got = self.build(src, env_extra=build_env(tc), flags=(), go_path=str(tc.go), work=work, token=token)
             if got.prepared is None:
                 return None
             try:

@@ -55,6 +55,7 @@ def initialize(ls: RungoServer, params: lsp.InitializeParams) -> None:
     ls.gopls_active = _flag(opts, "goplsActive") is True
     ls.roots = _roots(params)
     apply_settings(ls, opts)
+    ls.engine.allow_background(ls.settings.warm_start != "off")
 
 
 async def initialized(ls: RungoServer, params: lsp.InitializedParams) -> None:
@@ -73,6 +74,7 @@ async def initialized(ls: RungoServer, params: lsp.InitializedParams) -> None:
 
 def did_change_configuration(ls: RungoServer, params: lsp.DidChangeConfigurationParams) -> None:
     apply_settings(ls, params.settings)
+    ls.engine.allow_background(ls.settings.warm_start != "off")
     if ls.settings.warm_start == "off":     # turned off: a warm start in progress ends now
         stop_warm_start(ls)
     ls.refresh_lenses()      # run configurations show in the lens

@@ -168,9 +168,10 @@ class TypeServers:
     """A type checker per toolchain: started when first wanted, after a build in the background the
     first time (until then, and when it cannot be had, `get` answers None)."""
 
-    def __init__(self, cache_dir: Path, build: Builder) -> None:
+    def __init__(self, cache_dir: Path, build: Builder, may_build: Callable[[], bool] = lambda: True) -> None:
         self._cache_dir = cache_dir
         self._build = build          # (toolchain, source dir) -> the built program's bytes, or None
+        self._may_build = may_build  # whether background builds are allowed now
         self._lock = threading.Lock()
         self._servers: dict[str, TypeServer] = {}
         self._programs: dict[str, Path] = {}
@@ -196,7 +197,7 @@ class TypeServers:
             program = self._programs.get(key)
             if program is not None:
                 return self._start(key, program)
-            if key in self._pending or key in self._failed:
+            if key in self._pending or key in self._failed or not self._may_build():
                 return None
             self._pending.add(key)
         threading.Thread(target=self._prepare, args=(tc, key), name="rungo-typeserver-build", daemon=True).start()
@@ -240,7 +241,9 @@ class TypeServers:
         finally:
             with self._lock:
                 self._pending.discard(key)
-                if program is None:
+                if program is None and not self._may_build():
+                    pass          # stopped (background work turned off): built when it is allowed again
+                elif program is None:
                     self._failed.add(key)
                     self._notes.append(f"the type checker could not be built with {tc.version}; "
                                        "the compiler checks each keystroke")
