@@ -991,7 +991,8 @@ def render_real(results: dict[str, Any]) -> str:
             out += [""] + [f"- {f}" for f in failures] + ([""] if failures else [])
         sweep = res.get("sweep")
         if sweep:
-            out += [f"No false alarm, {name} ({', '.join(x + '/' if x else 'every directory' for x in REAL_REPOS[name].sweep)}): "
+            when = f" (measured earlier: {res['sweep measured']})" if res.get("sweep measured") else ""
+            out += [f"No false alarm, {name} ({', '.join(x + '/' if x else 'every directory' for x in REAL_REPOS[name].sweep)}){when}: "
                     "every `.go` file opened once, the Error diagnostics published for it:", ""]
             for server, sw in sweep.items():
                 errs = sw["errors"]
@@ -1081,6 +1082,12 @@ def main_real(opts: argparse.Namespace) -> int:
     return 0
 
 
+def _when(meta: dict[str, Any]) -> str:
+    """A measurement's date, rungo and command, in a few words."""
+    return ", ".join(x for x in (meta.get("date", ""), meta.get("rungo", ""),
+                                 f"`{meta['command']}`" if meta.get("command") else "") if x)
+
+
 def save_real(opts: argparse.Namespace, version: str, gopls: str | None, gopls_version: list[str],
               load: tuple[float, float, float], results: dict[str, Any], unfinished: str | None) -> None:
     """Writes what is measured so far (unfinished: the last session measured, when more are to come)."""
@@ -1109,6 +1116,11 @@ def save_real(opts: argparse.Namespace, version: str, gopls: str | None, gopls_v
     except (OSError, ValueError, KeyError):
         previous = {}
     results = {n: results.get(n) or previous[n] for n in REAL_REPOS if n in results or n in previous}
+    for name, res in results.items():     # a sweep not repeated this time keeps its last one, which says when
+        old = previous.get(name) or {}
+        if not res.get("sweep") and old.get("sweep"):
+            res["sweep"] = old["sweep"]
+            res["sweep measured"] = old.get("sweep measured") or _when(old.get("measured") or {})
     if opts.update_readme:
         ensure_real_markers()
     if unfinished:

@@ -1,11 +1,12 @@
-// Run configurations: a quick pick to choose, edit or add one for a package (or a file-scoped main),
-// stored in the workspace settings (rungo.configurations, rungo.lastConfiguration).
+// Run configurations: a quick pick to choose, edit or add one for a package (or a file-scoped main);
+// settings.ts stores them in the workspace settings (rungo.configurations, rungo.lastConfiguration).
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { describeConfiguration, formatEnv, joinArgs, parseEnv, splitArgs } from './format';
 import {
-  configurationsOf, describeConfiguration, formatEnv, joinArgs, parseEnv, RunConfiguration, splitArgs, targetKey,
-  withConfiguration,
-} from './format';
+  configurationsOf, lastConfigurations, RunConfiguration, saveConfigurations, savedConfigurations, storeConfigurations,
+  targetKey, withConfiguration,
+} from './settings';
 
 export interface RunTarget {
   uri: string;
@@ -18,17 +19,6 @@ export function keyOf(target: RunTarget): { key: string; label: string } {
   const place = target.files ? file.fsPath : path.dirname(file.fsPath);
   const folder = vscode.workspace.getWorkspaceFolder(file)?.uri.fsPath;
   return { key: targetKey(folder, place), label: path.basename(place) };
-}
-
-function settings(resource: vscode.Uri) {
-  return vscode.workspace.getConfiguration('rungo', resource);
-}
-
-async function save(resource: vscode.Uri, all: RunConfiguration[], key: string, last: string): Promise<void> {
-  const cfg = settings(resource);
-  await cfg.update('configurations', all, vscode.ConfigurationTarget.Workspace);
-  const lasts = { ...(cfg.get<Record<string, string>>('lastConfiguration') ?? {}), [key]: last };
-  await cfg.update('lastConfiguration', lasts, vscode.ConfigurationTarget.Workspace);
 }
 
 function validator(parse: (v: string) => unknown) {
@@ -81,9 +71,9 @@ export async function pickConfiguration(target: RunTarget): Promise<string | und
   const resource = vscode.Uri.parse(target.uri);
   const { key, label } = keyOf(target);
   for (;;) {
-    const all = settings(resource).get<RunConfiguration[]>('configurations') ?? [];
+    const all = savedConfigurations(resource);
     const mine = configurationsOf(all, key);
-    const last = (settings(resource).get<Record<string, string>>('lastConfiguration') ?? {})[key];
+    const last = lastConfigurations(resource)[key];
     const items: Item[] = mine.map((c) => ({
       label: c.name, description: c.name === last ? 'last run' : undefined, detail: describeConfiguration(c),
       config: c, buttons: [EDIT, REMOVE],
@@ -108,22 +98,21 @@ export async function pickConfiguration(target: RunTarget): Promise<string | und
     if (!item.config) {
       const fresh = await editConfiguration({ name: `config ${mine.length + 1}`, package: key }, taken);
       if (!fresh) return undefined;
-      await save(resource, withConfiguration(all, fresh), key, fresh.name);
+      await saveConfigurations(resource, withConfiguration(all, fresh), key, fresh.name);
       return fresh.name;
     }
     if (choice.button === REMOVE) {
-      await settings(resource).update('configurations', all.filter((c) => c !== item.config),
-        vscode.ConfigurationTarget.Workspace);
+      await storeConfigurations(resource, all.filter((c) => c !== item.config));
       continue;
     }
     if (choice.button === EDIT) {
       const edited = await editConfiguration(item.config, taken.filter((n) => n !== item.config!.name));
       if (edited) {
-        await save(resource, withConfiguration(all, edited, item.config.name), key, edited.name);
+        await saveConfigurations(resource, withConfiguration(all, edited, item.config.name), key, edited.name);
       }
       continue;
     }
-    await save(resource, all, key, item.config.name);
+    await saveConfigurations(resource, all, key, item.config.name);
     return item.config.name;
   }
 }

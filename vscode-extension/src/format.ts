@@ -1,4 +1,5 @@
-// Pure helpers shared by the extension and its unit tests: results, arguments, links.
+// Pure text helpers shared by the extension and its unit tests: results, arguments, environments, links.
+import type { RunConfiguration } from './settings';
 
 export interface RunExit {
   exitCode: number | null;
@@ -86,71 +87,6 @@ export function findFileLinks(line: string): FileLink[] {
   return out;
 }
 
-// The settings the extension keeps to itself; every other rungo.* setting of package.json is the server's.
-export const CLIENT_ONLY = ['python'];
-
-// The server's settings: the rungo.* keys package.json contributes. Their defaults live in package.json
-// (VS Code applies them) and are checked against the server's schema by tests/unit/test_defaults_agree.py.
-export function serverKeys(manifest: any = require('../../package.json')): string[] {
-  return Object.keys(manifest.contributes.configuration.properties)
-    .map((k) => k.replace(/^rungo\./, ''))
-    .filter((k) => !CLIENT_ONLY.includes(k));
-}
-
-type Getter = (key: string) => unknown;
-
-// gopls serves Go files when the Go extension is there and its go.useLanguageServer is not false (its default is true).
-export function goplsServesWith(goExtension: boolean, useLanguageServer: unknown): boolean {
-  return goExtension && useLanguageServer !== false;
-}
-
-// The server's settings (camelCase, nested as on the wire) from the `rungo.*` configuration.
-export function serverSettings(get: Getter, keys: string[] = serverKeys()): Record<string, unknown> {
-  const out: Record<string, any> = {};
-  for (const key of keys) {
-    const value = get(key);
-    if (value === undefined) {
-      continue;
-    }
-    const parts = key.split('.');
-    let at = out;
-    for (const p of parts.slice(0, -1)) {
-      at = at[p] ??= {};
-    }
-    at[parts[parts.length - 1]] = value;
-  }
-  return out;
-}
-
-// A saved way to run one program (the server's RunConfiguration, as on the wire).
-export interface RunConfiguration {
-  name: string;
-  package: string; // directory or file-scoped main's .go file, relative to the workspace folder ("." is the folder)
-  args?: string[];
-  env?: Record<string, string>;
-  cwd?: string; // relative to the package's directory; empty: the package's directory
-  buildFlags?: string[];
-}
-
-// How configurations name a target: relative to the workspace folder, POSIX separators; absolute outside it.
-export function targetKey(folder: string | undefined, target: string): string {
-  if (!folder) {
-    return target;
-  }
-  const norm = (p: string) => p.replace(/\\/g, '/').replace(/\/+$/, '');
-  const f = norm(folder);
-  const t = norm(target);
-  if (t === f) {
-    return '.';
-  }
-  return t.startsWith(f + '/') ? t.slice(f.length + 1) : target;
-}
-
-export function configurationsOf(all: RunConfiguration[], key: string): RunConfiguration[] {
-  const norm = (k: string) => k.replace(/^\.\//, '').replace(/\/+$/, '') || '.';
-  return all.filter((c) => norm(c.package) === norm(key));
-}
-
 // `KEY=value` words (shell-quoted) into an environment; a word without `=` is an error.
 export function parseEnv(text: string): Record<string, string> {
   const env: Record<string, string> = {};
@@ -176,14 +112,4 @@ export function describeConfiguration(c: RunConfiguration): string {
   if (c.cwd) parts.push(`in ${c.cwd}`);
   if (c.buildFlags?.length) parts.push(`flags ${joinArgs(c.buildFlags)}`);
   return parts.join(' · ') || 'no arguments';
-}
-
-// The configurations with one replaced (by its old name) or added.
-export function withConfiguration(all: RunConfiguration[], c: RunConfiguration, oldName?: string): RunConfiguration[] {
-  const same = (x: RunConfiguration, name: string) => x.package === c.package && x.name === name;
-  const i = all.findIndex((x) => same(x, oldName ?? c.name));
-  if (i < 0) {
-    return [...all, c];
-  }
-  return all.map((x, j) => (j === i ? c : x));
 }

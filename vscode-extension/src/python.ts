@@ -4,6 +4,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { pythonSetting } from './settings';
 
 export interface PythonChoice {
   path: string;
@@ -45,7 +46,7 @@ async function fromPythonExtension(resource?: vscode.Uri): Promise<string | unde
 
 export async function candidates(resource?: vscode.Uri): Promise<PythonChoice[]> {
   const out: PythonChoice[] = [];
-  const setting = vscode.workspace.getConfiguration('rungo', resource).get<string>('python', '');
+  const setting = pythonSetting(resource);
   if (setting) {
     out.push({ path: setting, source: 'the rungo.python setting' });
   }

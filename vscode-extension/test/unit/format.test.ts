@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import { closingLine, describeConfiguration, describeExit, findFileLinks, joinArgs, parseEnv, splitArgs } from '../../src/format';
 import {
-  closingLine, configurationsOf, describeConfiguration, describeExit, findFileLinks, goplsServesWith, joinArgs, parseEnv,
-  serverKeys, serverSettings, splitArgs, targetKey, withConfiguration,
-} from '../../src/format';
+  configurationsOf, goplsServesWith, serverKeys, serverSettings, targetKey, withConfiguration,
+} from '../../src/settings';
 
 test('describeExit covers exit codes, signals and failed stages', () => {
   assert.equal(describeExit({ exitCode: 0, signal: null, durationMs: 84, stage: 'run' }), 'exit 0 · 84 ms');
