@@ -76,7 +76,8 @@ def base_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     tmp.mkdir()
     env["TMPDIR"] = str(tmp)
     env.pop("GOROOT", None)
-    env.pop("XDG_RUNTIME_DIR", None)     # the warm engines of this session live under TMPDIR
+    (root / "run").mkdir(mode=0o700)
+    env["XDG_RUNTIME_DIR"] = str(root / "run")     # the warm engines of this session, and only they
     env["RUNGO_ENGINE_IDLE"] = "300"
     yield env
     stop_engines(env)

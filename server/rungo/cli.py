@@ -96,22 +96,6 @@ def main(argv: list[str] | None = None) -> int:
     return 125
 
 
-def _exec_trouble(message: str, binary: "os.PathLike[str] | str") -> str:
-    """A failure to start the program, with what to do when its file system is mounted noexec."""
-    from rungo.start import noexec
-
-    if not noexec(binary):
-        return message
-    where = os.path.dirname(os.path.abspath(os.fspath(binary)))
-    try:
-        dev = os.stat(where).st_dev
-        while os.path.dirname(where) != where and os.stat(os.path.dirname(where)).st_dev == dev:
-            where = os.path.dirname(where)
-    except OSError:
-        pass
-    return f"{message} ({where} is mounted noexec; set GOTMPDIR to a directory where programs may run)"
-
-
 def _fail(message: str, status: int = 125) -> int:
     sys.stderr.write(message.rstrip("\n") + "\n")
     return status
@@ -198,7 +182,7 @@ def _exec_program(session: "Session", inv: "Invocation", prepared: "Prepared") -
     from rungo import fastpath
     from rungo.orchestrate import remembers
     from rungo.run.execute import EXIT_BUILD_FAILED, command_line, exec_in_place, run_child
-    from rungo.start import maybe_trim, noexec, remember_run
+    from rungo.start import exec_trouble, maybe_trim, noexec, remember_run
 
     config, work, flags = session.config, session.work, inv.flags
     argv_run = command_line(prepared.binary, inv.args, prepared.exec_argv)
@@ -230,10 +214,10 @@ def _exec_program(session: "Session", inv: "Invocation", prepared: "Prepared") -
     search_path = config.env.get("PATH", os.defpath)
     if prepared.temporary or runs_from_copy:
         return run_child(argv_run, prog_env, work.close, search_path=search_path,
-                         report=lambda text: _fail(_exec_trouble(text, argv_run[len(prepared.exec_argv)])))
+                         report=lambda text: _fail(exec_trouble(text, argv_run[len(prepared.exec_argv)])))
     work.close()
     failure = exec_in_place(argv_run, prog_env, via_exec=bool(prepared.exec_argv), search_path=search_path)
-    return _fail(_exec_trouble(failure.message, binary), failure.status)
+    return _fail(exec_trouble(failure.message, binary), failure.status)
 
 
 def _watch(watching: "WatchFlags", inv: "Invocation", config: "Config", tc: "Toolchain",

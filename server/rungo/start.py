@@ -73,6 +73,20 @@ def noexec(path: "os.PathLike[str] | str") -> bool:
         return False
 
 
+def exec_trouble(message: str, binary: "os.PathLike[str] | str") -> str:
+    """A failure to start the program, with what to do when its file system is mounted noexec."""
+    if not noexec(binary):
+        return message
+    where = os.path.dirname(os.path.abspath(os.fspath(binary)))
+    try:
+        dev = os.stat(where).st_dev
+        while os.path.dirname(where) != where and os.stat(os.path.dirname(where)).st_dev == dev:
+            where = os.path.dirname(where)
+    except OSError:
+        pass
+    return f"{message} ({where} is mounted noexec; set GOTMPDIR to a directory where programs may run)"
+
+
 def remember_run(session: Session, inv: Invocation, prepared: Prepared, env: Mapping[str, str]) -> None:
     """The rerun record: an unchanged rerun of this command line (in this environment) execs the
     program at once."""

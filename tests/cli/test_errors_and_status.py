@@ -248,9 +248,16 @@ def test_rerun_shortcut_imports_nothing_else(programs: Path, base_env: dict[str,
     assert p.returncode == 3
     assert "rungo.fastpath" in p.stderr
     assert "rungo.orchestrate" not in p.stderr and "tree_sitter" not in p.stderr
+    assert "rungo.daemon" not in p.stderr           # nor asks the warm engine
     (programs / "exit3" / "main.go").write_text('package main\n\nimport "os"\n\nfunc main() { os.Exit(4) }\n')
     p = subprocess.run([sys.executable, "-X", "importtime", "-m", "rungo", "run", "./exit3"],
-                       cwd=programs, env=base_env, capture_output=True, text=True)
+                       cwd=programs, env={**base_env, "RUNGO_ENGINE": "off"}, capture_output=True, text=True)
     assert p.returncode == 4
-    assert "rungo.orchestrate" in p.stderr
+    assert "rungo.orchestrate" in p.stderr           # a miss, built in this process
+    (programs / "exit3" / "main.go").write_text('package main\n\nimport "os"\n\nfunc main() { os.Exit(5) }\n')
+    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "rungo", "run", "./exit3"],
+                       cwd=programs, env=base_env, capture_output=True, text=True)
+    assert p.returncode == 5
+    if "rungo.orchestrate" not in p.stderr:          # built by the warm engine: its client imports little else
+        assert "rungo.daemon.client" in p.stderr and "tree_sitter" not in p.stderr
     (programs / "exit3" / "main.go").write_text(PROGRAMS["exit3/main.go"])

@@ -158,8 +158,9 @@ def _exec(via_exec: bool, goroot_bin: str, argv: list[str]) -> int:
             os.execve(argv[0], argv, env)
         except OSError:
             pass    # the in-process path words the failure
-    from rungo.cli import _exec_trouble, _fail
     from rungo.run.execute import exec_in_place
+    from rungo.start import exec_trouble
 
     failure = exec_in_place(argv, env, via_exec=via_exec, search_path=os.environ.get("PATH", os.defpath))
-    return _fail(_exec_trouble(failure.message, argv[0]), failure.status)
+    os.write(2, (exec_trouble(failure.message, argv[0]).rstrip("\n") + "\n").encode("utf-8", "replace"))
+    return failure.status

@@ -70,6 +70,7 @@ class EngineServer:
         self._stop = threading.Event()
         self.started = time.time()
         self.runs = 0
+        self._code: dict[str, tuple[int, int, int]] = {}    # rungo's source files as the engine loaded them
 
     # -- the listening loop -----------------------------------------------------------------------
 
@@ -85,6 +86,11 @@ class EngineServer:
             _log(f"another engine serves {self.path}")
             return 0
         _log(f"serving {self.path} (pid {os.getpid()}; exits after {self.idle_seconds:.0f}s without a client)")
+        import rungo.lsp.engine  # noqa: F401  (what a run needs, imported before the first client)
+        import rungo.start  # noqa: F401
+        import rungo.work.workdir  # noqa: F401
+
+        self._stale()          # the code as loaded: a later change ends the engine
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             try:
@@ -126,6 +132,29 @@ class EngineServer:
                 return
         _log("stopped")
 
+    def _stale(self) -> str:
+        """Why this engine must not build any more (its own code changed on disk: it ends), or ""."""
+        changed = ""
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None) if name.startswith("rungo") else None
+            if not path:
+                continue
+            try:
+                st = os.stat(path)
+                now = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except OSError:
+                now = (0, 0, 0)
+            with self._lock:
+                seen = self._code.setdefault(path, now)
+            if seen != now:
+                changed = path
+                break
+        if changed:
+            _log(f"{changed} changed: exiting")
+            self._stop.set()
+            return "the engine's code changed"
+        return ""
+
     # -- one client ---------------------------------------------------------------------------------
 
     def _client(self, conn: socket.socket) -> None:
@@ -157,6 +186,13 @@ class EngineServer:
         conn.settimeout(None)
         if not request:
             return
+        if request[0] == "RUN":
+            peer = int.from_bytes(creds[0:4], sys.byteorder)
+            why = ("the client runs with other privileges (groups, capabilities or umask)"
+                   if _privileges(peer) != _privileges(os.getpid()) else self._stale())
+            if why:
+                conn.sendall(wire.encode("LOCAL", why))
+                return
         if request[0] == "STATUS":
             with self._lock:
                 active = self._active - 1
@@ -175,6 +211,17 @@ class EngineServer:
             serve_run(conn, request[1], args, env)
 
 
+def _privileges(pid: int) -> tuple[str, ...]:
+    """What a process may do besides its user: its group ids, groups, capabilities and umask."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ("unknown", str(pid))
+    keep = ("Gid:", "Groups:", "CapEff:", "CapPrm:", "Umask:")
+    return tuple(line for line in lines if line.startswith(keep))
+
+
 def _watch_peer(conn: socket.socket, done: threading.Event, cancel: Any) -> None:
     """Cancels the build when the client goes away (its socket reads end-of-file)."""
     while not done.wait(0.2):
@@ -191,8 +238,6 @@ def _watch_peer(conn: socket.socket, done: threading.Event, cancel: Any) -> None
 def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, str]) -> None:
     """One `rungo run args` in cwd with env, as the command line builds it; the client execs the
     program (EXEC), or prints the failure (ERR, then EXIT), or builds in-process (LOCAL)."""
-    import tempfile
-
     from rungo.lsp.engine import CancelToken, EngineRunner
     from rungo.orchestrate import RunError, Troubles, build, open_session, remembers
     from rungo.run.execute import EXIT_BUILD_FAILED, command_line
@@ -213,12 +258,15 @@ def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, 
         conn.sendall(wire.encode("LOCAL", "-C changes this process's directory"))
         return
     config, tc = started.config, started.toolchain
-    tmp_parent = config.env.get("GOTMPDIR") or None
+    # The client's temporary directory, not this process's: GOTMPDIR, else TMPDIR as tempfile reads it.
+    tmp_parent = config.env.get("GOTMPDIR") or next(
+        (d for d in (config.env.get(k, "") for k in ("TMPDIR", "TEMP", "TMP")) if os.path.isdir(d)), "/tmp")
+
     def announce(line: str) -> None:
         out.write(line + "\n")
 
     work = WorkDir(tmp_parent, keep=flags.work, announce=announce)
-    remove_abandoned(tmp_parent or tempfile.gettempdir())
+    remove_abandoned(tmp_parent)
     if flags.work:
         _ = work.path
     token = CancelToken()

@@ -3,8 +3,8 @@
 The socket lives in a directory only its user can reach: `$XDG_RUNTIME_DIR/rungo` when that is set,
 else `<temp dir>/rungo-<uid>`, created 0700 and refused when another user owns it or others can
 enter it. There is one engine per user, rungo version and toolchain: the socket's name carries the
-version and a digest of what chooses the toolchain (RUNGO_GO, the `go` on PATH, GOROOT), and the
-first exchange (the handshake) checks both again.
+version and a digest of where this rungo is installed and of what chooses the toolchain (RUNGO_GO,
+the `go` on PATH, GOROOT), and the first exchange (the handshake) checks both again.
 
 A message is a frame: four bytes of length (big-endian), then NUL-separated UTF-8 fields (surrogate
 escapes kept), the first naming the message. Strings rungo sends (arguments, environment entries,
@@ -64,8 +64,10 @@ def _which_go(path: str) -> str:
 
 
 def engine_key(version: str, env: "dict[str, str] | os._Environ[str]") -> str:
-    """What an engine is one of: the rungo version and what chooses the toolchain."""
-    chooser = "\0".join((env.get("RUNGO_GO", ""), _which_go(env.get("PATH", os.defpath)), env.get("GOROOT", "")))
+    """What an engine is one of: the rungo version (and where this rungo is installed) and what
+    chooses the toolchain."""
+    chooser = "\0".join((os.path.dirname(os.path.dirname(os.path.abspath(__file__))), env.get("RUNGO_GO", ""),
+                         _which_go(env.get("PATH", os.defpath)), env.get("GOROOT", "")))
     return f"{version}-{zlib.crc32(chooser.encode('utf-8', 'surrogateescape')):08x}"
 
 
