@@ -1,5 +1,6 @@
-"""A bounded stress run of `rungo run`: concurrency with a concurrent editor, kill -9 at random moments,
-damage to the cache, and many runs of programs that exit, panic or die of a signal.
+"""A bounded stress run of `rungo run`: concurrency with a concurrent editor (in-process, then
+through the warm engine), kill -9 at random moments, damage to the cache, and many runs of
+programs that exit, panic or die of a signal.
 
     python bench/stress.py            # the full run: 16 runners x 50 runs, 100 kills, 200 damage rounds,
                                       # 1,000 program runs
@@ -109,8 +110,9 @@ def tmp_leftovers(tmp: Path) -> list[Path]:
 # ----- phase 1: concurrent runners and an editor -----------------------------------------------------------
 
 
-def phase_concurrency(root: Path, env: dict[str, str], runners: int, runs: int, figs: Figures) -> None:
-    mod = root / "conc"
+def phase_concurrency(root: Path, env: dict[str, str], runners: int, runs: int, figs: Figures,
+                      name: str = "concurrency") -> None:
+    mod = root / name.replace(" ", "-")
     write_module(mod, "v000000")
     lib = mod / "lib" / "lib.go"
     history: list[tuple[float, str]] = [(0.0, "v000000")]  # (time the value was on disk from, value)
@@ -188,11 +190,27 @@ def phase_concurrency(root: Path, env: dict[str, str], runners: int, runs: int, 
         p = run([*RUNGO, "run", "."], mod, env)
         if p.returncode != 0 or not p.stdout.startswith(v + " "):
             poisoned.append(f"{v}: {p.stdout.strip()} {p.stderr.strip()[:100]}")
-    figs.add("concurrency", f"{runners} runners x {runs} runs = {done} runs, {edits} concurrent edits",
+    figs.add(name, f"{runners} runners x {runs} runs = {done} runs, {edits} concurrent edits",
              f"{len(wrong)} wrong outputs, {len(poisoned)} poisoned entries (of {len(sample)} versions "
              f"rebuilt from the cache), {len(failed)} failed runs")
     for w in (wrong + poisoned + failed)[:5]:
         print("    ", w)
+
+
+def phase_engine(root: Path, env: dict[str, str], runners: int, runs: int, figs: Figures) -> None:
+    """The concurrency phase again, every run through the warm engine (which the first run starts)."""
+    run_dir = root / "run"
+    run_dir.mkdir(mode=0o700, exist_ok=True)
+    env = {k: v for k, v in env.items() if k != "RUNGO_ENGINE"} | {"XDG_RUNTIME_DIR": str(run_dir)}
+    try:
+        phase_concurrency(root, env, runners, runs, figs, "through the engine")
+        got = run([*RUNGO, "engine", "status"], root, env)
+        served = next((w.split("=")[1] for w in got.stdout.split() if w.startswith("runs=")), "0")
+        print(f"    the engine served {served} runs", flush=True)
+        if served == "0":
+            figs.add("through the engine", "the engine served no run", "1 engine that never served")
+    finally:
+        run([*RUNGO, "engine", "stop"], root, env)
 
 
 # ----- phase 2: kill -9 at random moments -------------------------------------------------------------------
@@ -346,7 +364,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every count (0.1 for a quick look)")
     ap.add_argument("--runners", type=int, default=16)
-    ap.add_argument("--phases", default="concurrency,kills,damage,programs")
+    ap.add_argument("--phases", default="concurrency,engine,kills,damage,programs")
     ap.add_argument("--keep", action="store_true", help="keep the stress tree")
     a = ap.parse_args()
     phases = set(a.phases.split(","))
@@ -360,6 +378,7 @@ def main() -> int:
         "GOMODCACHE": str(root / "gomodcache"),
         "GOPROXY": "off", "GOFLAGS": "", "GOENV": "off", "GOTOOLCHAIN": "local", "GOTELEMETRY": "off",
         "TMPDIR": str(tmp), "HOME": str(root / "home"),
+        "RUNGO_ENGINE": "off",      # each phase builds in-process, but the engine's own
     })
     (root / "home").mkdir()
     figs = Figures()
@@ -368,6 +387,8 @@ def main() -> int:
     try:
         if "concurrency" in phases:
             phase_concurrency(root, env, a.runners, max(1, int(50 * a.scale)), figs)
+        if "engine" in phases:
+            phase_engine(root, env, a.runners, max(1, int(50 * a.scale)), figs)
         if "kills" in phases:
             phase_kills(root, env, tmp, max(1, int(100 * a.scale)), figs)
         if "damage" in phases:

@@ -307,3 +307,42 @@ async def ended(go: Path) -> None:
     while processes_of(go) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert processes_of(go) == []
+
+
+async def test_a_save_links_the_programs_ran_ahead_of_the_click(kind: str, env: dict[str, str],
+                                                                tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "ws", WORKSPACE)
+    s = await start_session(kind, root, env, {})
+    try:
+        await run_to_exit(s, "a/main.go")                 # the user ran a
+        before = linked(env)["a"]
+        uri = s.open("a/main.go")
+        broken = WORKSPACE["a/main.go"].replace('url.PathEscape("a b")', "url.PathEscape(1)")
+        s.change(uri, broken)
+        (root / "a/main.go").write_text(broken)
+        s.client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
+        await s.diagnostics(uri, lambda d: any("cannot use 1" in x.message for x in d), "the saved type error")
+        await asyncio.sleep(3)
+        assert linked(env)["a"] == before                  # a save the check finds broken links nothing
+
+        saved = WORKSPACE["a/main.go"].replace('"a b"', '"saved a"')
+        s.change(uri, saved)
+        (root / "a/main.go").write_text(saved)
+        s.client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
+
+        def ahead() -> str | None:
+            found = [m.message for m in s.client.log_messages if "after the save, ready to run" in m.message]
+            return found[-1] if found else None
+
+        said = await s.rec.until(ahead, 180, "the build after the save")
+        assert said == "rungo: after the save, ready to run: a", said
+        assert linked(env)["a"] == before + 1              # linked before any Run was asked for
+        assert warm_logged(s) is not None
+        res = await s.command("rungo.run", {"uri": s.uri("a/main.go")})
+        run_id = str(res["runId"] if isinstance(res, dict) else res.runId)
+        ex = await s.rec.until(lambda: s.rec.exited.get(run_id), 180, "the run after the save")
+        assert ex["exitCode"] == 0
+        assert "saved%20a" in "".join(s.rec.output.get(run_id, [])), s.rec.output.get(run_id)
+        assert linked(env)["a"] == before + 1              # the Run built nothing new
+    finally:
+        await end_session(s)

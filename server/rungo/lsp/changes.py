@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from lsprotocol import types as lsp
 
-from rungo.lsp import publishing
+from rungo.lsp import publishing, warm
 from rungo.lsp.convert import uri_to_path
 from rungo.lsp.standing import Standing
 from rungo.lsp.state import RungoServer
@@ -40,6 +40,8 @@ def did_save(ls: RungoServer, params: lsp.DidSaveTextDocumentParams) -> None:
     p = uri_to_path(params.text_document.uri)
     if p is not None:
         ls.runs.saved(p)     # a watch restarts on a save of its inputs, never on an unsaved edit
+        if p.suffix == ".go" or p.name in MODULE_FILES:
+            warm.after_save(ls, p)    # the programs the user ran, linked ahead of the next Run
 
 
 def did_close(ls: RungoServer, params: lsp.DidCloseTextDocumentParams) -> None:

@@ -93,6 +93,8 @@ def stop_warm_start(ls: RungoServer) -> None:
     ls.warm_token.cancel()
     if ls.warm is not None:
         ls.warm.cancel()
+    if ls.ahead is not None:
+        ls.ahead.cancel()
 
 
 def close_all(ls: RungoServer) -> None:

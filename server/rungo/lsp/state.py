@@ -63,6 +63,7 @@ class RungoServer(LanguageServer):
         self.results: dict[Path, str] = {}            # package dir (or file) -> last run result for the lens
         self.last_change: dict[Path | str, float] = {}   # package dir (or URI) -> its last keystroke
         self.warm: asyncio.Task[None] | None = None
+        self.ahead: asyncio.Task[None] | None = None     # the programs ran, built again after a save
         self.warm_token = CancelToken()
         self.closing = False
 

@@ -197,9 +197,10 @@ async def _begin(ls: RungoServer, title: str) -> str | None:
     return token
 
 
-async def _build(ls: RungoServer, t: WarmTarget) -> BuildResult | None:
+async def _build(ls: RungoServer, t: WarmTarget, overlays: Mapping[Path, bytes] | None = None) -> BuildResult | None:
     """Builds one target with a fresh background token, again when interactive work preempted it (at
-    most ATTEMPTS times); None when the session ends meanwhile or every attempt was preempted."""
+    most ATTEMPTS times); None when the session ends meanwhile or every attempt was preempted.
+    `overlays`: the unsaved buffers a run would build with (a Run then finds this very build)."""
     from rungo.work.workdir import WorkDir
 
     for _ in range(ATTEMPTS):
@@ -213,7 +214,7 @@ async def _build(ls: RungoServer, t: WarmTarget) -> BuildResult | None:
             work = WorkDir(t.env.get("GOTMPDIR") or None, keep=False, announce=lambda _: None)
             try:
                 return ls.engine.build(t.pkg_dir, env_extra=t.env, flags=t.flags, go_path=t.go_path, work=work,
-                                       files=t.files, token=token)
+                                       files=t.files, token=token, overlays=overlays)
             finally:
                 work.close()
 
@@ -258,6 +259,53 @@ async def warm_start(ls: RungoServer) -> None:
             ls.work_done_progress.end(progress, lsp.WorkDoneProgressEnd(message=f"{len(ready)} ready"))
         text = f"rungo: warm start ({mode}): ready: {', '.join(ready) or 'none'}"
         _tell(ls, text + (f"; not built: {', '.join(failed)}" if failed else ""))
+    except asyncio.CancelledError:
+        ls.warm_token.cancel()
+        raise
+
+
+# After a save the check found clean, the programs the user ran are linked again after this pause,
+# in the background, so that a Run clicked then execs at once.
+AHEAD_DELAY = 1.0
+
+
+def after_save(ls: RungoServer, saved: Path) -> None:
+    """A save: the programs the user ran (in this workspace) built again ahead of the click, once the
+    save's check is answered without an error in the saved file; a newer save replaces this one."""
+    if ls.ahead is not None:
+        ls.ahead.cancel()
+        ls.ahead = None
+    if ls.settings.warm_start == "off" or not ls.runs_allowed or ls.closing:
+        return
+    ls.ahead = asyncio.ensure_future(_ahead(ls, saved))
+
+
+async def _ahead(ls: RungoServer, saved: Path) -> None:
+    from rungo.lsp.documents import overlays
+
+    try:
+        await asyncio.sleep(AHEAD_DELAY)
+        while (ls.checks or ls.engine.activity.busy or (ls.warm is not None and not ls.warm.done())) \
+                and not ls.closing:
+            await asyncio.sleep(0.2)     # the save's check (and the warm start) first
+        state = ls.standing.get(saved.as_uri())
+        if ls.closing or (state is not None and any(d.severity == lsp.DiagnosticSeverity.Error
+                                                    for d in state.compiler)):
+            return
+        s = ls.settings
+        env = s.run_env()
+        cache_dir = cache_dir_from(ls.engine.env_for(env, check=False))
+        found = await asyncio.to_thread(lambda: [
+            WarmTarget(p.pkg_dir, p.files, p.flags, {**env, **dict(p.env)}, p.go_path, _label(p.target, ls.roots))
+            for p in ran_here(ls.engine, ls.roots, cache_dir, env)])
+        ready: list[str] = []
+        for t in found:
+            buffers = await asyncio.to_thread(overlays, ls.documents.texts())
+            result = await _build(ls, t, buffers)
+            if result is not None and result.prepared is not None:
+                ready.append(t.label)
+        if found:
+            _tell(ls, f"rungo: after the save, ready to run: {', '.join(ready) or 'none'}")
     except asyncio.CancelledError:
         ls.warm_token.cancel()
         raise
