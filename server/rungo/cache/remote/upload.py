@@ -58,12 +58,9 @@ class Uploader:
         self._queue: list[Upload] = []
         self._sending: list[Upload] = []
         self._thread: threading.Thread | None = None
-        self._closed = False
 
     def add(self, item: Upload) -> None:
         with self._cond:
-            if self._closed:
-                return
             self._queue.append(item)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="rungo-upload", daemon=True)
@@ -73,10 +70,8 @@ class Uploader:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closed:
+                while not self._queue:
                     self._cond.wait()
-                if self._closed:
-                    return
                 batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
                 self._sending = batch
             if self.remote.writable():
@@ -101,9 +96,10 @@ class Uploader:
         return True
 
     def handoff(self) -> None:
-        """Stop, and give what is not confirmed sent to a detached process."""
+        """Give what is not confirmed sent to a detached process (this process may exec a program or
+        exit now). What is added later is sent as before: a long-lived process (the warm engine)
+        hands off again at the end of its next build."""
         with self._cond:
-            self._closed = True
             rest = self._sending + self._queue
             self._queue = []
             self._cond.notify_all()
