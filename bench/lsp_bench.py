@@ -1003,7 +1003,7 @@ def render_real(results: dict[str, Any]) -> str:
             out += [""] + [f"- {f}" for f in failures] + ([""] if failures else [])
         sweep = res.get("sweep")
         if sweep:
-            when = f" (measured earlier: {res['sweep measured']})" if res.get("sweep measured") else ""
+            when = f" (measured separately: {res['sweep measured']})" if res.get("sweep measured") else ""
             out += [f"No false alarm, {name} ({', '.join(x + '/' if x else 'every directory' for x in REAL_REPOS[name].sweep)}){when}: "
                     "every `.go` file opened once, the Error diagnostics published for it:", ""]
             for server, sw in sweep.items():
@@ -1128,11 +1128,19 @@ def save_real(opts: argparse.Namespace, version: str, gopls: str | None, gopls_v
     except (OSError, ValueError, KeyError):
         previous = {}
     results = {n: results.get(n) or previous[n] for n in REAL_REPOS if n in results or n in previous}
-    for name, res in results.items():     # a sweep not repeated this time keeps its last one, which says when
+    for name, res in results.items():     # what was not measured again keeps its last measurement, which says when
         old = previous.get(name) or {}
         if not res.get("sweep") and old.get("sweep"):
             res["sweep"] = old["sweep"]
             res["sweep measured"] = old.get("sweep measured") or _when(old.get("measured") or {})
+        if not res.get("sessions") and old.get("sessions"):       # a sweep alone: the timings stay
+            if res.get("sweep"):
+                res["sweep measured"] = _when(res["measured"])
+            res["sessions"] = old["sessions"]
+            res["measured"] = old.get("measured", res["measured"])
+        if res.get("sweep"):      # swept (now or separately, which the table says): not "no sweep"
+            res["measured"] = {**res["measured"], "partial": ", ".join(
+                x for x in res["measured"].get("partial", "").split(", ") if x and x != "no sweep")}
     if opts.update_readme:
         ensure_real_markers()
     if unfinished:
