@@ -17,6 +17,7 @@ FORBIDDEN = {
     "cache": ("rungo.cli", "rungo.lsp", "rungo.orchestrate", "rungo.work", "rungo.load", "rungo.run",
               "rungo.toolchain", "rungo.invocation", "rungo.syntax", "rungo.fastpath", "rungo.keys"),
     "run": ("rungo.cli", "rungo.lsp", "rungo.orchestrate", "rungo.work", "rungo.load"),
+    "daemon": ("rungo.cli", "rungo.lsp"),
 }
 
 

@@ -81,7 +81,8 @@ def test_settings_camel_case_and_invalid_values() -> None:
 
 from lsprotocol import types as lsp  # noqa: E402
 
-from rungo.lsp.engine import CancelToken, EngineRunner, ListGate, parse_gofmt_errors  # noqa: E402
+from rungo.lsp.engine import parse_gofmt_errors  # noqa: E402
+from rungo.scheduling import CancelToken, EngineRunner, ListGate  # noqa: E402
 from rungo.lsp.standing import (  # noqa: E402
     LineEdit, between_answers, common_prefix, common_suffix, line_edit, shift_diagnostics, shift_lines)
 from rungo.process import Completed  # noqa: E402

@@ -42,11 +42,6 @@ def _say(args: list[str], text: str) -> None:
         os.write(2, f"rungo: {text}; building in this process\n".encode("utf-8", "replace"))
 
 
-def _peer_uid(sock: socket.socket) -> int:
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-    return int.from_bytes(creds[4:8], sys.byteorder)
-
-
 def connect(env: "dict[str, str] | os._Environ[str]", *, create: bool) -> "tuple[socket.socket | None, str]":
     """A connection to this user's engine for this rungo and toolchain, handshake done; or None and why."""
     directory = wire.runtime_dir(env)
@@ -58,7 +53,7 @@ def connect(env: "dict[str, str] | os._Environ[str]", *, create: bool) -> "tuple
     try:
         sock.settimeout(2.0)
         sock.connect(path)
-        if _peer_uid(sock) != os.getuid():
+        if wire.peer(sock)[1] != os.getuid():
             sock.close()
             return None, f"the engine's socket {path} belongs to another user"
         sock.sendall(wire.encode("HELLO", wire.PROTOCOL, __version__, key))

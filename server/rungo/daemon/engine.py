@@ -1,13 +1,13 @@
 """The warm engine: a long-lived per-user rungo process that builds for `rungo run` and hands the
 program back to the client, which execs it in place.
 
-It keeps what a process keeps: its modules imported, the remote cache's connection, and the
-toolchains and build answers of the language server's engine object (lsp/engine.Engine is not used
-here; the command line's own pipeline is). It listens on a unix socket in the user's private
-directory (daemon/wire.py), serves each client in a thread of its own, checks every peer's user,
-and exits after IDLE_SECONDS without a client, or when told to (`rungo engine stop`). One engine
-per socket: a second one started meanwhile finds the lock taken and exits. A client that goes away
-mid-build cancels that build (its subprocesses are killed).
+It keeps what a process keeps: its modules imported and the remote cache's connection; it builds
+with the command line's own pipeline (rungo/start.py, orchestrate.py) and rungo/scheduling.py's
+cancellable runner. It listens on a unix socket in the user's private directory (daemon/wire.py),
+serves each client in a thread of its own, checks every peer's user and privileges, and exits
+after IDLE_SECONDS without a client, when told to (`rungo engine stop`), or when its own code
+changes on disk. One engine per socket: a second one started meanwhile finds the lock taken and
+exits. A client that goes away mid-build cancels that build (its subprocesses are killed).
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ class EngineServer:
             _log(f"another engine serves {self.path}")
             return 0
         _log(f"serving {self.path} (pid {os.getpid()}; exits after {self.idle_seconds:.0f}s without a client)")
-        import rungo.lsp.engine  # noqa: F401  (what a run needs, imported before the first client)
+        import rungo.orchestrate  # noqa: F401  (what a run needs, imported before the first client)
+        import rungo.scheduling  # noqa: F401
         import rungo.start  # noqa: F401
         import rungo.work.workdir  # noqa: F401
 
@@ -172,8 +173,8 @@ class EngineServer:
                 self._last = time.monotonic()
 
     def _converse(self, conn: socket.socket) -> None:
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
+        peer_pid, peer_uid = wire.peer(conn)
+        if peer_uid != os.getuid():
             return
         conn.settimeout(10.0)
         hello = wire.receive(conn)
@@ -187,9 +188,8 @@ class EngineServer:
         if not request:
             return
         if request[0] == "RUN":
-            peer = int.from_bytes(creds[0:4], sys.byteorder)
             why = ("the client runs with other privileges (groups, capabilities or umask)"
-                   if _privileges(peer) != _privileges(os.getpid()) else self._stale())
+                   if _privileges(peer_pid) != _privileges(os.getpid()) else self._stale())
             if why:
                 conn.sendall(wire.encode("LOCAL", why))
                 return
@@ -238,7 +238,7 @@ def _watch_peer(conn: socket.socket, done: threading.Event, cancel: Any) -> None
 def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, str]) -> None:
     """One `rungo run args` in cwd with env, as the command line builds it; the client execs the
     program (EXEC), or prints the failure (ERR, then EXIT), or builds in-process (LOCAL)."""
-    from rungo.lsp.engine import CancelToken, EngineRunner
+    from rungo.scheduling import CancelToken, EngineRunner
     from rungo.orchestrate import RunError, Troubles, build, open_session, remembers
     from rungo.run.execute import EXIT_BUILD_FAILED, command_line
     from rungo.start import Refused, maybe_trim, noexec, remember_run, start_run

@@ -1,4 +1,5 @@
-"""Where the engine listens and how the client and the engine talk; imports nothing but os and zlib.
+"""Where the engine listens and how the client and the engine talk; imports nothing but os, socket,
+sys and zlib.
 
 The socket lives in a directory only its user can reach: `$XDG_RUNTIME_DIR/rungo` when that is set,
 else `<temp dir>/rungo-<uid>`, created 0700 and refused when another user owns it or others can
@@ -24,6 +25,8 @@ paths) cannot hold a NUL.
 from __future__ import annotations
 
 import os
+import socket
+import sys
 import zlib
 
 PROTOCOL = "1"
@@ -69,6 +72,12 @@ def engine_key(version: str, env: "dict[str, str] | os._Environ[str]") -> str:
     chooser = "\0".join((os.path.dirname(os.path.dirname(os.path.abspath(__file__))), env.get("RUNGO_GO", ""),
                          _which_go(env.get("PATH", os.defpath)), env.get("GOROOT", "")))
     return f"{version}-{zlib.crc32(chooser.encode('utf-8', 'surrogateescape')):08x}"
+
+
+def peer(sock: socket.socket) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end of a unix socket, as the kernel says (SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    return int.from_bytes(creds[0:4], sys.byteorder), int.from_bytes(creds[4:8], sys.byteorder)
 
 
 def socket_path(directory: str, key: str) -> str:

@@ -18,7 +18,8 @@ from rungo.load.loader import find_go_work, find_module_root
 from rungo.load.modfile import ModError, parse_mod, parse_work
 from rungo.lsp import convert
 from rungo.lsp.documents import read_disk
-from rungo.lsp.engine import CancelToken, Engine
+from rungo.lsp.engine import Engine
+from rungo.scheduling import CancelToken
 from rungo.lsp.settings import Settings
 from rungo.orchestrate import PackageCheck
 

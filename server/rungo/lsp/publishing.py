@@ -16,7 +16,7 @@ from lsprotocol import types as lsp
 from rungo.lsp import convert
 from rungo.lsp.answers import CheckAnswer, FileDiagnostics, compute_check, module_diagnostics
 from rungo.lsp.documents import overlays
-from rungo.lsp.engine import CancelToken
+from rungo.scheduling import CancelToken
 from rungo.lsp.standing import Standing, between_answers, line_edit, shift_diagnostics, shift_lines
 from rungo.lsp.state import PendingCheck, RungoServer
 from rungo.lsp.summaries import BIG_DOCUMENT_BYTES

@@ -21,7 +21,8 @@ from rungo.load.model import Watched
 from rungo.orchestrate import Prepared
 from rungo.work.workdir import WorkDir
 from rungo.lsp.convert import format_result
-from rungo.lsp.engine import BuildResult, CancelToken, Engine
+from rungo.lsp.engine import BuildResult, Engine
+from rungo.scheduling import CancelToken
 from rungo.lsp.ran import remember_run
 from rungo.run.pty import PtyProcess
 

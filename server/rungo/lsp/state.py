@@ -17,7 +17,8 @@ from pygls.lsp.server import LanguageServer
 
 from rungo import __version__
 from rungo.lsp.documents import OpenDocuments
-from rungo.lsp.engine import CancelToken, Engine
+from rungo.lsp.engine import Engine
+from rungo.scheduling import CancelToken
 from rungo.lsp.protocol import RungoProtocol
 from rungo.lsp.runs import RunManager
 from rungo.lsp.settings import Settings

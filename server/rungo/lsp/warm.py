@@ -29,7 +29,8 @@ from rungo.config import cache_dir_from
 from rungo.invocation import UsageError, parse_run_args
 from rungo.load.constraints import BuildContext, file_included
 from rungo.load.program import build_context
-from rungo.lsp.engine import BuildResult, CancelToken, Engine
+from rungo.lsp.engine import BuildResult, Engine
+from rungo.scheduling import CancelToken
 from rungo.lsp.ran import RanProgram, forget, read_ran
 from rungo.toolchain import ToolchainError
 
