@@ -158,6 +158,7 @@ def _start_run(argv: list[str]) -> "tuple[Config, Toolchain, Invocation, WatchFl
     from rungo.start import Refused, start_run
 
     env = dict(os.environ)
+    _quiet_libraries()
     try:
         cwd = Path(fastpath.working_dir(env))
     except OSError as e:
@@ -208,7 +209,7 @@ def _exec_program(session: "Session", inv: "Invocation", prepared: "Prepared") -
             return _fail(f"rungo: copying {binary} to {copy}: {e.strerror}", EXIT_BUILD_FAILED)
         argv_run = command_line(copy, inv.args, prepared.exec_argv)
     if remembers(inv) and prepared.rememberable and not (prepared.temporary or runs_from_copy):
-        remember_run(session, inv, prepared, os.environ)
+        remember_run(session, inv, prepared, session.config.env)
     maybe_trim(config.cache_dir)
     prog_env = fastpath.program_env(fastpath.initial_environ(), goroot_bin)
     search_path = config.env.get("PATH", os.defpath)
@@ -358,17 +359,7 @@ def _cache(argv: list[str]) -> int:
         _remote_stats(str(root))
         return 0
     if sub == "wait":
-        from rungo.cache.remote.upload import wait
-
-        try:
-            timeout = _parse_age(argv[1].split("=", 1)[1]) if len(argv) > 1 and argv[1].startswith(
-                ("--timeout=", "-timeout=")) else 600.0
-        except ValueError as e:
-            return _fail(f"rungo cache wait: {e}")
-        left = wait(str(root), timeout)
-        if left:
-            return _fail(f"rungo cache wait: {left} upload job(s) still pending after {timeout:g}s", 1)
-        return 0
+        return _cache_wait(str(root), argv[1:])
     if sub == "trim":
         max_age = 5 * 86400.0
         max_size: int | None = None
@@ -407,6 +398,45 @@ def _cache(argv: list[str]) -> int:
         print(f"removed {r.removed_files} files ({r.removed_bytes} bytes)")
         return 0
     return _fail("usage: rungo cache stats|trim|clean|path|wait")
+
+
+def _cache_wait(root: str, argv: list[str]) -> int:
+    """`rungo cache wait [--timeout=10m] [JOBFILE]`: send the uploads still pending (abandoned ones
+    too), or the one job a detached process was started to send."""
+    from rungo.cache.remote.upload import run_job, wait
+
+    timeout = 600.0
+    jobs: list[str] = []
+    for a in argv:
+        if a.startswith(("--timeout=", "-timeout=")):
+            try:
+                timeout = _parse_age(a.split("=", 1)[1])
+            except ValueError as e:
+                return _fail(f"rungo cache wait: {e}")
+        elif a.startswith("-") or jobs:
+            return _fail(f"rungo cache wait: unknown argument {a}\nusage: rungo cache wait [--timeout=10m]")
+        else:
+            jobs.append(a)
+    env = dict(os.environ)
+    _quiet_libraries()
+    if jobs:
+        job = os.path.abspath(jobs[0])
+        run_job(os.path.dirname(os.path.dirname(job)), job, env, block=True)
+        return 0
+    left = wait(root, env, timeout)
+    if left:
+        return _fail(f"rungo cache wait: {left} upload job(s) still pending after {timeout:g}s", 1)
+    return 0
+
+
+def _quiet_libraries() -> None:
+    """Set up this process's own environment for the libraries a build may load (fastpath.LIBRARY_ENV:
+    what the user set wins). The one place that writes it; call it after the environment to pass on
+    was taken."""
+    from rungo.fastpath import LIBRARY_ENV
+
+    for k, v in LIBRARY_ENV.items():
+        os.environ.setdefault(k, v)
 
 
 def _remote_stats(root: str) -> None:
@@ -457,7 +487,9 @@ def _cacheprog(argv: list[str]) -> int:
     root = cache_dir_from(os.environ)
     if not root.is_absolute():
         return _fail(RELATIVE_CACHE)
-    return prog.main(str(root))
+    env = dict(os.environ)
+    _quiet_libraries()
+    return prog.main(str(root), env)
 
 
 ENGINE_USAGE = "usage: rungo engine status | stop | serve"
@@ -469,7 +501,9 @@ def _engine(argv: list[str]) -> int:
 
     sub = argv[0] if len(argv) == 1 else ""
     if sub == "serve":
-        return engine.serve(os.environ)
+        env = dict(os.environ)
+        _quiet_libraries()
+        return engine.serve(env)
     if sub not in ("status", "stop"):
         return _fail(ENGINE_USAGE, 2)
     answer, why = engine.ask(os.environ, sub.upper())
@@ -483,7 +517,9 @@ def _engine(argv: list[str]) -> int:
 def _lsp(argv: list[str]) -> int:
     from rungo.lsp.quickstart import serve
 
-    return serve(argv)
+    env = dict(os.environ)
+    _quiet_libraries()
+    return serve(argv, env)
 
 
 if __name__ == "__main__":

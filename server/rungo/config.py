@@ -51,7 +51,7 @@ def cacheprog_env(cache_dir: Path, remote: RemoteSettings, path: str = "") -> di
     import rungo
 
     source_root = os.path.dirname(os.path.dirname(os.path.abspath(rungo.__file__)))
-    env = {"GOCACHEPROG": f"{_quote(sys.executable)} -m rungo.cache.prog", "RUNGO_CACHE": str(cache_dir),
+    env = {"GOCACHEPROG": f"{_quote(sys.executable)} -m rungo cacheprog", "RUNGO_CACHE": str(cache_dir),
            "RUNGO_CACHEPROG_QUIET": "1",
            "PYTHONPATH": source_root + (os.pathsep + path if path else "")}
     env.update(remote.to_env())
@@ -76,7 +76,7 @@ def open_store(config: Config) -> TieredCache:
     with _REMOTES_LOCK:
         remote = _REMOTES.get(key)
         if remote is None:
-            remote = _REMOTES[key] = RemoteCache(config.remote, str(config.cache_dir))
+            remote = _REMOTES[key] = RemoteCache(config.remote, str(config.cache_dir), config.env)
     return TieredCache(config.cache_dir, remote)
 
 

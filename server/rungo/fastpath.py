@@ -131,6 +131,13 @@ def run_key(prefix: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[st
     return "\x1f".join(parts)
 
 
+# Set by the command line for libraries of its own process before they load, never passed on: gRPC
+# reads these only from its own process's environment, and a process that talks to the remote cache
+# forks compilers while gRPC's threads run (its fork handlers would only log about it on the user's
+# terminal; the children exec at once).
+LIBRARY_ENV = {"GRPC_ENABLE_FORK_SUPPORT": "false", "GRPC_VERBOSITY": "ERROR"}
+
+
 def initial_environ() -> "dict[str, str]":
     """The environment this process was started with, in its order, a repeated name keeping its last
     value at its last place (as os/exec dedups it). Read from /proc/self/environ where there is one:
@@ -150,8 +157,9 @@ def initial_environ() -> "dict[str, str]":
         out[key] = os.fsdecode(value)
     env = os.environ
     if len(out) > len(env) or any(env.get(k) != v for k, v in out.items()) \
-            or any(k not in out and k != "LC_CTYPE" for k in env):
-        return dict(env)    # changed since start-up by this process: that is the environment to pass on
+            or any(k not in out and k != "LC_CTYPE" and k not in LIBRARY_ENV for k in env):
+        # changed since start-up by this process: that is the environment to pass on
+        return {k: v for k, v in env.items() if k in out or k not in LIBRARY_ENV}
     return out
 
 

@@ -82,3 +82,44 @@ def test_no_import_circle() -> None:
                     seen.add(nxt)
                     stack.append((nxt, [*path, nxt]))
     assert circles == []
+
+
+EDGES = {"cli.py", "fastpath.py"}     # the command line and its rerun shortcut: where a process starts
+WRITES = ("setdefault", "update", "pop", "clear", "__setitem__", "__delitem__")
+
+
+def _os_attr(node: ast.AST, *names: str) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr in names \
+        and isinstance(node.value, ast.Name) and node.value.id == "os"
+
+
+def test_only_the_edge_reads_the_environment_and_none_but_its_set_up_writes_it() -> None:
+    readers, writers = [], []
+    for p in sorted(PKG.rglob("*.py")):
+        rel = str(p.relative_to(PKG))
+        for node in ast.walk(ast.parse(p.read_text())):
+            if _os_attr(node, "environ") and rel not in EDGES:
+                readers.append(f"{rel}:{node.lineno}")
+            if _os_attr(node, "putenv", "unsetenv"):
+                writers.append(f"{rel}:{node.lineno}")
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+                targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                if any(isinstance(t, ast.Subscript) and _os_attr(t.value, "environ") for t in targets):
+                    writers.append(f"{rel}:{node.lineno}")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in WRITES and _os_attr(node.func.value, "environ"):
+                writers.append(f"{rel}:{node.lineno}")
+    assert readers == []
+    set_up = next(n for n in ast.walk(ast.parse((PKG / "cli.py").read_text()))
+                  if isinstance(n, ast.FunctionDef) and n.name == "_quiet_libraries")
+    lines = range(set_up.lineno, (set_up.end_lineno or set_up.lineno) + 1)
+    assert [w for w in writers if not (w.startswith("cli.py:") and int(w.split(":")[1]) in lines)] == []
+
+
+def test_no_function_over_100_lines() -> None:
+    long = [f"{p.relative_to(PKG)}:{n.lineno} {n.name} ({(n.end_lineno or n.lineno) - n.lineno + 1} lines)"
+            for p in sorted(PKG.rglob("*.py")) if "reapi" not in p.parts
+            for n in ast.walk(ast.parse(p.read_text()))
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and (n.end_lineno or n.lineno) - n.lineno + 1 > 100]
+    assert long == []

@@ -62,7 +62,7 @@ def test_gocacheprog_only_with_a_remote_and_never_over_the_users(tmp_path: Path)
     remote = make_config({"PATH": "/bin", "RUNGO_REMOTE_CACHE": "grpc://h:1", "RUNGO_CACHE": str(tmp_path / "c")},
                          tmp_path)
     env = remote.child_env()
-    assert env["GOCACHEPROG"].endswith(" -m rungo.cache.prog") and env["RUNGO_CACHE"] == str(tmp_path / "c")
+    assert env["GOCACHEPROG"].endswith(" -m rungo cacheprog") and env["RUNGO_CACHE"] == str(tmp_path / "c")
     assert env["RUNGO_REMOTE_CACHE"] == "grpc://h:1" and env["RUNGO_CACHEPROG_QUIET"] == "1"
     own = make_config({"RUNGO_REMOTE_CACHE": "grpc://h:1", "GOCACHEPROG": "mine"}, tmp_path)
     assert own.child_env()["GOCACHEPROG"] == "mine"

@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Mapping
 
 from rungo.cache.store import CacheWriteError
 from rungo.cache.tiered import TieredCache
@@ -181,7 +181,7 @@ def serve(store: TieredCache, inp: IO[bytes], out: IO[bytes], warn: Callable[[st
             shutil.rmtree(server.spill, ignore_errors=True)
 
 
-def open_store(root: str, env: dict[str, str]) -> tuple[TieredCache, str | None]:
+def open_store(root: str, env: Mapping[str, str]) -> tuple[TieredCache, str | None]:
     """The tiered cache the environment describes, and a settings problem to report (the cache is
     then local only)."""
     from rungo.cache.remote.settings import SettingsError, from_env
@@ -194,16 +194,11 @@ def open_store(root: str, env: dict[str, str]) -> tuple[TieredCache, str | None]
         return TieredCache(Path(root)), None
     from rungo.cache.remote.client import RemoteCache
 
-    return TieredCache(Path(root), RemoteCache(settings, root)), None
+    return TieredCache(Path(root), RemoteCache(settings, root, env)), None
 
 
-def main(root: str | None = None) -> int:
-    """Serve GOCACHEPROG on stdin/stdout for the cache at `root` (default: $RUNGO_CACHE)."""
-    env = dict(os.environ)
-    root = root or env.get("RUNGO_CACHE", "")
-    if not root or not os.path.isabs(root):
-        sys.stderr.write("rungo cacheprog: RUNGO_CACHE must name the cache directory (an absolute path)\n")
-        return 2
+def main(root: str, env: Mapping[str, str]) -> int:
+    """Serve GOCACHEPROG on stdin/stdout for the cache at `root` (`rungo cacheprog`)."""
     quiet = env.get("RUNGO_CACHEPROG_QUIET") == "1"
     store, problem = open_store(root, env)
 
@@ -215,7 +210,3 @@ def main(root: str | None = None) -> int:
     if problem:
         warn(problem)
     return serve(store, sys.stdin.buffer, sys.stdout.buffer, warn)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -147,7 +147,8 @@ def _exec(via_exec: bool, goroot_bin: str, argv: list[str]) -> int:
     """Replaces this process with the program, as the in-process run does."""
     from rungo import fastpath
 
-    env = fastpath.program_env(fastpath.initial_environ(), goroot_bin)
+    initial = fastpath.initial_environ()
+    env = fastpath.program_env(initial, goroot_bin)
     if not via_exec and argv[0].startswith("/"):
         try:
             os.execve(argv[0], argv, env)
@@ -156,6 +157,6 @@ def _exec(via_exec: bool, goroot_bin: str, argv: list[str]) -> int:
     from rungo.run.execute import exec_in_place
     from rungo.start import exec_trouble
 
-    failure = exec_in_place(argv, env, via_exec=via_exec, search_path=os.environ.get("PATH", os.defpath))
+    failure = exec_in_place(argv, env, via_exec=via_exec, search_path=initial.get("PATH", os.defpath))
     os.write(2, (exec_trouble(failure.message, argv[0]).rstrip("\n") + "\n").encode("utf-8", "replace"))
     return failure.status

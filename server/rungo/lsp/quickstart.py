@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Mapping
 
 SERVER_INFO = {"name": "rungo"}
 
@@ -151,7 +151,7 @@ def _early_answerable(msg: dict[str, Any] | None) -> bool:
 UNAVAILABLE = "rungo lsp: the language server is not available in this build\n"
 
 
-def serve_stdio() -> int:
+def serve_stdio(env: Mapping[str, str]) -> int:
     """Serves the language server on stdin/stdout, answering `initialize` before the imports end."""
     imported: list[BaseException] = []
 
@@ -183,7 +183,7 @@ def serve_stdio() -> int:
     from rungo.lsp import lifecycle
     from rungo.lsp.server import create_server
 
-    server = create_server()
+    server = create_server(env)
     try:
         server.start_io(Replay(raw, stdin), Skip(stdout, answered))   # type: ignore[arg-type]
     finally:
@@ -191,7 +191,7 @@ def serve_stdio() -> int:
     return 0
 
 
-def serve(argv: list[str]) -> int:
+def serve(argv: list[str], env: Mapping[str, str]) -> int:
     """`rungo lsp [--stdio] [--tcp HOST:PORT]`."""
     tcp: str | None = None
     it = iter(argv)
@@ -206,7 +206,7 @@ def serve(argv: list[str]) -> int:
             sys.stderr.write(f"rungo lsp: unknown argument {a}\nusage: rungo lsp [--stdio | --tcp HOST:PORT]\n")
             return 125
     if tcp is None:
-        return serve_stdio()
+        return serve_stdio(env)
     host, _, port = tcp.rpartition(":")
     if not port.isdigit():
         sys.stderr.write(f"rungo lsp: --tcp wants HOST:PORT, got {tcp!r}\n")
@@ -217,7 +217,7 @@ def serve(argv: list[str]) -> int:
     except ImportError:
         sys.stderr.write(UNAVAILABLE)
         return 125
-    server = create_server()
+    server = create_server(env)
     try:
         server.start_tcp(host or "127.0.0.1", int(port))
     finally:

@@ -11,7 +11,6 @@ every check and build can be cancelled by killing its subprocesses.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any, Callable, Mapping
 
 from lsprotocol import types as lsp
@@ -22,9 +21,9 @@ from rungo.lsp.runs import RunManager
 from rungo.lsp.state import RungoServer
 
 
-def create_server(base_env: Mapping[str, str] | None = None) -> RungoServer:
+def create_server(base_env: Mapping[str, str]) -> RungoServer:
     """A new server with every handler registered; base_env is the environment of checks and runs."""
-    server = RungoServer(dict(os.environ) if base_env is None else base_env)
+    server = RungoServer(dict(base_env))
     server.runs = RunManager(server.engine, RunReporter(server), asyncio.to_thread)
     features: dict[str, Callable[..., Any]] = {
         lsp.INITIALIZE: lifecycle.initialize,

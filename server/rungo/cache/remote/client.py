@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from rungo.cache.atomic import write_file
 from rungo.cache.remote.settings import RemoteSettings, SettingsError
@@ -65,9 +65,9 @@ class Output:
 class Upload:
     """A local output to put on the remote under its action ID."""
 
-    action_id: bytes
-    path: str
-    output_id: bytes
+    action_id: bytes          # the key the remote's action cache keeps it under
+    path: str                 # the local file with its bytes
+    output_id: bytes          # their digest: the blob's name in the remote's CAS
     size: int
     executable: bool
     force: bool = False       # write the blob even if the remote says it has it (it held a bad copy)
@@ -107,8 +107,9 @@ class RemoteCache:
     """One remote cache, shared by the threads of a process. Calls never raise for remote faults:
     lookups miss, writes give up, and `problem` says what went wrong."""
 
-    def __init__(self, settings: RemoteSettings, state_dir: str) -> None:
+    def __init__(self, settings: RemoteSettings, state_dir: str, env: Mapping[str, str]) -> None:
         self.settings = settings
+        self.env = env     # the environment of the processes it starts (uploads sent after it exits)
         self._state_path = state_path(state_dir)
         self._lock = threading.Lock()
         self._connected = threading.RLock()
@@ -203,10 +204,6 @@ class RemoteCache:
                 return True
             if not self.usable():
                 return False
-            # The build forks compilers while gRPC threads run: gRPC's fork handlers would only
-            # log about it on the user's terminal (the children exec at once).
-            os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
-            os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
             try:
                 import grpc
 

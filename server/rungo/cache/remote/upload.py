@@ -3,8 +3,7 @@
 A process that made outputs (a build that is about to exec the program, a GOCACHEPROG child
 answering `close`) must not wait for the remote. Its `Uploader` sends outputs from a thread as
 they are made; whatever is not confirmed sent when the process goes on is written to a job file
-under `<root>/uploads/` and handed to a detached process (`python -m rungo.cache.remote.upload
-JOB`), which sends it and removes the file. A job is taken under an exclusive lock on its file, so
+under `<root>/uploads/` and handed to a detached process (`rungo cache wait JOB`), which sends it and removes the file. A job is taken under an exclusive lock on its file, so
 `rungo cache wait` (`wait`) can finish a job whose process died, and never runs one twice at once.
 Job files hold no token: the detached process gets it from its environment.
 """
@@ -104,20 +103,21 @@ class Uploader:
             self._queue = []
             self._cond.notify_all()
         if rest and self.remote.writable():
-            spawn(self.root, self.remote.settings, rest)
+            spawn(self.root, self.remote.settings, rest, self.remote.env)
 
 
-def spawn(root: str, settings: RemoteSettings, items: Sequence[Upload]) -> None:
-    """Write a job and start a detached process that sends it. Failures leave the job for `wait`."""
+def spawn(root: str, settings: RemoteSettings, items: Sequence[Upload], base_env: Mapping[str, str]) -> None:
+    """Write a job and start a detached process (in `base_env`, with the remote's settings) that sends
+    it. Failures leave the job for `wait`."""
     job = {"settings": {k: v for k, v in settings.to_env().items() if k != TOKEN}, "items": _encode(items)}
     path = os.path.join(root, JOBS, f"{time.time_ns()}-{os.getpid()}-{os.urandom(4).hex()}.json")
     if not write_file(path, json.dumps(job).encode()):
         return
-    env = dict(os.environ)
+    env = dict(base_env)
     env.update(settings.to_env())
     env["RUNGO_CACHE"] = root
     try:
-        subprocess.Popen([sys.executable, "-m", "rungo.cache.remote.upload", path], env=env,
+        subprocess.Popen([sys.executable, "-m", "rungo", "cache", "wait", path], env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True, close_fds=True, cwd="/")
     except OSError:
@@ -132,7 +132,7 @@ def _settings_of(job: dict[str, Any], env: Mapping[str, str]) -> RemoteSettings 
     return from_env(given)
 
 
-def run_job(root: str, path: str, *, block: bool) -> bool:
+def run_job(root: str, path: str, env: Mapping[str, str], *, block: bool) -> bool:
     """Send one job unless another process holds it; True when the job is gone afterwards."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -148,13 +148,13 @@ def run_job(root: str, path: str, *, block: bool) -> bool:
         try:
             with os.fdopen(os.dup(fd), encoding="utf-8") as f:
                 job = json.load(f)
-            settings = _settings_of(job, os.environ)
+            settings = _settings_of(job, env)
         except (OSError, ValueError, SettingsError, AttributeError, KeyError, TypeError):
             settings = None
         if settings is None:
             _remove(path)
             return True
-        remote = RemoteCache(settings, root)
+        remote = RemoteCache(settings, root, env)
         items = _decode(job.get("items"))
         for i in range(0, len(items), BATCH):
             if not remote.writable():
@@ -184,25 +184,11 @@ def jobs(root: str) -> list[str]:
     return [os.path.join(directory, n) for n in names]
 
 
-def wait(root: str, timeout: float) -> int:
+def wait(root: str, env: Mapping[str, str], timeout: float) -> int:
     """Finish every pending job (sending abandoned ones here); the number still pending at timeout."""
     end = time.monotonic() + timeout
     while True:
-        left = [p for p in jobs(root) if not run_job(root, p, block=False)]
+        left = [p for p in jobs(root) if not run_job(root, p, env, block=False)]
         if not left or time.monotonic() >= end:
             return len(left)
         time.sleep(0.1)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m rungo.cache.remote.upload JOBFILE", file=sys.stderr)
-        return 2
-    root = os.path.dirname(os.path.dirname(os.path.abspath(args[0])))
-    run_job(root, args[0], block=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
