@@ -12,8 +12,10 @@ import zlib
 
 from rungo.cache import records as _records
 
-MAGIC = "rungo-fast-v3"
+MAGIC = "rungo-fast-v4"
 SEP = "\0"
+ALTERNATES = "\x1falternates"     # the key's earlier builds, filed under the key and this suffix
+KEEP_ALTERNATES = 4
 
 # Environment that can change what a run builds; everything else is the program's business.
 ENV_PREFIXES = ("GO", "CGO_", "RUNGO_")
@@ -175,39 +177,96 @@ def program_env(env: "dict[str, str] | os._Environ[str]", goroot_bin: str) -> "d
 
 def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]", cache_dir: str) -> "tuple[list[str], int, str] | None":
     """(exec argv without the program arguments, number of build arguments, the toolchain's bin directory)
-    when a remembered run still holds."""
+    when a remembered run still holds: every input has its recorded stamp, or, for the last build and
+    the few before it (an edit undone, a branch checked out again), the files that changed have
+    exactly the content that build compiled."""
     for k in range(min(len(argv), 64), 0, -1):
         prefix = argv[:k]
         key = run_key(prefix, cwd, env)
-        data = _records.read(_records.path_for(cache_dir, key))
-        if data is None:
+        entries = _read_entries(cache_dir, key)
+        if not entries:
             continue
-        rec = _parse_record(data)
-        if rec is None or rec[0] != key:
-            continue
-        _, exec_argv, goroot_bin, watched = rec
-        for j in range(0, len(watched), 2):
-            if not holds(watched[j], watched[j + 1]):
-                return None
-        return exec_argv, k, goroot_bin
+        exec_argv, goroot_bin, watched = entries[0]
+        changed = [j for j in range(0, len(watched), 3) if not holds(watched[j], watched[j + 1])]
+        if not changed:
+            return exec_argv, k, goroot_bin
+        digests: "dict[str, str | None]" = {}
+        first = [watched[j] for j in changed]
+        for exec_argv, goroot_bin, watched in (entries[0], *(_read_entries(cache_dir, key + ALTERNATES) or ())):
+            if _same_content(watched, first, digests):
+                return exec_argv, k, goroot_bin
+        return None
     return None
 
 
-def _parse_record(data: str) -> "tuple[str, list[str], str, list[str]] | None":
-    """A record's (key, exec argv, toolchain bin directory, [path, stamp, path, stamp, ...])."""
-    fields = data.split(SEP)
+def _same_content(watched: "list[str]", first: "list[str]", digests: "dict[str, str | None]") -> bool:
+    """Whether every input of a build holds by its stamp or has the content it had (its digest was
+    recorded: rungo compiled exactly those bytes). The paths in `first` (what changed since the last
+    build) are looked at before the rest."""
+    by_path = {watched[j]: j for j in range(0, len(watched), 3)}
+    order = [by_path[p] for p in first if p in by_path]
+    ahead = set(first)
+    order += [j for j in range(0, len(watched), 3) if watched[j] not in ahead]
+    for j in order:
+        path, recorded, digest = watched[j], watched[j + 1], watched[j + 2]
+        if not digest:
+            if holds(path, recorded):
+                continue
+            return False
+        if path not in digests:
+            digests[path] = None if holds(path, recorded) else _content_digest(path)
+        live = digests[path]
+        if live is not None and live != digest:
+            return False
+    return True
+
+
+def _content_digest(path: str) -> "str | None":
+    """The sha256 of a file's content, hex ("" when it cannot be read)."""
     try:
-        if fields[0] != MAGIC:
-            return None
-        n_exec = int(fields[2])
-        i = 4 + n_exec
-        n_watch = int(fields[i])
-        watched = fields[i + 1:i + 1 + 2 * n_watch]
-        if len(watched) != 2 * n_watch:
-            return None
-        return fields[1], fields[3:3 + n_exec], fields[3 + n_exec], watched
+        from _sha256 import sha256  # type: ignore[import-not-found]   # CPython 3.11: no OpenSSL to load
+    except ImportError:
+        from hashlib import sha256
+    try:
+        with open(path, "rb") as f:
+            return str(sha256(f.read()).hexdigest())
+    except OSError:
+        return ""
+
+
+def _parse_entries(fields: "list[str]", i: int, count: int) -> "list[tuple[list[str], str, list[str]]] | None":
+    """`count` builds from fields[i:]: (exec argv, toolchain bin directory, [path, stamp, digest, ...])."""
+    out = []
+    try:
+        for _ in range(count):
+            n_exec = int(fields[i])
+            exec_argv = fields[i + 1:i + 1 + n_exec]
+            goroot_bin = fields[i + 1 + n_exec]
+            n_watch = int(fields[i + 2 + n_exec])
+            start = i + 3 + n_exec
+            watched = fields[start:start + 3 * n_watch]
+            if len(exec_argv) != n_exec or len(watched) != 3 * n_watch:
+                return None
+            out.append((exec_argv, goroot_bin, watched))
+            i = start + 3 * n_watch
     except (IndexError, ValueError):
         return None
+    return out if i == len(fields) else None
+
+
+def _read_entries(cache_dir: str, key: str) -> "list[tuple[list[str], str, list[str]]] | None":
+    """The builds filed under `key`, the latest first (None when there is no intact record)."""
+    data = _records.read(_records.path_for(cache_dir, key))
+    if data is None:
+        return None
+    fields = data.split(SEP)
+    if len(fields) < 3 or fields[0] != MAGIC or fields[1] != key or not fields[2].isdigit():
+        return None
+    return _parse_entries(fields, 3, int(fields[2]))
+
+
+def _entry_fields(exec_argv: "list[str]", goroot_bin: str, watched: "list[str]") -> "list[str]":
+    return [str(len(exec_argv)), *exec_argv, goroot_bin, str(len(watched) // 3), *watched]
 
 
 def write_record(
@@ -217,17 +276,21 @@ def write_record(
     env: "dict[str, str] | os._Environ[str]",
     exec_argv: "list[str]",
     goroot_bin: str,
-    watched: "list[tuple[str, str]]",
+    watched: "list[tuple[str, str]] | list[tuple[str, str, str]]",
     now_ns: int,
     written_by_us: "frozenset[str]" = frozenset(),
 ) -> bool:
-    """Remember a run. Refuses (False) when an input changed too recently to trust its mtime
-    (`now_ns` is when the inputs were read); files rungo itself wrote into its cache are exempt.
-    A package directory that changed recently (a program writing beside its sources) is kept by its
-    names alone: its stat part is dropped, so every lookup compares the names."""
-    kept: "list[tuple[str, str]]" = []
-    for path, st in watched:
-        kept.append((path, st))
+    """Remember a run: (path, stamp) or (path, stamp, content digest) for every input. Refuses (False)
+    when an input without a digest changed too recently to trust its mtime (`now_ns` is when the
+    inputs were read); files rungo itself wrote into its cache are exempt. A file with a digest that
+    changed recently is kept by its digest alone, and a package directory by its names alone: their
+    stat part is dropped, so every lookup compares the content. The build remembered before under
+    the same key stays as one of the alternates (an edit undone finds it)."""
+    kept: "list[str]" = []
+    for item in watched:
+        path, st = item[0], item[1]
+        digest = item[2] if len(item) > 2 else ""
+        kept += (path, st, digest)
         if st == "absent" or path in written_by_us:
             continue
         _, mark, names = st.partition(SRC_MARK)
@@ -235,24 +298,38 @@ def write_record(
         if changed is None:
             return False
         if now_ns - changed < RACY_NS:
-            if not mark:
+            if mark:
+                kept[-2] = "unsettled" + SRC_MARK + names
+            elif digest:
+                kept[-2] = "unsettled"
+            else:
                 return False
-            kept[-1] = (path, "unsettled" + SRC_MARK + names)
-    watched = kept
     key = run_key(prefix, cwd, env)
-    fields = [MAGIC, key, str(len(exec_argv)), *exec_argv, goroot_bin, str(len(watched))]
-    for p, st in watched:
-        fields.extend((p, st))
+    own = exec_argv[-1] if exec_argv else ""
+    earlier = [e for e in [*(_read_entries(cache_dir, key) or ()), *(_read_entries(cache_dir, key + ALTERNATES) or ())]
+               if e[0] and e[0][-1] != own and any(e[2][j + 2] for j in range(0, len(e[2]), 3))]
+    if earlier:
+        alt: "list[str]" = [MAGIC, key + ALTERNATES, str(min(len(earlier), KEEP_ALTERNATES))]
+        for e in earlier[:KEEP_ALTERNATES]:
+            alt += _entry_fields(*e)
+        _records.write(cache_dir, key + ALTERNATES, SEP.join(alt))
+    fields = [MAGIC, key, "1", *_entry_fields(exec_argv, goroot_bin, kept)]
     return _records.write(cache_dir, key, SEP.join(fields))
 
 
 def _record_holds(data: str) -> bool:
-    """Whether a record's watched files all still have their recorded stamps (it can still hit)."""
-    rec = _parse_record(data)
-    if rec is None:
+    """Whether a record can still hit: a build whose inputs all have their stamps, or whose program
+    is still in the cache and whose changed inputs could get their content back (a digest)."""
+    fields = data.split(SEP)
+    if len(fields) < 3 or fields[0] != MAGIC or not fields[2].isdigit():
         return False
-    watched = rec[3]
-    return all(holds(watched[j], watched[j + 1]) for j in range(0, len(watched), 2))
+    for exec_argv, _, watched in _parse_entries(fields, 3, int(fields[2])) or ():
+        bad = [j for j in range(0, len(watched), 3) if not holds(watched[j], watched[j + 1])]
+        if not bad:
+            return True
+        if all(watched[j + 2] for j in bad) and exec_argv and os.path.exists(exec_argv[-1]):
+            return True
+    return False
 
 
 def records(cache_dir: str) -> "list[tuple[str, int, float]]":

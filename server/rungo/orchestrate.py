@@ -178,7 +178,8 @@ def build(session: Session, inv: Invocation) -> Prepared:
     program, outcome = loaded
     if outcome.binary is None:
         raise RunError("rungo: the build produced no binary", "link", outcome=outcome, package=program.main)
-    watched = (*program.watched, Watched(str(outcome.binary), stamp(outcome.binary)))
+    watched = program.watched if outcome.exact else tuple(Watched(w.path, w.stamp) for w in program.watched)
+    watched = (*watched, Watched(str(outcome.binary), stamp(outcome.binary)))
     return Prepared(binary=outcome.binary, exec_argv=exec_argv, temporary=outcome.temporary, watched=watched,
                     main=program.main, messages=outcome.warnings,
                     rememberable=program.cgo is None or not any(b.pkg_config for b in program.cgo.packages.values()))

@@ -96,7 +96,7 @@ def remember_run(session: Session, inv: Invocation, prepared: Prepared, env: Map
     fastpath.write_record(
         str(session.config.cache_dir), [*inv.flag_tokens, *(inv.files or (inv.package or "",))],
         str(session.config.cwd), dict(env), [*prepared.exec_argv, own], str(session.toolchain.goroot / "bin"),
-        [(w.path, fastpath.stamp(own) if w.path == own else w.stamp) for w in prepared.watched],
+        [(w.path, fastpath.stamp(own) if w.path == own else w.stamp, w.digest) for w in prepared.watched],
         prepared.inputs_since_ns or time.time_ns(), frozenset((own,)),
     )
 

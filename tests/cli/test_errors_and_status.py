@@ -261,3 +261,27 @@ def test_rerun_shortcut_imports_nothing_else(programs: Path, base_env: dict[str,
     if "rungo.orchestrate" not in p.stderr:          # built by the warm engine: its client imports little else
         assert "rungo.daemon.client" in p.stderr and "tree_sitter" not in p.stderr
     (programs / "exit3" / "main.go").write_text(PROGRAMS["exit3/main.go"])
+
+
+def test_an_edit_undone_runs_the_program_built_before_at_once(programs: Path, base_env: dict[str, str]) -> None:
+    """Back to a version already built (an edit undone, a branch checked out again): the rerun
+    shortcut finds that build by the content of the files that changed, with nothing built."""
+    import sys
+
+    main = programs / "exit3" / "main.go"
+    env = {**base_env, "RUNGO_ENGINE": "off"}
+    try:
+        for code in (6, 7):
+            main.write_text(f'package main\n\nimport "os"\n\nfunc main() {{ os.Exit({code}) }}\n')
+            assert rungo(["run", "./exit3"], programs, env).returncode == code
+        main.write_text('package main\n\nimport "os"\n\nfunc main() { os.Exit(6) }\n')
+        p = subprocess.run([sys.executable, "-X", "importtime", "-m", "rungo", "run", "./exit3"],
+                           cwd=programs, env=env, capture_output=True, text=True)
+        assert p.returncode == 6
+        assert "rungo.orchestrate" not in p.stderr and "rungo.daemon" not in p.stderr
+        main.write_text('package main\n\nimport "os"\n\nfunc main() { os.Exit(8) }\n')   # new content: built
+        p = subprocess.run([sys.executable, "-X", "importtime", "-m", "rungo", "run", "./exit3"],
+                           cwd=programs, env=env, capture_output=True, text=True)
+        assert p.returncode == 8 and "rungo.orchestrate" in p.stderr
+    finally:
+        main.write_text(PROGRAMS["exit3/main.go"])

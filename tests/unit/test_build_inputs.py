@@ -101,3 +101,62 @@ def test_a_package_dir_written_just_now_is_remembered_by_its_names(tmp_path: Pat
     # A plain file that changed this instant is still refused.
     assert not fastpath.write_record(str(cache), ["x"], str(src), {}, ["/bin/true"], "",
                                      [(str(src / "main.go"), fastpath.stamp(str(src / "main.go")))], now)
+
+
+def _digest(p: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_an_edit_undone_finds_the_build_of_that_content(tmp_path: Path) -> None:
+    import time
+
+    from rungo import fastpath
+
+    src = tmp_path / "src"
+    src.mkdir()
+    main = src / "main.go"
+    cache = tmp_path / "cache"
+    exes = []
+    for n, text in enumerate(("package main // a\n", "package main // b\n")):
+        main.write_text(text)
+        exe = tmp_path / f"exe{n}"
+        exe.write_text("")
+        exes.append(str(exe))
+        # Written this instant: the stamp cannot be trusted, the content can.
+        assert fastpath.write_record(str(cache), ["."], str(src), {}, [str(exe)], "",
+                                     [(str(main), fastpath.stamp(str(main)), _digest(main))], time.time_ns())
+        got = fastpath.lookup(["."], str(src), {}, str(cache))
+        assert got is not None and got[0] == [str(exe)]
+    main.write_text("package main // c\n")
+    assert fastpath.lookup(["."], str(src), {}, str(cache)) is None
+    main.write_text("package main // a\n")            # undone: the first build again
+    got = fastpath.lookup(["."], str(src), {}, str(cache))
+    assert got is not None and got[0] == [exes[0]]
+    main.write_text("package main // b\n")
+    got = fastpath.lookup(["."], str(src), {}, str(cache))
+    assert got is not None and got[0] == [exes[1]]
+
+
+def test_content_never_stands_in_for_an_input_without_a_digest(tmp_path: Path) -> None:
+    import time
+
+    from rungo import fastpath
+
+    src = tmp_path / "src"
+    src.mkdir()
+    main, mod = src / "main.go", src / "go.mod"
+    main.write_text("package main\n")
+    mod.write_text("module m\n")
+    cache = tmp_path / "cache"
+    old = time.time_ns() + 5_000_000_000       # as if read five seconds from now: the stamps count
+    assert fastpath.write_record(str(cache), ["."], str(src), {}, ["/bin/true"], "",
+                                 [(str(main), fastpath.stamp(str(main)), _digest(main)),
+                                  (str(mod), fastpath.stamp(str(mod)))], old)
+    assert fastpath.lookup(["."], str(src), {}, str(cache)) is not None
+    mod.write_text("module m\n")                # the same bytes, but go.mod was recorded by its stamp only
+    assert fastpath.lookup(["."], str(src), {}, str(cache)) is None
+    # A stamp written within a second of the read, with no digest to fall back on, is refused.
+    assert not fastpath.write_record(str(cache), ["y"], str(src), {}, ["/bin/true"], "",
+                                     [(str(mod), fastpath.stamp(str(mod)))], time.time_ns())

@@ -157,7 +157,11 @@ class Loader:
             data = self.overlays[p]
             return data, hashlib.sha256(data).digest()
         self._watch(p)
-        return read_digest(p)
+        data, digest = read_digest(p)
+        w = self.watch[str(p)]
+        if not w.digest:
+            self.watch[str(p)] = Watched(w.path, w.stamp, digest.hex())
+        return data, digest
 
     def summary(self, data: bytes, digest: bytes) -> FileSummary:
         s = self._summaries.get(digest)

@@ -140,3 +140,4 @@ class Watched:
 
     path: str
     stamp: str                        # as rungo.fastpath.stamp makes it
+    digest: str = ""                  # the sha256 (hex) of the content the build read, for a source file

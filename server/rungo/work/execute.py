@@ -84,6 +84,12 @@ class BuildOutcome:
     kept: TypeCheckInputs | None = None   # the inputs of Builder.keep's package, when it was compiled
 
     @property
+    def exact(self) -> bool:
+        """Whether every archive in the program was compiled from the bytes its key hashed (the cache
+        took each one): the sources' digests then say what the program was built from."""
+        return all(c.cached or c.identity for c in self.compiles if not c.failed)
+
+    @property
     def warnings(self) -> str:
         """The C compiler's warnings of the packages built, as go prints them (`# pkg` first)."""
         return "".join(f"# {c.import_path}\n{c.warnings}" for c in self.compiles if c.warnings)
