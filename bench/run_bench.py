@@ -2,7 +2,7 @@
 
 Usage: python3 bench/run_bench.py [--runs N] [--cold-runs N] [--no-cold] [--update-readme]
 
-Scenarios (each on the same generated module, both tools warmed the same way):
+Scenarios (each tool on its own copy of one generated module, all warmed the same way):
   unchanged   the same program run again (go caches its linked binary too)
   one edit    one file of the main package changed before every run (new content every time)
   back to a built version   an edit undone: the content of two runs ago, built then by each tool
@@ -177,38 +177,44 @@ def main() -> int:
                     cold[name].append(timed(cmd, mod, e))
             results["cold"] = {k: summary(v) for k, v in cold.items()}
 
+        # Each tool edits a copy of its own: the engine builds ahead only what it ran, never another
+        # tool's edit, and no tool's timing shares the machine with a build of another's.
+        mods = {name: work / f"app-{i}" for i, (name, _, _) in enumerate(tools)}
+        for name, cmd, e in tools:
+            write_module(mods[name])
         # warm all once (the engine starts), then let the files age past rungo's one-second mtime window.
-        timed(go_cmd, mod, env)
-        timed(rungo_cmd, mod, env)
+        for name, cmd, e in tools:
+            timed(cmd, mods[name], e)
         wait_engine(rungo, env)
         time.sleep(1.2)
-        timed(rungo_cmd, mod, env)
+        for name, cmd, e in tools[1:]:
+            timed(cmd, mods[name], e)
 
         samples: dict[str, list[float]] = {name: [] for name, _, _ in tools}
         for _ in range(opts.runs):
             for name, cmd, e in tools:
-                samples[name].append(timed(cmd, mod, e))
+                samples[name].append(timed(cmd, mods[name], e))
         results["unchanged"] = {k: summary(v) for k, v in samples.items()}
 
         n = 1
         samples = {name: [] for name, _, _ in tools}
         for _ in range(opts.runs):
             for name, cmd, e in tools:
-                edit(mod, n)
+                edit(mods[name], n)
                 n += 1
-                samples[name].append(timed(cmd, mod, e))
+                samples[name].append(timed(cmd, mods[name], e))
         results["one edit"] = {k: summary(v) for k, v in samples.items()}
 
         # back to a built version: an edit undone (or a branch checked out again): built before, by each.
         samples = {name: [] for name, _, _ in tools}
         for _ in range(opts.runs):
             for name, cmd, e in tools:
-                edit(mod, n)
-                timed(cmd, mod, e)
-                edit(mod, n + 1)
-                timed(cmd, mod, e)
-                edit(mod, n)
-                samples[name].append(timed(cmd, mod, e))
+                edit(mods[name], n)
+                timed(cmd, mods[name], e)
+                edit(mods[name], n + 1)
+                timed(cmd, mods[name], e)
+                edit(mods[name], n)
+                samples[name].append(timed(cmd, mods[name], e))
                 n += 2
         results["back to a built version"] = {k: summary(v) for k, v in samples.items()}
         stop_engine(rungo, env)

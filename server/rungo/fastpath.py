@@ -12,6 +12,10 @@ import zlib
 
 from rungo.cache import records as _records
 
+MYPY = False       # typing.TYPE_CHECKING without importing typing on the hot path
+if MYPY:
+    from typing import Sequence
+
 MAGIC = "rungo-fast-v4"
 SEP = "\0"
 ALTERNATES = "\x1falternates"     # the key's earlier builds, filed under the key and this suffix
@@ -269,6 +273,41 @@ def _entry_fields(exec_argv: "list[str]", goroot_bin: str, watched: "list[str]")
     return [str(len(exec_argv)), *exec_argv, goroot_bin, str(len(watched) // 3), *watched]
 
 
+def settle(watched: "Sequence[tuple[str, str] | tuple[str, str, str]]", now_ns: int,
+           written_by_us: "frozenset[str]" = frozenset()) -> "list[str] | None":
+    """[path, stamp, digest, ...] as a record keeps them, for inputs read at `now_ns`: a stamp taken
+    within RACY_NS of the input's last change cannot be trusted, so a file with a digest is kept by its
+    digest alone and a package directory by its names alone; None when such an input has neither
+    (files rungo itself wrote into its cache are exempt)."""
+    kept: "list[str]" = []
+    for item in watched:
+        path, st = item[0], item[1]
+        digest = item[2] if len(item) > 2 else ""
+        kept += (path, st, digest)
+        if st == "absent" or path in written_by_us:
+            continue
+        _, mark, names = st.partition(SRC_MARK)
+        changed = last_change_ns(st)
+        if changed is None:
+            return None
+        if now_ns - changed < RACY_NS:
+            if mark:
+                kept[-2] = "unsettled" + SRC_MARK + names
+            elif digest:
+                kept[-2] = "unsettled"
+            else:
+                return None
+    return kept
+
+
+def still_holds(watched: "Sequence[tuple[str, str] | tuple[str, str, str]]", read_ns: int,
+                written_by_us: "frozenset[str]" = frozenset()) -> bool:
+    """Whether inputs read at `read_ns` are all as they were then (by their stamps, or where a stamp
+    cannot be trusted, by their content)."""
+    kept = settle(watched, read_ns, written_by_us)
+    return kept is not None and _same_content(kept, [], {})
+
+
 def write_record(
     cache_dir: str,
     prefix: "list[str]",
@@ -286,24 +325,9 @@ def write_record(
     changed recently is kept by its digest alone, and a package directory by its names alone: their
     stat part is dropped, so every lookup compares the content. The build remembered before under
     the same key stays as one of the alternates (an edit undone finds it)."""
-    kept: "list[str]" = []
-    for item in watched:
-        path, st = item[0], item[1]
-        digest = item[2] if len(item) > 2 else ""
-        kept += (path, st, digest)
-        if st == "absent" or path in written_by_us:
-            continue
-        _, mark, names = st.partition(SRC_MARK)
-        changed = last_change_ns(st)
-        if changed is None:
-            return False
-        if now_ns - changed < RACY_NS:
-            if mark:
-                kept[-2] = "unsettled" + SRC_MARK + names
-            elif digest:
-                kept[-2] = "unsettled"
-            else:
-                return False
+    kept = settle(watched, now_ns, written_by_us)
+    if kept is None:
+        return False
     key = run_key(prefix, cwd, env)
     own = exec_argv[-1] if exec_argv else ""
     earlier = [e for e in [*(_read_entries(cache_dir, key) or ()), *(_read_entries(cache_dir, key + ALTERNATES) or ())]
@@ -318,18 +342,13 @@ def write_record(
 
 
 def _record_holds(data: str) -> bool:
-    """Whether a record can still hit: a build whose inputs all have their stamps, or whose program
-    is still in the cache and whose changed inputs could get their content back (a digest)."""
+    """Whether a record can hit now: a build whose inputs all have their stamps, or their content where
+    a stamp was too young to keep. (One kept for an edit undone is dropped by a trim: it costs one
+    build if that content comes back.)"""
     fields = data.split(SEP)
     if len(fields) < 3 or fields[0] != MAGIC or not fields[2].isdigit():
         return False
-    for exec_argv, _, watched in _parse_entries(fields, 3, int(fields[2])) or ():
-        bad = [j for j in range(0, len(watched), 3) if not holds(watched[j], watched[j + 1])]
-        if not bad:
-            return True
-        if all(watched[j + 2] for j in bad) and exec_argv and os.path.exists(exec_argv[-1]):
-            return True
-    return False
+    return any(_same_content(watched, [], {}) for _, _, watched in _parse_entries(fields, 3, int(fields[2])) or ())
 
 
 def records(cache_dir: str) -> "list[tuple[str, int, float]]":

@@ -87,8 +87,9 @@ class FileEvents:
     polled every POLL_SECONDS instead.
     """
 
-    def __init__(self, wake: Callable[[set[str] | None], None], *, poll: bool = False) -> None:
+    def __init__(self, wake: Callable[[set[str] | None], None], *, poll: bool = False, quiet_ms: int = 5) -> None:
         self._wake = wake
+        self._quiet_ms = quiet_ms        # events are handed on after this long without another
         self.polling = poll
         self._set: WatchSet | None = None
         self._dirs: tuple[str, ...] = ()
@@ -156,6 +157,6 @@ class FileEvents:
         with notify:
             self._armed.set()
             while not self._interrupt.is_set():
-                got = notify.watch(5, 5, 1000, self._interrupt)
+                got = notify.watch(self._quiet_ms, self._quiet_ms, 1000, self._interrupt)
                 if isinstance(got, set) and got:
                     self._wake({p for _, p in got})

@@ -340,3 +340,77 @@ def test_idle_exit_stop_and_off(engine_env: dict[str, str], tmp_path: Path) -> N
     assert r.returncode == 3 and "edit=7" in r.stdout
     time.sleep(1)
     assert status(engine_env) is None                 # nothing was started
+
+
+def built_ahead(env: dict[str, str], at_least: int, timeout: float = 120) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = status(env)
+        if got is not None and int(got["built-ahead"]) >= at_least:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"nothing built ahead: {LAST}")
+
+
+def served(d: Path, env: dict[str, str], n: int) -> None:
+    """A run of d built by the engine (which builds it ahead from then on)."""
+    before = runs(env)
+    edit(d, n)
+    r = rungo(["run", "."], d, env)
+    assert r.returncode == 3 and f"edit={n}" in r.stdout, r.stderr
+    assert runs(env) == before + 1
+    time.sleep(0.5)          # its inputs are watched once the client has its program
+
+
+def test_an_edit_is_built_ahead_and_the_run_after_it_execs_at_once(engine_env: dict[str, str],
+                                                                   tmp_path: Path) -> None:
+    d = module(tmp_path)
+    started(d, engine_env)
+    served(d, engine_env, 1)
+    before = runs(engine_env)
+    edit(d, 2)
+    built_ahead(engine_env, 1)
+    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "rungo", "run", "."], cwd=d, env=engine_env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 3 and "edit=2" in p.stdout, p.stderr
+    assert "rungo.daemon" not in p.stderr and "rungo.orchestrate" not in p.stderr    # the rerun shortcut
+    assert runs(engine_env) == before
+    # A file the build does not read (a log beside the sources) builds nothing.
+    (d / "run.log").write_text("x")
+    time.sleep(1.0)
+    assert int(status(engine_env)["built-ahead"]) == 1     # type: ignore[index]
+
+
+def test_a_run_joins_the_build_ahead_in_flight(engine_env: dict[str, str], tmp_path: Path) -> None:
+    big = "".join(f"func f{i}(x int) int {{ if x > {i} {{ return x * {i} }}; return x + {i} }}\n" for i in range(12000))
+    d = module(tmp_path)
+    (d / "big.go").write_text("package main\n\n" + big)
+    started(d, engine_env)
+    served(d, engine_env, 1)
+    before = runs(engine_env)
+    edit(d, 2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and list(Path(engine_env["TMPDIR"]).glob("rungo-build*")) == []:
+        time.sleep(0.01)                     # the build ahead has its work directory: it is in flight
+    r = rungo(["run", "."], d, engine_env)
+    assert r.returncode == 3 and "edit=2" in r.stdout, r.stderr
+    got = status(engine_env)
+    assert got is not None and (int(got["runs"]), got["joined"], got["built-ahead"]) == (before + 1, "1", "1")
+
+
+def test_a_change_during_the_build_ahead_is_built_too(engine_env: dict[str, str], tmp_path: Path) -> None:
+    big = "".join(f"func f{i}(x int) int {{ if x > {i} {{ return x * {i} }}; return x + {i} }}\n" for i in range(12000))
+    d = module(tmp_path)
+    (d / "big.go").write_text("package main\n\n" + big)
+    started(d, engine_env)
+    served(d, engine_env, 1)
+    for n in range(2, 8):                    # saves faster than a build: each cancels the build before it
+        edit(d, n)
+        time.sleep(0.15)
+    r = rungo(["run", "."], d, engine_env)
+    assert r.returncode == 3 and "edit=7" in r.stdout, r.stderr
+    (d / "main.go").write_text(SIMPLE.replace("NAME", "undefinedName"))    # a build ahead that fails
+    time.sleep(0.5)
+    r = rungo(["run", "."], d, engine_env)
+    here = rungo(["run", "."], d, {**engine_env, "RUNGO_ENGINE": "off"})
+    assert "undefined: undefinedName" in r.stderr and (r.returncode, r.stderr) == (here.returncode, here.stderr)

@@ -20,10 +20,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Mapping, TextIO, cast
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO, cast
 
 from rungo import __version__
 from rungo.daemon import wire
+
+if TYPE_CHECKING:
+    from rungo.daemon.ahead import Ahead, AheadRun
+    from rungo.orchestrate import Prepared
 
 IDLE_SECONDS = 15 * 60.0
 
@@ -71,6 +75,7 @@ class EngineServer:
         self.started = time.time()
         self.runs = 0
         self._code: dict[str, tuple[int, int, int]] = {}    # rungo's source files as the engine loaded them
+        self.ahead: Ahead | None = None
 
     # -- the listening loop -----------------------------------------------------------------------
 
@@ -92,6 +97,9 @@ class EngineServer:
         import rungo.work.workdir  # noqa: F401
 
         self._stale()          # the code as loaded: a later change ends the engine
+        from rungo.daemon.ahead import Ahead
+
+        self.ahead = Ahead(build_ahead, _log)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             try:
@@ -111,6 +119,7 @@ class EngineServer:
                 os.unlink(self.path)
             except OSError:
                 pass
+            self.ahead.close()
             os.close(lock_fd)
         return 0
 
@@ -196,9 +205,12 @@ class EngineServer:
         if request[0] == "STATUS":
             with self._lock:
                 active = self._active - 1
+            ahead = self.ahead
             conn.sendall(wire.encode("INFO", f"pid={os.getpid()}", f"version={__version__}", f"key={self.key}",
                                      f"socket={self.path}", f"uptime={time.time() - self.started:.0f}s",
-                                     f"runs={self.runs}", f"busy={active}", f"idle-exit={self.idle_seconds:.0f}s"))
+                                     f"runs={self.runs}", f"busy={active}", f"idle-exit={self.idle_seconds:.0f}s",
+                                     f"built-ahead={ahead.built if ahead else 0}",
+                                     f"joined={ahead.joined if ahead else 0}"))
         elif request[0] == "STOP":
             self._stop.set()
             conn.sendall(wire.encode("INFO", f"pid={os.getpid()}", "stopping"))
@@ -208,7 +220,7 @@ class EngineServer:
             env = dict(e.split("=", 1) for e in request[3 + n:] if "=" in e)
             with self._lock:
                 self.runs += 1
-            serve_run(conn, request[1], args, env)
+            serve_run(conn, request[1], args, env, self.ahead)
 
 
 def _privileges(pid: int) -> tuple[str, ...]:
@@ -235,9 +247,10 @@ def _watch_peer(conn: socket.socket, done: threading.Event, cancel: Any) -> None
             return
 
 
-def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, str]) -> None:
+def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, str], ahead: Ahead | None = None) -> None:
     """One `rungo run args` in cwd with env, as the command line builds it; the client execs the
-    program (EXEC), or prints the failure (ERR, then EXIT), or builds in-process (LOCAL)."""
+    program (EXEC), or prints the failure (ERR, then EXIT), or builds in-process (LOCAL). A build
+    ahead of this run (daemon/ahead.py) is joined instead of building again."""
     from rungo.scheduling import CancelToken, EngineRunner
     from rungo.orchestrate import RunError, Troubles, build, open_session, remembers
     from rungo.run.execute import EXIT_BUILD_FAILED, command_line
@@ -258,9 +271,7 @@ def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, 
         conn.sendall(wire.encode("LOCAL", "-C changes this process's directory"))
         return
     config, tc = started.config, started.toolchain
-    # The client's temporary directory, not this process's: GOTMPDIR, else TMPDIR as tempfile reads it.
-    tmp_parent = config.env.get("GOTMPDIR") or next(
-        (d for d in (config.env.get(k, "") for k in ("TMPDIR", "TEMP", "TMP")) if os.path.isdir(d)), "/tmp")
+    tmp_parent = _tmp_parent(config.env)
 
     def announce(line: str) -> None:
         out.write(line + "\n")
@@ -278,9 +289,12 @@ def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, 
     troubles = Troubles(tell)
     done = threading.Event()
     threading.Thread(target=_watch_peer, args=(conn, done, token.cancel), daemon=True).start()
+    key = _ahead_key(inv, str(config.cwd), env) if ahead is not None and remembers(inv) else ""
     try:
         try:
-            prepared = build(session, inv)
+            prepared = ahead.join(key, lambda: token.cancelled) if ahead is not None and key else None
+            if prepared is None:
+                prepared = build(session, inv)
         except RunError as e:
             troubles.finish(session.store, detach=True)
             out.write(e.text.rstrip("\n") + "\n")
@@ -304,6 +318,56 @@ def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, 
             remember_run(session, inv, prepared, env)
         maybe_trim(config.cache_dir)
         conn.sendall(wire.encode("EXEC", "1" if prepared.exec_argv else "0", str(tc.goroot / "bin"), *argv_run))
+        if ahead is not None and key and prepared.rememberable:
+            ahead.ran(key, args, cwd, env, tmp_parent, prepared.watched,
+                      (str(tc.goroot), tc.env.get("GOMODCACHE", ""), str(config.cache_dir)))
+    finally:
+        work.close()
+
+
+def _tmp_parent(env: Mapping[str, str]) -> str:
+    """The client's temporary directory, not this process's: GOTMPDIR, else TMPDIR as tempfile reads it."""
+    return env.get("GOTMPDIR") or next(
+        (d for d in (env.get(k, "") for k in ("TMPDIR", "TEMP", "TMP")) if os.path.isdir(d)), "/tmp")
+
+
+def _ahead_key(inv: Any, cwd: str, env: Mapping[str, str]) -> str:
+    """What identifies a run for its builds ahead: the rerun record's key (the build part of the
+    command line, the directory, the environment that selects a build)."""
+    from rungo import fastpath
+
+    return fastpath.run_key([*inv.flag_tokens, *(inv.files or (inv.package or "",))], cwd, dict(env))
+
+
+def build_ahead(run: AheadRun, cancellable: Callable[[Callable[[], None]], None]) -> tuple[Prepared, int] | None:
+    """A run built as a client would have it built, with nobody to tell: its program and rerun record
+    when it builds, None when it fails or is cancelled (the run that follows builds and reports)."""
+    import io
+
+    from rungo.orchestrate import RunError, build, open_session
+    from rungo.scheduling import CancelToken, EngineRunner
+    from rungo.start import Refused, remember_run, start_run
+    from rungo.work.workdir import WorkDir
+
+    started = start_run(run.args, run.env, Path(run.cwd))
+    if isinstance(started, Refused) or started.watching.on or started.invocation.flags.chdir:
+        return None
+    config, tc, inv = started.config, started.toolchain, started.invocation
+    token = CancelToken()
+    cancellable(token.cancel)
+    read_ns = time.time_ns()
+    work = WorkDir(run.tmp_parent, keep=False, announce=lambda line: None)
+    try:
+        session = open_session(config, tc, work, flags=inv.flags, out=io.StringIO(),
+                               runner=EngineRunner(env=config.child_env(), token=token))
+        try:
+            prepared = build(session, inv)
+        except RunError:
+            return None
+        if token.cancelled or prepared.temporary or not prepared.rememberable:
+            return None
+        remember_run(session, inv, prepared, run.env)
+        return prepared, read_ns
     finally:
         work.close()
 
