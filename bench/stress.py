@@ -205,8 +205,10 @@ def phase_engine(root: Path, env: dict[str, str], runners: int, runs: int, figs:
     try:
         phase_concurrency(root, env, runners, runs, figs, "through the engine")
         got = run([*RUNGO, "engine", "status"], root, env)
-        served = next((w.split("=")[1] for w in got.stdout.split() if w.startswith("runs=")), "0")
-        print(f"    the engine served {served} runs", flush=True)
+        words = dict(w.split("=", 1) for w in got.stdout.split() if "=" in w)
+        served = words.get("runs", "0")
+        print(f"    the engine served {served} runs; it built {words.get('built-ahead', '0')} ahead, "
+              f"{words.get('joined', '0')} runs joined one", flush=True)
         if served == "0":
             figs.add("through the engine", "the engine served no run", "1 engine that never served")
     finally:
