@@ -247,9 +247,7 @@ def _watch(watching: "WatchFlags", inv: "Invocation", config: "Config", tc: "Too
         work = WorkDir(tmp_parent, keep=inv.flags.work, announce=lambda line: tell(line + "\n"))
         return open_session(config, tc, work, flags=inv.flags, out=sys.stderr, store=store)
 
-    options = WatchOptions(stop_signal=signal.Signals[watching.signal], grace_s=watching.grace_s,
-                           debounce_s=watching.debounce_s, stop_on_error=watching.stop_on_error,
-                           clear=watching.clear, poll=watching.poll)
+    options = WatchOptions.of(watching)
     watch = Watch(new_session, inv, fastpath.program_env(fastpath.initial_environ(), str(tc.goroot / "bin")),
                   config.env.get("PATH", os.defpath), options, tell)
     ended = watch.run()

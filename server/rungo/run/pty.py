@@ -225,14 +225,14 @@ class PtyProcess:
                 pass
             self._master = None
 
-    async def stop(self, grace: float = 1.0) -> None:
-        """SIGINT to the program's process group; after it exits, or after grace seconds, SIGKILL to
-        everything in its session."""
+    async def stop(self, grace: float = 1.0, sig: int = signal.SIGINT) -> None:
+        """`sig` (SIGINT) to the program's process group; after it exits, or after grace seconds,
+        SIGKILL to everything in its session."""
         if self._proc.returncode is not None:
             self._kill_session()
             return
         known = descendants(self.pid)
-        self._signal_group(signal.SIGINT)
+        self._signal_group(sig)
         try:
             await asyncio.wait_for(asyncio.shield(self._proc.wait()), grace)
         except asyncio.TimeoutError:
