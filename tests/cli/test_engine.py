@@ -381,12 +381,18 @@ def test_an_edit_is_built_ahead_and_the_run_after_it_execs_at_once(engine_env: d
     assert int(status(engine_env)["built-ahead"]) == 1     # type: ignore[index]
 
 
-def test_a_run_joins_the_build_ahead_in_flight(engine_env: dict[str, str], tmp_path: Path) -> None:
+def slow_module(tmp_path: Path, env: dict[str, str]) -> Path:
+    """A module whose main package takes a while to compile, run once through the engine."""
     big = "".join(f"func f{i}(x int) int {{ if x > {i} {{ return x * {i} }}; return x + {i} }}\n" for i in range(12000))
     d = module(tmp_path)
     (d / "big.go").write_text("package main\n\n" + big)
-    started(d, engine_env)
-    served(d, engine_env, 1)
+    started(d, env)
+    served(d, env, 1)
+    return d
+
+
+def test_a_run_joins_the_build_ahead_in_flight(engine_env: dict[str, str], tmp_path: Path) -> None:
+    d = slow_module(tmp_path, engine_env)
     before = runs(engine_env)
     edit(d, 2)
     deadline = time.monotonic() + 60
@@ -399,11 +405,7 @@ def test_a_run_joins_the_build_ahead_in_flight(engine_env: dict[str, str], tmp_p
 
 
 def test_a_change_during_the_build_ahead_is_built_too(engine_env: dict[str, str], tmp_path: Path) -> None:
-    big = "".join(f"func f{i}(x int) int {{ if x > {i} {{ return x * {i} }}; return x + {i} }}\n" for i in range(12000))
-    d = module(tmp_path)
-    (d / "big.go").write_text("package main\n\n" + big)
-    started(d, engine_env)
-    served(d, engine_env, 1)
+    d = slow_module(tmp_path, engine_env)
     for n in range(2, 8):                    # saves faster than a build: each cancels the build before it
         edit(d, n)
         time.sleep(0.15)
