@@ -24,7 +24,8 @@ def test_settings_defaults() -> None:
 
 
 def test_settings_every_field_from_camel_case() -> None:
-    raw = {"goPath": "/opt/go/bin/go", "buildFlags": ["-tags", "x"], "env": {"CGO_ENABLED": "0"},
+    raw = {"goPath": "/opt/go/bin/go", "buildFlags": ["-tags", "x"], "watchFlags": ["-watch-grace=5s"],
+           "env": {"CGO_ENABLED": "0"},
            "args": {"./cmd/tool": ["-v", "in.txt"]}, "warmStart": "all",
            "diagnostics": {"enabled": False, "delayMs": 0, "explainExcluded": True, "besideGopls": "on"},
            "configurations": [{"name": "dev", "package": "cmd/tool", "args": ["a b"], "env": {"X": "1"},
@@ -34,7 +35,8 @@ def test_settings_every_field_from_camel_case() -> None:
     for wrapped in (raw, {"rungo": raw}, {"settings": raw}):
         s, problems = parse_settings(wrapped)
         assert problems == []
-        assert s == Settings(go_path="/opt/go/bin/go", build_flags=["-tags", "x"], env={"CGO_ENABLED": "0"},
+        assert s == Settings(go_path="/opt/go/bin/go", build_flags=["-tags", "x"], watch_flags=["-watch-grace=5s"],
+                             env={"CGO_ENABLED": "0"},
                              args={"./cmd/tool": ["-v", "in.txt"]}, warm_start="all",
                              diagnostics=DiagnosticsSettings(enabled=False, delay_ms=0, explain_excluded=True,
                                                              beside_gopls="on"),

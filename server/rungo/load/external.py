@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -91,7 +93,29 @@ def _encode(pkgs: Mapping[str, ExternalPackage], watched: Iterable[Watched]) -> 
                        "watched": [[w.path, w.stamp] for w in watched]}).encode()
 
 
+DECODED = 8      # snapshots a long-lived process keeps decoded (by their bytes)
+_DECODED: OrderedDict[bytes, tuple[dict[str, ExternalPackage], tuple[Watched, ...]]] = OrderedDict()
+_DECODED_LOCK = threading.Lock()
+
+
 def _decode(data: bytes) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...]] | None:
+    """A snapshot's packages and watched inputs. A long-lived process (the warm engine, the language
+    server) keeps the last DECODED snapshots decoded: the next build reads the same bytes."""
+    with _DECODED_LOCK:
+        known = _DECODED.get(data)
+        if known is not None:
+            _DECODED.move_to_end(data)
+            return dict(known[0]), known[1]
+    got = _decode_json(data)
+    if got is not None:
+        with _DECODED_LOCK:
+            _DECODED[data] = (dict(got[0]), got[1])
+            while len(_DECODED) > DECODED:
+                _DECODED.popitem(last=False)
+    return got
+
+
+def _decode_json(data: bytes) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...]] | None:
     try:
         obj = json.loads(data)
         if obj.get("format") != _FORMAT:

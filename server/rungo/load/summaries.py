@@ -2,12 +2,16 @@
 
 Parsing is the loader's largest cost after an edit (every file of every main-module package is
 summarized on each full run); a file's summary depends only on its bytes and on rungo's own
-summarizing code, so both are in the key.
+summarizing code, so both are in the key. A long-lived process (the warm engine, the language server)
+also keeps the summaries it read or made in memory (the last MEMORY of them), so a build after an
+edit reads from the disk only what it has not seen.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,17 @@ from rungo.syntax import model
 from rungo.syntax.model import FileSummary
 
 _FORMAT = "rungo-summary-v1"
+MEMORY = 50_000
+_REMEMBERED: OrderedDict[tuple[str, bytes], FileSummary] = OrderedDict()  # (cache, key) -> summary, oldest first
+_REMEMBERED_LOCK = threading.Lock()
+
+
+def _remember(key: tuple[str, bytes], summary: FileSummary) -> None:
+    with _REMEMBERED_LOCK:
+        _REMEMBERED[key] = summary
+        _REMEMBERED.move_to_end(key)
+        while len(_REMEMBERED) > MEMORY:
+            _REMEMBERED.popitem(last=False)
 _TYPES = {name: obj for name, obj in vars(model).items() if isinstance(obj, type) and is_dataclass(obj)}
 
 
@@ -58,8 +73,16 @@ class SummaryCache:
     def _key(self, digest: bytes) -> bytes:
         return summary_key(format=_FORMAT, code=self._code, content=digest)
 
+    def _memory_key(self, key: bytes) -> tuple[str, bytes]:
+        return str(self._store.root), key
+
     def get(self, digest: bytes) -> FileSummary | None:
-        data = self._store.get_bytes(self._key(digest))
+        key = self._key(digest)
+        with _REMEMBERED_LOCK:
+            known = _REMEMBERED.get(self._memory_key(key))
+        if known is not None:
+            return known
+        data = self._store.get_bytes(key)
         if data is None:
             return None
         import json
@@ -68,12 +91,17 @@ class SummaryCache:
             value = _decode(json.loads(data))
         except (ValueError, KeyError, TypeError):
             return None
-        return value if isinstance(value, FileSummary) else None
+        if not isinstance(value, FileSummary):
+            return None
+        _remember(self._memory_key(key), value)
+        return value
 
     def put(self, digest: bytes, summary: FileSummary) -> None:
         import json
 
+        key = self._key(digest)
+        _remember(self._memory_key(key), summary)
         try:
-            self._store.put_bytes(self._key(digest), json.dumps(_encode(summary), separators=(",", ":")).encode())
+            self._store.put_bytes(key, json.dumps(_encode(summary), separators=(",", ":")).encode())
         except (CacheWriteError, OSError):
             pass
