@@ -292,9 +292,8 @@ def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, 
     key = _ahead_key(inv, str(config.cwd), env) if ahead is not None and remembers(inv) else ""
     try:
         try:
-            prepared = ahead.join(key, lambda: token.cancelled) if ahead is not None and key else None
-            if prepared is None:
-                prepared = build(session, inv)
+            joined = ahead.join(key, lambda: token.cancelled) if ahead is not None and key else None
+            prepared = joined if joined is not None else build(session, inv)
         except RunError as e:
             troubles.finish(session.store, detach=True)
             out.write(e.text.rstrip("\n") + "\n")
@@ -314,7 +313,7 @@ def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, 
         if flags.n:
             conn.sendall(wire.encode("EXIT", "0"))
             return
-        if remembers(inv) and prepared.rememberable:
+        if remembers(inv) and prepared.rememberable and joined is None:     # a build ahead remembered it
             remember_run(session, inv, prepared, env)
         maybe_trim(config.cache_dir)
         conn.sendall(wire.encode("EXEC", "1" if prepared.exec_argv else "0", str(tc.goroot / "bin"), *argv_run))
