@@ -197,16 +197,19 @@ def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]"
         digests: "dict[str, str | None]" = {}
         first = [watched[j] for j in changed]
         for exec_argv, goroot_bin, watched in (entries[0], *(_read_entries(cache_dir, key + ALTERNATES) or ())):
-            if _same_content(watched, first, digests):
+            if _same_content(watched, first, digests, exec_argv[-1] if exec_argv else ""):
                 return exec_argv, k, goroot_bin
         return None
     return None
 
 
-def _same_content(watched: "list[str]", first: "list[str]", digests: "dict[str, str | None]") -> bool:
+def _same_content(watched: "list[str]", first: "list[str]", digests: "dict[str, str | None]",
+                  program: str = "") -> bool:
     """Whether every input of a build holds by its stamp or has the content it had (its digest was
     recorded: rungo compiled exactly those bytes). The paths in `first` (what changed since the last
-    build) are looked at before the rest."""
+    build) are looked at before the rest. The build's `program` is rungo's own cache entry, named by
+    its content: it holds while it is there with its size (a later build of the same program stores
+    it again, which moves its stamp)."""
     by_path = {watched[j]: j for j in range(0, len(watched), 3)}
     order = [by_path[p] for p in first if p in by_path]
     ahead = set(first)
@@ -214,7 +217,7 @@ def _same_content(watched: "list[str]", first: "list[str]", digests: "dict[str, 
     for j in order:
         path, recorded, digest = watched[j], watched[j + 1], watched[j + 2]
         if not digest:
-            if holds(path, recorded):
+            if holds(path, recorded) or (path == program and _same_size(path, recorded)):
                 continue
             return False
         if path not in digests:
@@ -223,6 +226,11 @@ def _same_content(watched: "list[str]", first: "list[str]", digests: "dict[str, 
         if live is not None and live != digest:
             return False
     return True
+
+
+def _same_size(path: str, recorded: str) -> bool:
+    live = stamp(path)
+    return live != "absent" and not live.startswith("dir:") and live.split(":")[0] == recorded.split(":")[0]
 
 
 def _content_digest(path: str) -> "str | None":
@@ -267,6 +275,11 @@ def _read_entries(cache_dir: str, key: str) -> "list[tuple[list[str], str, list[
     if len(fields) < 3 or fields[0] != MAGIC or fields[1] != key or not fields[2].isdigit():
         return None
     return _parse_entries(fields, 3, int(fields[2]))
+
+
+def _contents(watched: "list[str]") -> "frozenset[tuple[str, str]]":
+    """The (path, digest) pairs of the inputs a build recorded by content."""
+    return frozenset((watched[j], watched[j + 2]) for j in range(0, len(watched), 3) if watched[j + 2])
 
 
 def _entry_fields(exec_argv: "list[str]", goroot_bin: str, watched: "list[str]") -> "list[str]":
@@ -330,8 +343,12 @@ def write_record(
         return False
     key = run_key(prefix, cwd, env)
     own = exec_argv[-1] if exec_argv else ""
+    # An earlier build is kept unless it is this one again: the same program from the same content
+    # (an edit the linker drops, such as a new unused function, gives the same program from other
+    # content: that content finds it too).
+    sources = _contents(kept)
     earlier = [e for e in [*(_read_entries(cache_dir, key) or ()), *(_read_entries(cache_dir, key + ALTERNATES) or ())]
-               if e[0] and e[0][-1] != own and any(e[2][j + 2] for j in range(0, len(e[2]), 3))]
+               if e[0] and _contents(e[2]) and (e[0][-1] != own or _contents(e[2]) != sources)]
     if earlier:
         alt: "list[str]" = [MAGIC, key + ALTERNATES, str(min(len(earlier), KEEP_ALTERNATES))]
         for e in earlier[:KEEP_ALTERNATES]:
@@ -348,7 +365,8 @@ def _record_holds(data: str) -> bool:
     fields = data.split(SEP)
     if len(fields) < 3 or fields[0] != MAGIC or not fields[2].isdigit():
         return False
-    return any(_same_content(watched, [], {}) for _, _, watched in _parse_entries(fields, 3, int(fields[2])) or ())
+    return any(_same_content(watched, [], {}, exec_argv[-1] if exec_argv else "")
+               for exec_argv, _, watched in _parse_entries(fields, 3, int(fields[2])) or ())
 
 
 def records(cache_dir: str) -> "list[tuple[str, int, float]]":

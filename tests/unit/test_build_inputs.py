@@ -160,3 +160,30 @@ def test_content_never_stands_in_for_an_input_without_a_digest(tmp_path: Path) -
     # A stamp written within a second of the read, with no digest to fall back on, is refused.
     assert not fastpath.write_record(str(cache), ["y"], str(src), {}, ["/bin/true"], "",
                                      [(str(mod), fastpath.stamp(str(mod)))], time.time_ns())
+
+
+def test_two_contents_one_program(tmp_path: Path) -> None:
+    """An edit the linker drops (a new unused function) links the same program from other content:
+    each content finds it, although storing it again moved its stamp."""
+    import time
+
+    from rungo import fastpath
+
+    src = tmp_path / "src"
+    src.mkdir()
+    main = src / "main.go"
+    cache = tmp_path / "cache"
+    exe = tmp_path / "exe"
+    for text in ("package main // a\n", "package main // b\n"):
+        main.write_text(text)
+        exe.write_text("the same program")          # stored again: a new stamp, the same size
+        assert fastpath.write_record(str(cache), ["."], str(src), {}, [str(exe)], "",
+                                     [(str(main), fastpath.stamp(str(main)), _digest(main)),
+                                      (str(exe), fastpath.stamp(str(exe)))], time.time_ns(),
+                                     frozenset((str(exe),)))
+    for text in ("package main // a\n", "package main // b\n", "package main // a\n"):
+        main.write_text(text)
+        got = fastpath.lookup(["."], str(src), {}, str(cache))
+        assert got is not None and got[0] == [str(exe)], text
+    exe.write_text("truncated")
+    assert fastpath.lookup(["."], str(src), {}, str(cache)) is None
