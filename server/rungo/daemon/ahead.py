@@ -13,11 +13,12 @@ the toolchain and the module cache are watched: those are the files people edit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from rungo import fastpath
 from rungo.filewatch import FileEvents, WatchSet, watch_set
@@ -45,6 +46,8 @@ class AheadRun:
     thread: threading.Thread | None = None
     done: threading.Event = field(default_factory=threading.Event)
     again: bool = False                               # inputs changed while it was being built
+    clients: int = 0                                  # clients building it themselves right now
+    missed: bool = False                              # inputs changed meanwhile: look again after them
     cancel: Callable[[], None] | None = None
     result: Prepared | None = None
     read_ns: int = 0                                  # when the result's inputs were read
@@ -95,6 +98,24 @@ class Ahead:
             for k in sorted(self._runs, key=lambda k: self._runs[k].asked)[:-MOST]:
                 self._drop(k)
         self._arm()
+        if run.missed and not run.clients:
+            run.missed = False
+            self._wake(None, only=run)
+
+    @contextlib.contextmanager
+    def building(self, key: str) -> Iterator[None]:
+        """A client builds `key` itself (nothing was ahead): no build ahead of it starts meanwhile (two
+        builds of one program would share the machine); a change seen meanwhile is looked at after."""
+        with self._lock:
+            run = self._runs.get(key)
+            if run is not None:
+                run.clients += 1
+        try:
+            yield
+        finally:
+            if run is not None:
+                with self._lock:
+                    run.clients -= 1
 
     def join(self, key: str, gone: Callable[[], bool]) -> Prepared | None:
         """The program of `key`'s build ahead, waiting for one in flight, when its inputs are all still
@@ -140,13 +161,13 @@ class Ahead:
         if watched:
             self._events.arm(watch_set(watched))
 
-    def _wake(self, paths: set[str] | None) -> None:
+    def _wake(self, paths: set[str] | None, only: AheadRun | None = None) -> None:
         """File events (None: polling saw a change): build again each run whose inputs changed."""
         now = time.monotonic()
         with self._lock:
             for key in [k for k, r in self._runs.items() if now - r.asked > KEEP_SECONDS]:
                 self._drop(key)
-            runs = list(self._runs.values())
+            runs = [only] if only is not None else list(self._runs.values())
         for run in runs:
             if paths is not None and not any(run.inputs.concerns(p) for p in paths):
                 continue
@@ -155,6 +176,9 @@ class Ahead:
             with self._lock:
                 if self._closed:
                     return
+                if run.clients:
+                    run.missed = True
+                    continue
                 if not run.done.is_set():
                     run.again = True
                     if run.cancel is not None:

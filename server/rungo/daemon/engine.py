@@ -293,7 +293,13 @@ def serve_run(conn: socket.socket, cwd: str, args: list[str], env: Mapping[str, 
     try:
         try:
             joined = ahead.join(key, lambda: token.cancelled) if ahead is not None and key else None
-            prepared = joined if joined is not None else build(session, inv)
+            if joined is not None:
+                prepared = joined
+            elif ahead is not None and key:
+                with ahead.building(key):
+                    prepared = build(session, inv)
+            else:
+                prepared = build(session, inv)
         except RunError as e:
             troubles.finish(session.store, detach=True)
             out.write(e.text.rstrip("\n") + "\n")
