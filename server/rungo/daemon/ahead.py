@@ -3,8 +3,8 @@ are built again as soon as their inputs change (the operating system's file even
 so the run that follows an edit finds its program linked and remembered (the rerun shortcut execs it),
 or joins the build in flight instead of starting another.
 
-A build ahead is the run's own build (rungo/start.py, orchestrate.build) without a client: its output
-goes nowhere, a failure leaves nothing behind (the run that follows builds and reports it), and a
+A build ahead is the run's own build (rungo/start.py, orchestrate.build) without a client, its tools
+at the lowest CPU and I/O priority (it never slows what the user runs meanwhile): its output goes nowhere, a failure leaves nothing behind (the run that follows builds and reports it), and a
 change during the build cancels it and starts it again. A run that joins uses the build's program only
 when every input is still as that build read it (fastpath.still_holds: the stamps, or the content
 where a stamp is too young to be trusted); otherwise it builds as before. Only the inputs outside

@@ -358,7 +358,7 @@ def build_ahead(run: AheadRun, cancellable: Callable[[Callable[[], None]], None]
     if isinstance(started, Refused) or started.watching.on or started.invocation.flags.chdir:
         return None
     config, tc, inv = started.config, started.toolchain, started.invocation
-    token = CancelToken()
+    token = CancelToken(background=True)      # the lowest priority: it never slows what the user runs
     cancellable(token.cancel)
     read_ns = time.time_ns()
     work = WorkDir(run.tmp_parent, keep=False, announce=lambda line: None)
