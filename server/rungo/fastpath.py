@@ -191,12 +191,20 @@ def lookup(argv: "list[str]", cwd: str, env: "dict[str, str] | os._Environ[str]"
         if not entries:
             continue
         exec_argv, goroot_bin, watched = entries[0]
-        changed = [j for j in range(0, len(watched), 3) if not holds(watched[j], watched[j + 1])]
+        program = exec_argv[-1] if exec_argv else ""
+        changed = []
+        for j in range(0, len(watched), 3):
+            if not holds(watched[j], watched[j + 1]):
+                if not watched[j + 2] and watched[j] != program:
+                    return None          # an input kept by its stamp alone changed: no build holds
+                changed.append(j)
         if not changed:
             return exec_argv, k, goroot_bin
         digests: "dict[str, str | None]" = {}
+        if _content_holds(watched, changed, digests, program):
+            return exec_argv, k, goroot_bin          # the rest held by their stamps just now
         first = [watched[j] for j in changed]
-        for exec_argv, goroot_bin, watched in (entries[0], *(_read_entries(cache_dir, key + ALTERNATES) or ())):
+        for exec_argv, goroot_bin, watched in _read_entries(cache_dir, key + ALTERNATES) or ():
             if _same_content(watched, first, digests, exec_argv[-1] if exec_argv else ""):
                 return exec_argv, k, goroot_bin
         return None
@@ -214,7 +222,13 @@ def _same_content(watched: "list[str]", first: "list[str]", digests: "dict[str, 
     order = [by_path[p] for p in first if p in by_path]
     ahead = set(first)
     order += [j for j in range(0, len(watched), 3) if watched[j] not in ahead]
-    for j in order:
+    return _content_holds(watched, order, digests, program)
+
+
+def _content_holds(watched: "list[str]", indices: "list[int]", digests: "dict[str, str | None]",
+                   program: str) -> bool:
+    """_same_content for the inputs at `indices` of [path, stamp, digest, ...] only."""
+    for j in indices:
         path, recorded, digest = watched[j], watched[j + 1], watched[j + 2]
         if not digest:
             if holds(path, recorded) or (path == program and _same_size(path, recorded)):
@@ -266,15 +280,19 @@ def _parse_entries(fields: "list[str]", i: int, count: int) -> "list[tuple[list[
     return out if i == len(fields) else None
 
 
+def _entries(data: str, key: "str | None" = None) -> "list[tuple[list[str], str, list[str]]] | None":
+    """The builds a record's text holds, the latest first (None when it is not intact, or, given a
+    key, is another key's)."""
+    fields = data.split(SEP)
+    if len(fields) < 3 or fields[0] != MAGIC or (key is not None and fields[1] != key) or not fields[2].isdigit():
+        return None
+    return _parse_entries(fields, 3, int(fields[2]))
+
+
 def _read_entries(cache_dir: str, key: str) -> "list[tuple[list[str], str, list[str]]] | None":
     """The builds filed under `key`, the latest first (None when there is no intact record)."""
     data = _records.read(_records.path_for(cache_dir, key))
-    if data is None:
-        return None
-    fields = data.split(SEP)
-    if len(fields) < 3 or fields[0] != MAGIC or fields[1] != key or not fields[2].isdigit():
-        return None
-    return _parse_entries(fields, 3, int(fields[2]))
+    return None if data is None else _entries(data, key)
 
 
 def _contents(watched: "list[str]") -> "frozenset[tuple[str, str]]":
@@ -362,11 +380,8 @@ def _record_holds(data: str) -> bool:
     """Whether a record can hit now: a build whose inputs all have their stamps, or their content where
     a stamp was too young to keep. (One kept for an edit undone is dropped by a trim: it costs one
     build if that content comes back.)"""
-    fields = data.split(SEP)
-    if len(fields) < 3 or fields[0] != MAGIC or not fields[2].isdigit():
-        return False
     return any(_same_content(watched, [], {}, exec_argv[-1] if exec_argv else "")
-               for exec_argv, _, watched in _parse_entries(fields, 3, int(fields[2])) or ())
+               for exec_argv, _, watched in _entries(data) or ())
 
 
 def records(cache_dir: str) -> "list[tuple[str, int, float]]":

@@ -87,6 +87,12 @@ def exec_trouble(message: str, binary: "os.PathLike[str] | str") -> str:
     return f"{message} ({where} is mounted noexec; set GOTMPDIR to a directory where programs may run)"
 
 
+def record_prefix(inv: Invocation) -> list[str]:
+    """The build part of a run's command line, which (with the directory and the environment that
+    selects a build) keys its rerun record: the flags as given, then the files or the package."""
+    return [*inv.flag_tokens, *(inv.files or (inv.package or "",))]
+
+
 def remember_run(session: Session, inv: Invocation, prepared: Prepared, env: Mapping[str, str]) -> None:
     """The rerun record: an unchanged rerun of this command line (in this environment) execs the
     program at once."""
@@ -94,8 +100,7 @@ def remember_run(session: Session, inv: Invocation, prepared: Prepared, env: Map
     # touch of it (the inputs' stamps are from before they were read).
     own = str(prepared.binary)
     fastpath.write_record(
-        str(session.config.cache_dir), [*inv.flag_tokens, *(inv.files or (inv.package or "",))],
-        str(session.config.cwd), dict(env), [*prepared.exec_argv, own], str(session.toolchain.goroot / "bin"),
+        str(session.config.cache_dir), record_prefix(inv), str(session.config.cwd), dict(env), [*prepared.exec_argv, own], str(session.toolchain.goroot / "bin"),
         [(w.path, fastpath.stamp(own) if w.path == own else w.stamp, w.digest) for w in prepared.watched],
         prepared.inputs_since_ns or time.time_ns(), frozenset((own,)),
     )

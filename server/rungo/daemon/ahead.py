@@ -4,8 +4,9 @@ so the run that follows an edit finds its program linked and remembered (the rer
 or joins the build in flight instead of starting another.
 
 A build ahead is the run's own build (rungo/start.py, orchestrate.build) without a client, its tools
-at the lowest CPU and I/O priority (it never slows what the user runs meanwhile): its output goes nowhere, a failure leaves nothing behind (the run that follows builds and reports it), and a
-change during the build cancels it and starts it again. A run that joins uses the build's program only
+at the lowest CPU and I/O priority (it never slows what the user runs meanwhile): its output goes
+nowhere, a failure leaves nothing behind (the run that follows builds and reports it), and a change
+during the build cancels it and starts it again. A run that joins uses the build's program only
 when every input is still as that build read it (fastpath.still_holds: the stamps, or the content
 where a stamp is too young to be trusted); otherwise it builds as before. Only the inputs outside
 the toolchain and the module cache are watched: those are the files people edit.
@@ -43,7 +44,6 @@ class AheadRun:
     skip: tuple[str, ...]                             # directories whose inputs are not watched
     inputs: WatchSet
     asked: float                                      # when a client last asked for it (monotonic)
-    thread: threading.Thread | None = None
     done: threading.Event = field(default_factory=threading.Event)
     again: bool = False                               # inputs changed while it was being built
     clients: int = 0                                  # clients building it themselves right now
@@ -186,8 +186,7 @@ class Ahead:
                     continue
                 run.done.clear()
                 run.again = False
-                run.thread = threading.Thread(target=self._loop, args=(run,), name="rungo-ahead", daemon=True)
-                run.thread.start()
+                threading.Thread(target=self._loop, args=(run,), name="rungo-ahead", daemon=True).start()
 
     def _loop(self, run: AheadRun) -> None:
         """Builds `run` until a build sees no change while it runs."""

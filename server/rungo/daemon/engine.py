@@ -337,11 +337,11 @@ def _tmp_parent(env: Mapping[str, str]) -> str:
 
 
 def _ahead_key(inv: Any, cwd: str, env: Mapping[str, str]) -> str:
-    """What identifies a run for its builds ahead: the rerun record's key (the build part of the
-    command line, the directory, the environment that selects a build)."""
+    """What identifies a run for its builds ahead: its rerun record's key."""
     from rungo import fastpath
+    from rungo.start import record_prefix
 
-    return fastpath.run_key([*inv.flag_tokens, *(inv.files or (inv.package or "",))], cwd, dict(env))
+    return fastpath.run_key(record_prefix(inv), cwd, dict(env))
 
 
 def build_ahead(run: AheadRun, cancellable: Callable[[Callable[[], None]], None]) -> tuple[Prepared, int] | None:
