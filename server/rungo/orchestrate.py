@@ -22,7 +22,7 @@ from rungo.run.execute import find_exec_cmd
 from rungo.toolchain import Toolchain
 from rungo.work.execute import BuildOutcome, Builder, TypeCheckInputs
 from rungo.keys import TARGET_ENV
-from rungo.work.plan import plan_program
+from rungo.work.plan import compile_args, plan_program, trimpath_rewrite
 from rungo.work.workdir import WorkDir
 
 if TYPE_CHECKING:
@@ -104,6 +104,10 @@ class PackageCheck:
                                                    # full answer (whose errors were code generation's)
     in_memory: bool = False                        # types-only, by the long-lived type checker (go/types):
                                                    # the compiler's own word follows after a pause
+    source: Program | None = None                  # loaded, not compiled: its imports are not built yet
+                                                   # (a check that builds nothing: see check)
+    unbuilt: bool = False                          # answered from source, nothing compiled: the full
+                                                   # compile waits for a save or a run
 
 
 def open_session(config: Config, toolchain: Toolchain, work: WorkDir, *, flags: BuildFlags | None = None,
@@ -176,6 +180,7 @@ def build(session: Session, inv: Invocation) -> Prepared:
                         main=None, messages=got.messages, inputs_since_ns=got.inputs_since_ns,
                         go_command=loaded.go_command)
     program, outcome = loaded
+    assert outcome is not None      # a link builds its external packages
     if outcome.binary is None:
         raise RunError("rungo: the build produced no binary", "link", outcome=outcome, package=program.main)
     watched = program.watched if outcome.exact else tuple(Watched(w.path, w.stamp) for w in program.watched)
@@ -185,11 +190,13 @@ def build(session: Session, inv: Invocation) -> Prepared:
                     rememberable=program.cgo is None or not any(b.pkg_config for b in program.cgo.packages.values()))
 
 
-def check(session: Session, inv: Invocation) -> PackageCheck:
-    """Loads and compiles the package `inv` names (any package, main or not), linking nothing."""
+def check(session: Session, inv: Invocation, *, build: bool = True) -> PackageCheck:
+    """Loads and compiles the package `inv` names (any package, main or not), linking nothing.
+    Without `build`, nothing is compiled when its external imports are not built yet: the check then
+    holds the loaded program (`source`) for a type check from source."""
     cwd = session.config.cwd
     try:
-        loaded = _load(session, inv, link=False, require_main=False)
+        loaded = _load(session, inv, link=False, require_main=False, build=build)
     except RunError as e:
         if e.outcome is not None:
             outputs = tuple((c.import_path, c.output) for c in e.outcome.compiles if c.failed)
@@ -203,21 +210,31 @@ def check(session: Session, inv: Invocation) -> PackageCheck:
 
         output = check_with_go(session.go_command(), inv, go_build_args(inv), session.overlays)
         return PackageCheck(None, cwd, (), (("", output),) if output else (), "")
-    return PackageCheck(loaded[0].main, cwd, loaded[0].load_errors, (), "", loaded[1].kept, loaded[0].watched)
+    program, outcome = loaded
+    if outcome is None:
+        tc = session.toolchain
+        inputs = TypeCheckInputs(tc.tool("compile"), program.main, compile_args(program.main, program, inv.flags, cwd),
+                                 trimpath_rewrite(program.main, inv.flags), "", (), "")
+        return PackageCheck(program.main, cwd, program.load_errors, (), "", inputs, program.watched, source=program)
+    return PackageCheck(program.main, cwd, program.load_errors, (), "", outcome.kept, program.watched)
 
 
-def _load(session: Session, inv: Invocation, *, link: bool,
-          require_main: bool) -> tuple[Program, BuildOutcome] | LoadProblem:
+def _load(session: Session, inv: Invocation, *, link: bool, require_main: bool,
+          build: bool = True) -> tuple[Program, BuildOutcome | None] | LoadProblem:
     """Load, plan and execute natively: (program, outcome), or the LoadProblem that sends the build
-    to the go command. Raises RunError for everything else."""
+    to the go command. Raises RunError for everything else. Without `build` (a check), the outcome
+    is None when the external packages are not built yet: nothing is compiled."""
     tc, config = session.toolchain, session.config
-    req = LoadRequest(inv, tc, config.cwd, config.env, session.overlays, link=link, require_main=require_main)
+    req = LoadRequest(inv, tc, config.cwd, config.env, session.overlays, link=link, require_main=require_main,
+                      build_externals=build)
     program = load_program(req, runner=session.runner, store=session.store, tmpdir=session.work.go_tmpdir)
     if isinstance(program, LoadProblem):
         if program.go_command:
             return program
         raise RunError(program.text, program.stage, errors=program.errors, package=program.package,
                        watched=program.watched)
+    if not program.externals_built:
+        return program, None
     plan = plan_program(program, inv.flags, tc, cwd=config.cwd, env=config.env)
     builder = Builder(
         runner=session.runner,

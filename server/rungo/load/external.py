@@ -1,4 +1,8 @@
-"""Packages outside the main module: one `go list -e -export -deps -json` call, remembered while its inputs hold."""
+"""Packages outside the main module: one `go list -e -export -deps -json` call, remembered while its inputs hold.
+
+Without `build`, go list is not asked to build them: a remembered snapshot with export data is used when
+it still holds, and otherwise `go list -e -deps -json` describes them (their files, no export data).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ from rungo.load.model import ExternalPackage, Watched
 from rungo.load.stamps import stamp, still_valid
 from rungo.process import Runner
 
-_FIELDS = "ImportPath,Name,Export,Standard,Imports,Deps,Dir,GoFiles,EmbedFiles,Module,Error,DepsErrors,Incomplete"
-_FORMAT = "rungo-golist-v3"
+_FIELDS = "ImportPath,Name,Export,Standard,Imports,Deps,Dir,GoFiles,CgoFiles,EmbedFiles,Module,Error,DepsErrors,Incomplete"
+_FORMAT = "rungo-golist-v4"
+_UNBUILT = "-unbuilt"      # the format of a snapshot without export data
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +32,7 @@ class Snapshot:
 
     packages: Mapping[str, ExternalPackage]
     watched: tuple[Watched, ...]
+    built: bool = True        # the packages' export data are there (go list -export)
 
 
 class ExternalLoadError(Exception):
@@ -80,16 +86,17 @@ def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> Exte
         replace_version=rep.get("Version"),
         error=err_text,
         watched=tuple(watched),
+        files=tuple(str(f) for f in [*(d.get("GoFiles") or ()), *(d.get("CgoFiles") or ())]),
     )
 
 
-def _encode(pkgs: Mapping[str, ExternalPackage], watched: Iterable[Watched]) -> bytes:
+def _encode(pkgs: Mapping[str, ExternalPackage], watched: Iterable[Watched], fmt: str) -> bytes:
     rows = []
     for p in pkgs.values():
         rows.append([p.import_path, p.name, p.export, p.standard, list(p.imports), p.dir,
                      p.module_path, p.module_version, p.module_sum, p.replace_path,
-                     p.replace_version, p.error, list(p.watched), list(p.deps)])
-    return json.dumps({"format": _FORMAT, "packages": rows,
+                     p.replace_version, p.error, list(p.watched), list(p.deps), list(p.files)])
+    return json.dumps({"format": fmt, "packages": rows,
                        "watched": [[w.path, w.stamp] for w in watched]}).encode()
 
 
@@ -98,7 +105,7 @@ _DECODED: OrderedDict[bytes, tuple[dict[str, ExternalPackage], tuple[Watched, ..
 _DECODED_LOCK = threading.Lock()
 
 
-def _decode(data: bytes) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...]] | None:
+def _decode(data: bytes, fmt: str) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...]] | None:
     """A snapshot's packages and watched inputs. A long-lived process (the warm engine, the language
     server) keeps the last DECODED snapshots decoded: the next build reads the same bytes."""
     with _DECODED_LOCK:
@@ -106,7 +113,7 @@ def _decode(data: bytes) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...
         if known is not None:
             _DECODED.move_to_end(data)
             return dict(known[0]), known[1]
-    got = _decode_json(data)
+    got = _decode_json(data, fmt)
     if got is not None:
         with _DECODED_LOCK:
             _DECODED[data] = (dict(got[0]), got[1])
@@ -115,15 +122,15 @@ def _decode(data: bytes) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...
     return got
 
 
-def _decode_json(data: bytes) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...]] | None:
+def _decode_json(data: bytes, fmt: str) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...]] | None:
     try:
         obj = json.loads(data)
-        if obj.get("format") != _FORMAT:
+        if obj.get("format") != fmt:
             return None
         pkgs: dict[str, ExternalPackage] = {}
         for r in obj["packages"]:
             p = ExternalPackage(str(r[0]), str(r[1]), str(r[2]), bool(r[3]), tuple(r[4]), str(r[5]),
-                                r[6], r[7], r[8], r[9], r[10], r[11], tuple(r[12]), tuple(r[13]))
+                                r[6], r[7], r[8], r[9], r[10], r[11], tuple(r[12]), tuple(r[13]), tuple(r[14]))
             pkgs[p.import_path] = p
         watched = tuple(Watched(str(a), str(b)) for a, b in obj["watched"])
         return pkgs, watched
@@ -146,23 +153,29 @@ def load_external(
     force: bool = False,
     tmpdir: Callable[[], Path] | None = None,
     goflags: str | None = None,
+    build: bool = True,
 ) -> Snapshot:
     """The snapshot for these imports (plus `always`, e.g. runtime), from the cache when still valid.
-    `goflags`, when given, replaces $GOFLAGS for go list (a check's leaves out what it ignores)."""
+    `goflags`, when given, replaces $GOFLAGS for go list (a check's leaves out what it ignores).
+    Without `build`, the snapshot has export data only when a remembered one still holds."""
     wanted = sorted(set(imports) | set(always))
-    key = golist_snapshot_key(format=_FORMAT, go=go, goenv=goenv, list_flags=list_flags,
-                              module_dir=str(module_dir) if module_dir else None, inputs=inputs, imports=wanted)
+
+    def key(fmt: str) -> bytes:
+        return golist_snapshot_key(format=fmt, go=go, goenv=goenv, list_flags=list_flags,
+                                   module_dir=str(module_dir) if module_dir else None, inputs=inputs, imports=wanted)
+
+    formats = (_FORMAT,) if build else (_FORMAT, _FORMAT + _UNBUILT)
     if not force:
-        data = store.get_bytes(key)
-        if data is not None:
-            decoded = _decode(data)
+        for fmt in formats:
+            data = store.get_bytes(key(fmt))
+            decoded = _decode(data, fmt) if data is not None else None
             if decoded is not None:
                 pkgs, watched = decoded
-                if still_valid(watched) and all(
-                    (not p.export) or os.path.exists(p.export) for p in pkgs.values()
-                ):
-                    return Snapshot(pkgs, watched)
-    argv = [go, "list", "-e", "-export", "-deps", "-json=" + _FIELDS, *list_flags, "--", *wanted]
+                if still_valid(watched) and all((not p.export) or os.path.exists(p.export) for p in pkgs.values()):
+                    return Snapshot(pkgs, watched, built=fmt == _FORMAT)
+    fmt = formats[-1]
+    argv = [go, "list", "-e", *(("-export",) if build else ()), "-deps", "-json=" + _FIELDS, *list_flags,
+            "--", *wanted]
     # go list builds what is missing in a go-build* directory of its own: under rungo's work
     # directory, so that it goes with it even when both are killed.
     extra = {"GOTMPDIR": str(tmpdir())} if tmpdir is not None else {}
@@ -187,7 +200,7 @@ def load_external(
     complete = all(p.error is None for p in pkgs.values())
     if complete and not force:
         try:
-            store.put_bytes(key, _encode(pkgs, watched))
+            store.put_bytes(key(fmt), _encode(pkgs, watched, fmt))
         except CacheWriteError:
             pass
-    return Snapshot(pkgs, watched)
+    return Snapshot(pkgs, watched, built=build)

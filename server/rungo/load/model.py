@@ -132,6 +132,7 @@ class ExternalPackage:
     error: str | None = None
     watched: tuple[str, ...] = ()      # files of mutable (replace => dir) packages
     deps: tuple[str, ...] = ()         # every package it needs, implicit imports included (runtime/cgo for cgo)
+    files: tuple[str, ...] = ()        # its Go files (GoFiles, then CgoFiles), by name in dir
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ class LoadRequest:
     overlays: Mapping[Path, bytes] = field(default_factory=dict)   # unsaved contents by file
     link: bool = True                          # a program to link (False: a check)
     require_main: bool = True
+    build_externals: bool = True               # False: go list builds nothing (a check from source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class Program:
     watched: tuple[Watched, ...]               # every input the load read
     cgo: CgoSetup | None = None                # the C toolchain and the cgo packages, when any
     load_errors: tuple[LoadError, ...] = ()    # a check's: compiled beside (without the imports they name)
+    externals_built: bool = True               # the external packages' export data are there
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +444,7 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
             force=flags.a,
             tmpdir=tmpdir,
             goflags=" ".join(check_flags(req.env.get("GOFLAGS", tc.env.get("GOFLAGS", "")).split())) if tolerant else None,
+            build=req.build_externals or req.link,
         )
     except ExternalLoadError as e:
         return LoadProblem(e.args[0])
@@ -467,6 +470,7 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         watched=_watched(loader, snap, req, cgo),
         cgo=cgo,
         load_errors=tuple(replace(e, beside=True) for e in [*beside, *_at_imports(checked, main, graph, beside, rel)]),
+        externals_built=snap.built,
     )
 
 

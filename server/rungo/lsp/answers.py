@@ -37,6 +37,7 @@ class CheckAnswer:
     clean: bool = False           # the compiler reported nothing
     stands: bool = False          # not to publish: the last full answer stands until the next one
     in_memory: bool = False       # go/types answered (the long-lived type checker): the compiler's word follows
+    unbuilt: bool = False         # answered from source, nothing built: the compiler's word waits for a save
 
 
 def _at_start(message: str, severity: lsp.DiagnosticSeverity) -> lsp.Diagnostic:
@@ -67,11 +68,11 @@ def _excluded_why(check: PackageCheck, p: Path) -> str:
 
 def compute_check(engine: Engine, pkg_dir: Path, overlays: Mapping[Path, bytes], texts: Mapping[str, str],
                   s: Settings, token: CancelToken, uri_for: UriFor, quick: bool = False,
-                  beside: bool = False) -> CheckAnswer:
+                  beside: bool = False, build: bool = True) -> CheckAnswer:
     """The check of one package and what to publish for it (`quick`: a keystroke's; `beside`: gopls
-    shows the type and syntax errors; see Engine.check)."""
+    shows the type and syntax errors; `build`: compile its imports if they are not built; see Engine.check)."""
     check = engine.check(pkg_dir, overlays, env_extra=s.run_env(), flags=s.build_flags, go_path=s.go_path, token=token,
-                         quick=quick, beside=beside)
+                         quick=quick, beside=beside, build=build)
 
     def read(p: Path) -> bytes | None:
         data = overlays.get(p)
@@ -103,7 +104,7 @@ def compute_check(engine: Engine, pkg_dir: Path, overlays: Mapping[Path, bytes],
         out.append((uri_for(p), tuple(rest)))
     return CheckAnswer(tuple(out), module_answers(pkg_dir, texts, uri_for, check.message), check.types_only,
                        not (check.compile_outputs or check.load_errors or check.message), check.stands,
-                       check.in_memory)
+                       check.in_memory, check.unbuilt)
 
 
 def module_answers(pkg_dir: Path, texts: Mapping[str, str], uri_for: UriFor, message: str = "") -> FileDiagnostics:

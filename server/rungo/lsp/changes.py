@@ -36,7 +36,7 @@ def did_change(ls: RungoServer, params: lsp.DidChangeTextDocumentParams) -> None
 
 
 def did_save(ls: RungoServer, params: lsp.DidSaveTextDocumentParams) -> None:
-    after_change(ls, params.text_document.uri, immediate=True)
+    after_change(ls, params.text_document.uri, immediate=True, saved=True)
     p = uri_to_path(params.text_document.uri)
     if p is not None:
         ls.runs.saved(p)     # a watch restarts on a save of its inputs, never on an unsaved edit
@@ -93,8 +93,9 @@ def _names_go_file(uri: str) -> bool:
     return urlparse(uri).path.endswith(".go")
 
 
-def after_change(ls: RungoServer, uri: str, *, immediate: bool) -> None:
-    """A document changed (or opened, or saved): a fast refresh, and a check now or after the delay."""
+def after_change(ls: RungoServer, uri: str, *, immediate: bool, saved: bool = False) -> None:
+    """A document changed (or opened, or saved): a fast refresh, and a check now or after the delay
+    (a save's builds the package's imports when they are not built yet)."""
     path = uri_to_path(uri)
     if path is not None and path.name in MODULE_FILES:
         asyncio.ensure_future(publishing.publish_module_file(ls, uri, path))
@@ -126,4 +127,4 @@ def after_change(ls: RungoServer, uri: str, *, immediate: bool) -> None:
     if path is None:
         publishing.schedule_parse(ls, uri, delay)
     else:
-        publishing.schedule_check(ls, path.parent, delay, quick=not immediate, active=True)
+        publishing.schedule_check(ls, path.parent, delay, quick=not immediate, active=True, build=saved)

@@ -216,14 +216,16 @@ class Engine:
 
     def check(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
               flags: Sequence[str], go_path: str, token: CancelToken | None = None,
-              quick: bool = False, beside: bool = False) -> PackageCheck:
+              quick: bool = False, beside: bool = False, build: bool = True) -> PackageCheck:
         """The compile stage of the package in pkg_dir, with unsaved buffers as overlays; interactive
         unless the token is a background one (background work pauses meanwhile). `quick`: a
         keystroke's check, which stops after type checking when a full check's inputs still hold
         (lsp/typecheck.py), and is a full check otherwise. `beside`: gopls shows the type errors,
-        so the compiler's are left out (see beside_gopls)."""
+        so the compiler's are left out (see beside_gopls). Without `build`, a package whose imports
+        are not built yet is type-checked from source (when the type checker is at hand), compiling
+        nothing: the answer is `unbuilt`."""
         result = self._checked(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path, token=token,
-                               quick=quick and not beside)
+                               quick=quick and not beside, build=build)
         if not beside or not result.compile_outputs:
             return result
         return self._beside_gopls(result)
@@ -233,6 +235,8 @@ class Engine:
         """What only the compiler sees of a check's errors: code generation's errors stay, type
         errors go (gopls shows them); when that is unknown (cgo, assembly, a failed import), what is
         not about a .go file stays."""
+        if result.unbuilt:
+            return replace(result, compile_outputs=())
         if result.codegen_errors is True:
             return result
         if result.codegen_errors is False:
@@ -241,25 +245,26 @@ class Engine:
             (ip, text) for ip, out in result.compile_outputs if (text := not_about_go_files(out)).strip()))
 
     def _checked(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
-                 flags: Sequence[str], go_path: str, token: CancelToken | None, quick: bool) -> PackageCheck:
+                 flags: Sequence[str], go_path: str, token: CancelToken | None, quick: bool,
+                 build: bool) -> PackageCheck:
         with self.interactive(token):
             env = self.env_for(env_extra, check=True)
             key = _check_key(pkg_dir, flags, go_path, env)
             if quick:
-                kept = self.typechecks.holding(key, pkg_dir, overlays)
-                if kept is not None:
-                    server, goarch = self._typeserver(env, pkg_dir, go_path)
-                    got = None if server is None else self.typechecks.types(kept, pkg_dir, overlays, server, goarch)
-                    if got is None:
-                        got = self.typechecks.compile(kept, pkg_dir, overlays, self.runner(env, token),
-                                                      env.get("GOTMPDIR") or None)
-                    if got is not None:
-                        if not got.compile_outputs and self.typechecks.codegen_errors(key):
-                            return replace(got, stands=True)
-                        return got
-                    if token is not None and token.cancelled:
-                        return PackageCheck(None, pkg_dir, (), (), "rungo: cancelled")
-            result = self._check(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path, token=token)
+                got = self._quick(key, pkg_dir, overlays, env, go_path, token)
+                if got is not None:
+                    return got
+                if token is not None and token.cancelled:
+                    return PackageCheck(None, pkg_dir, (), (), "rungo: cancelled")
+            server, goarch = (None, "") if build else self._typeserver(env, pkg_dir, go_path)
+            result = self._check(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path, token=token,
+                                 build=server is None)
+            if result.source is not None and not (token is not None and token.cancelled):
+                got = self._from_source(key, result, pkg_dir, overlays, env, server, goarch, token)
+                if got is not None:
+                    return got
+                result = self._check(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path,
+                                     token=token, build=True)
             if token is not None and token.cancelled:
                 return result
             self.typechecks.keep(key, result, overlays)
@@ -277,6 +282,36 @@ class Engine:
                 self.typechecks.note_codegen_errors(key, False)
             return result
 
+    def _quick(self, key: tuple[Any, ...], pkg_dir: Path, overlays: Mapping[Path, bytes], env: Mapping[str, str],
+               go_path: str, token: CancelToken | None) -> PackageCheck | None:
+        """A keystroke's check over the kept inputs of the last full check, when they still hold."""
+        kept = self.typechecks.holding(key, pkg_dir, overlays)
+        if kept is None:
+            return None
+        server, goarch = self._typeserver(env, pkg_dir, go_path)
+        runner = self.runner(env, token)
+        got = None if server is None else self.typechecks.types(kept, pkg_dir, overlays, server, goarch, runner)
+        if got is None and kept.source is None:
+            got = self.typechecks.compile(kept, pkg_dir, overlays, runner, env.get("GOTMPDIR") or None)
+        if got is not None and not got.compile_outputs and self.typechecks.codegen_errors(key):
+            return replace(got, stands=True)
+        return got
+
+    def _from_source(self, key: tuple[Any, ...], result: PackageCheck, pkg_dir: Path, overlays: Mapping[Path, bytes],
+                     env: Mapping[str, str], server: TypeServer | None, goarch: str,
+                     token: CancelToken | None) -> PackageCheck | None:
+        """The type checker's word on a loaded package whose imports are not built: checked against
+        them from source (None when it cannot answer so: a cgo package, no checker)."""
+        if server is None or result.source is None or result.source.main.uses_cgo:
+            return None
+        self.typechecks.keep(key, result, overlays)
+        kept = self.typechecks.holding(key, pkg_dir, overlays)
+        got = None if kept is None or kept.source is None else self.typechecks.types(
+            kept, pkg_dir, overlays, server, goarch, self.runner(env, token))
+        if got is None:
+            self.typechecks.forget(key)
+        return got
+
     @contextlib.contextmanager
     def interactive(self, token: CancelToken | None) -> Iterator[None]:
         """Marks the work of a non-background token as interactive while it runs (active unless deferred)."""
@@ -291,7 +326,8 @@ class Engine:
             self.activity.end(active=active)
 
     def _check(self, pkg_dir: Path, overlays: Mapping[Path, bytes], *, env_extra: Mapping[str, str],
-               flags: Sequence[str], go_path: str, token: CancelToken | None = None) -> PackageCheck:
+               flags: Sequence[str], go_path: str, token: CancelToken | None = None,
+               build: bool = True) -> PackageCheck:
         env = self.env_for(env_extra, check=True)
         try:
             tc = self.toolchain(env, pkg_dir, go_path)
@@ -304,7 +340,7 @@ class Engine:
         work = WorkDir(env.get("GOTMPDIR") or None, keep=False, announce=lambda _: None)
         session = open_session(config, tc, work, runner=self.runner(config.child_env(), token), overlays=overlays)
         try:
-            return check(session, inv)
+            return check(session, inv, build=build)
         finally:
             if token is not None and token.background:
                 self.activity.release(token)

@@ -121,27 +121,30 @@ def cancel_checks(ls: RungoServer) -> None:
     ls.checks.clear()
 
 
-def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float, *, quick: bool = False, active: bool = False) -> None:
+def schedule_check(ls: RungoServer, pkg_dir: Path, delay: float, *, quick: bool = False, active: bool = False,
+                   build: bool = False) -> None:
     """The check of the package in pkg_dir after delay. `quick` (a keystroke's): it may stop after
     type checking; when it then finds nothing, or go/types answered it, the full compile follows
-    after FULL_CHECK_DELAY.
+    after FULL_CHECK_DELAY, unless nothing is built yet (an answer from source: the full compile waits
+    for a save). `build` (a save, a run): the package and its imports are compiled whatever it costs.
     `active`: the package of the document the user is in (its checks go first)."""
     if not ls.settings.diagnostics.enabled or ls.closing:
         return
 
     async def full(token: CancelToken) -> None:
-        await _check(ls, pkg_dir, token)
+        await _check(ls, pkg_dir, token, build=True)
         return None
 
     async def work(token: CancelToken) -> FollowUp | None:
-        answer = await _check(ls, pkg_dir, token, quick=quick)
-        if answer is not None and answer.types_only and (answer.clean or answer.in_memory):
+        answer = await _check(ls, pkg_dir, token, quick=quick, build=build)
+        if answer is not None and answer.types_only and (answer.clean or answer.in_memory) and not answer.unbuilt:
             return (FULL_CHECK_DELAY, full)
         return None
     schedule(ls, pkg_dir, delay, work, deferred=not active)
 
 
-async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken, *, quick: bool = False) -> CheckAnswer | None:
+async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken, *, quick: bool = False,
+                 build: bool = False) -> CheckAnswer | None:
     versions = ls.documents.versions()
     texts = ls.documents.texts()
     buffers = await asyncio.to_thread(overlays, texts)
@@ -149,7 +152,7 @@ async def _check(ls: RungoServer, pkg_dir: Path, token: CancelToken, *, quick: b
         if len(data) >= BIG_DOCUMENT_BYTES:
             await ls.summaries.summarize(data)     # the loader then finds it computed
     answer = await asyncio.to_thread(compute_check, ls.engine, pkg_dir, buffers, texts, ls.settings, token,
-                                     ls.documents.uri_for, quick, ls.beside_gopls())
+                                     ls.documents.uri_for, quick, ls.beside_gopls(), build)
     ls.tell_troubles()
     if token.cancelled or ls.closing:
         return None

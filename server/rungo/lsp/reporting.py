@@ -92,7 +92,7 @@ class RunReporter:
         text = result.text.rstrip("\n") + "\n"
         self.output(run, text.replace("\n", "\r\n"))
         # The diagnostics come from a check of what the editor shows now, never from the build's view.
-        publishing.schedule_check(self.server, run.pkg_dir, 0)
+        publishing.schedule_check(self.server, run.pkg_dir, 0, build=True)
 
     def exited(self, run: Run, exit_code: int | None, signal_name: str | None, stage: str) -> None:
         self._end(run, "done")

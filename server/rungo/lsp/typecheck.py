@@ -8,11 +8,16 @@ compiler process over the same import config, given one more file that names an 
 The compiler then stops after type checking (types2), whatever the rest of the code, and reports
 exactly the errors it reports without that file, plus its own about the name, which is dropped.
 Errors of later phases (code generation) wait for the full check, after a pause or on save.
+
+Before its imports are built (a workspace opened with cold caches), a check compiles nothing: the
+long-lived type checker checks the package against its imports type-checked from source (`SourceGraph`),
+as gopls does, and the full compile waits for a save or a run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -20,11 +25,12 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from rungo.load.model import LoadError, Watched
+from rungo.load.program import Program
 from rungo.lsp.typeserver import TypeServer
 from rungo.load.stamps import still_valid
 from rungo.orchestrate import PackageCheck
@@ -107,6 +113,31 @@ SETTLED_RECHECK_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
+class SourceGraph:
+    """The imports of a package not compiled yet, as the type checker checks them from source: every
+    package below it (files by name, resolved imports, unsaved buffers), and a digest of the graph and
+    of the state of every input its load read."""
+
+    digest: str
+    packages: tuple[dict[str, Any], ...]
+    imports: tuple[str, ...]          # the package's own, resolved
+
+    @staticmethod
+    def of(program: Program, overlays: Mapping[Path, bytes]) -> SourceGraph:
+        pkgs: list[dict[str, Any]] = []
+        for p in program.local:
+            if p is program.main:
+                continue
+            data = {str(f.path): overlays[f.path].decode("utf-8", "replace") for f in p.files if f.path in overlays}
+            pkgs.append({"path": p.import_path, "dir": str(p.dir), "files": [str(f.path) for f in p.files],
+                         "imports": list(p.imports), **({"data": data} if data else {})})
+        for ep in program.external.values():
+            pkgs.append({"path": ep.import_path, "dir": ep.dir, "files": list(ep.files), "imports": list(ep.imports)})
+        h = hashlib.sha256(json.dumps([pkgs, [(w.path, w.stamp) for w in program.watched]]).encode())
+        return SourceGraph(h.hexdigest(), tuple(pkgs), program.main.imports)
+
+
+@dataclass(frozen=True, slots=True)
 class Kept:
     """A full check's compile inputs and the state they hold for."""
 
@@ -118,6 +149,7 @@ class Kept:
     load_errors: tuple[LoadError, ...]    # the errors the package was compiled beside (without their imports)
     imports: Mapping[str, str]            # the import config: archive by import path
     cfg: str                              # its digest
+    source: SourceGraph | None = None     # not compiled: the imports are checked from source
 
     @property
     def lang(self) -> str:
@@ -174,7 +206,8 @@ class TypeChecks:
                        if line.startswith("packagefile ") and "=" in line)
         kept = Kept(inputs, check.watched, headers, {p: _digest(d) for p, d in overlays.items()},
                     Kept.near_of(inputs, check.watched), check.load_errors, imports,
-                    hashlib.sha256(inputs.importcfg.encode()).hexdigest())
+                    hashlib.sha256(inputs.importcfg.encode()).hexdigest(),
+                    SourceGraph.of(check.source, overlays) if check.source is not None else None)
         with self._lock:
             self._kept[key] = kept
             self._settled[key] = time.monotonic()
@@ -233,10 +266,11 @@ class TypeChecks:
         return kept
 
     def types(self, kept: Kept, pkg_dir: Path, overlays: Mapping[Path, bytes], server: TypeServer,
-              goarch: str) -> PackageCheck | None:
+              goarch: str, runner: Runner) -> PackageCheck | None:
         """The long-lived type checker's word on the package over the kept inputs and the current
         buffers; None when it cannot answer as the compiler would (a syntax error, whose words are the
-        compiler's own; content that is not UTF-8; an import it cannot read: the inputs no longer hold)."""
+        compiler's own; content that is not UTF-8; an import it cannot read: the inputs no longer hold).
+        Over a source graph, a syntax error is answered here, in the compiler's words (runner's)."""
         pkg = kept.inputs.pkg
         files: list[dict[str, str | None]] = []
         for f in pkg.files:
@@ -248,15 +282,31 @@ class TypeChecks:
                 files.append({"name": str(f.path), "data": data.decode("utf-8")})
             except UnicodeDecodeError:
                 return None
-        answer = server.ask({"cfg": kept.cfg, "importcfg": kept.imports, "lang": kept.lang, "goarch": goarch,
-                             "path": kept.package_path, "files": files})
+        request: dict[str, Any] = {"lang": kept.lang, "goarch": goarch, "path": kept.package_path, "files": files}
+        if kept.source is not None:
+            answer = server.ask_graph(request, kept.source.digest, kept.source.imports, kept.source.packages)
+        else:
+            answer = server.ask({**request, "cfg": kept.cfg, "importcfg": kept.imports})
+        if answer is not None and answer.syntax and kept.source is not None:
+            return self._syntax(kept, pkg_dir, overlays, answer.report, runner)
         if answer is None or answer.syntax or answer.stale:
             return None
         with self._lock:
             self.in_memory += 1
         outputs = ((pkg.import_path, answer.report),) if answer.report.strip() else ()
         return PackageCheck(pkg, pkg_dir, kept.load_errors, outputs, "", kept.inputs, kept.watched,
-                            types_only=True, in_memory=True)
+                            types_only=True, in_memory=True, unbuilt=kept.source is not None)
+
+    def _syntax(self, kept: Kept, pkg_dir: Path, overlays: Mapping[Path, bytes], parsed: str,
+                runner: Runner) -> PackageCheck | None:
+        """A package with a syntax error, none of its imports built: the compiler stops after parsing,
+        so its words need no import; when it parses the files after all, go/parser's words stand."""
+        got = self.compile(kept, pkg_dir, overlays, runner, None)
+        if got is None:
+            return None
+        if any(_IMPORT_TROUBLE.search(out) for _, out in got.compile_outputs):
+            got = replace(got, compile_outputs=((kept.inputs.pkg.import_path, parsed),))
+        return replace(got, in_memory=True, unbuilt=True)
 
     def compile(self, kept: Kept, pkg_dir: Path, overlays: Mapping[Path, bytes], runner: Runner,
                 tmp_root: str | None) -> PackageCheck | None:

@@ -45,6 +45,7 @@ class TypesAnswer:
     report: str
     syntax: bool
     stale: bool
+    unknown: bool = False     # a graph request without packages, for a graph the process does not know
 
 
 def source_dir(cache_dir: Path) -> Path | None:
@@ -87,6 +88,7 @@ class TypeServer:
         self._lock = threading.Lock()
         self._next = 0
         self._buffer = b""
+        self._graphs: set[str] = set()      # the graphs this process was sent
         self._proc = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -110,7 +112,21 @@ class TypeServer:
                 return None
             if reply.get("error") and not reply.get("stale"):
                 return None
-            return TypesAnswer(reply["report"], bool(reply.get("syntax")), bool(reply.get("stale")))
+            return TypesAnswer(reply["report"], bool(reply.get("syntax")), bool(reply.get("stale")),
+                               bool(reply.get("unknown")))
+
+    def ask_graph(self, request: dict[str, Any], digest: str, imports: Sequence[str],
+                  packages: Sequence[dict[str, Any]]) -> TypesAnswer | None:
+        """The answer over a graph of packages checked from source: sent once per process (again when
+        the process says it does not know it)."""
+        request = {**request, "graph": digest, "imports": list(imports)}
+        for send in (digest not in self._graphs, True):
+            answer = self.ask({**request, "packages": list(packages)} if send else request)
+            if answer is None or not answer.unknown:
+                if answer is not None:
+                    self._graphs.add(digest)
+                return answer
+        return None
 
     def _exchange(self, data: bytes) -> bytes | None:
         proc = self._proc
@@ -196,6 +212,10 @@ class TypeServers:
             if server is not None and not server.broken:
                 return server
             program = self._programs.get(key)
+            if program is None and key not in self._pending and key not in self._failed:
+                program = self._built(tc)
+                if program is not None:
+                    self._programs[key] = program
             if program is not None:
                 return self._start(key, program)
             if key in self._pending or key in self._failed or not self._may_build():
@@ -206,6 +226,12 @@ class TypeServers:
             self._builders.append(builder)
         builder.start()
         return None
+
+    def _built(self, tc: Toolchain) -> Path | None:
+        """The type checker built for tc by an earlier session, when there is one."""
+        src = source_dir(self._cache_dir)
+        program = program_path(src, tc) if src is not None else None
+        return program if program is not None and os.access(program, os.X_OK) else None
 
     def _start(self, key: str, program: Path) -> TypeServer | None:
         """A process of program (the lock held); None after too many restarts."""

@@ -14,10 +14,23 @@
 // errors (the report then holds only those); "stale" says an import of the import config could not
 // be read (the caller's inputs no longer hold). The dependencies' packages are kept per import
 // config (the last few), and each file's syntax tree while its content stays the same.
+//
+// A request with a "graph" (a digest the caller gives its package graph) checks the package against
+// its dependencies type-checked from source instead, as gopls does before anything is compiled:
+//
+//	{"id": 2, "graph": "digest", "imports": ["fmt"], "packages": [{"path": "fmt", "dir": "/goroot/src/fmt",
+//	 "files": ["print.go"], "imports": ["errors"]}, ...], "lang": "go1.22", "goarch": "amd64", "path": "main",
+//	 "files": [...]}
+//
+// "packages" may be left out once the graph was sent; the answer says "unknown" when it is not
+// known (then it must be sent). A dependency is checked without its function bodies, its errors
+// ignored and `import "C"` taken as a fake package; it is kept while its files' sizes and
+// modification times, and its imports, stay the same.
 package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"go/ast"
@@ -29,8 +42,10 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 type fileRequest struct {
@@ -46,14 +61,26 @@ type request struct {
 	GoArch    string            `json:"goarch"`
 	Path      string            `json:"path"`
 	Files     []fileRequest     `json:"files"`
+	Graph     string            `json:"graph"`
+	Imports   []string          `json:"imports"`
+	Packages  []graphPackage    `json:"packages"`
+}
+
+type graphPackage struct {
+	Path    string            `json:"path"`
+	Dir     string            `json:"dir"`
+	Files   []string          `json:"files"`
+	Imports []string          `json:"imports"`
+	Data    map[string]string `json:"data"` // unsaved content, by file
 }
 
 type answer struct {
 	ID     int64  `json:"id"`
 	Report string `json:"report"`
 	Syntax bool   `json:"syntax"`
-	Stale  bool   `json:"stale"`
-	Error  string `json:"error,omitempty"`
+	Stale   bool   `json:"stale"`
+	Unknown bool   `json:"unknown,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // parsed is a file's syntax tree and the content it was parsed from.
@@ -92,19 +119,22 @@ func (im *imports) ImportFrom(path, dir string, mode types.ImportMode) (*types.P
 
 const (
 	keptConfigs = 6     // import configs whose packages are kept
-	resetFiles  = 20000 // files parsed into one file set before everything is read afresh
+	resetFiles  = 60000 // files parsed into one file set before everything is read afresh
 )
 
 type server struct {
 	fset    *token.FileSet
 	trees   map[string]*parsed
 	configs map[string]*imports
+	graphs  map[string]*graph
+	sources *sourceCache
 	parses  int
 	clock   int64
 }
 
 func newServer() *server {
-	return &server{fset: token.NewFileSet(), trees: map[string]*parsed{}, configs: map[string]*imports{}}
+	return &server{fset: token.NewFileSet(), trees: map[string]*parsed{}, configs: map[string]*imports{},
+		graphs: map[string]*graph{}, sources: newSourceCache()}
 }
 
 func (s *server) importer(req *request) *imports {
@@ -161,7 +191,7 @@ type message struct {
 
 func (s *server) check(req *request) answer {
 	s.clock++
-	if s.parses > resetFiles {
+	if s.parses+s.sources.parses > resetFiles {
 		*s = *newServer()
 		s.clock = 1
 	}
@@ -189,7 +219,26 @@ func (s *server) check(req *request) answer {
 	if len(syntax) > 0 {
 		return answer{ID: req.ID, Report: report(syntax), Syntax: true}
 	}
+	if req.Graph != "" {
+		g := s.graph(req)
+		if g == nil {
+			return answer{ID: req.ID, Unknown: true}
+		}
+		roots := make([]string, 0, len(req.Imports))
+		for _, imp := range req.Imports {
+			roots = append(roots, resolve(imp, req.Imports))
+		}
+		s.load(g, roots)
+		found := s.typeCheck(req, files, &sourceImporter{s: s, g: g, imports: req.Imports})
+		return answer{ID: req.ID, Report: report(found)}
+	}
 	im := s.importer(req)
+	found := s.typeCheck(req, files, im)
+	return answer{ID: req.ID, Report: report(found), Stale: im.stale}
+}
+
+// typeCheck checks the package's files as the compiler's type checker would, and returns its errors.
+func (s *server) typeCheck(req *request, files []*ast.File, im types.ImporterFrom) []message {
 	var found []message
 	info := &types.Info{FileVersions: map[*ast.File]string{}}
 	byName := map[string]*ast.File{}
@@ -219,7 +268,7 @@ func (s *server) check(req *request) answer {
 		},
 	}
 	conf.Check(req.Path, s.fset, files, info)
-	return answer{ID: req.ID, Report: report(found), Stale: im.stale}
+	return found
 }
 
 // report writes messages as the compiler does: sorted by position, an exact repeat dropped.
@@ -277,4 +326,229 @@ func main() {
 			return
 		}
 	}
+}
+
+// keptGraphs is how many package graphs are kept (each names its dependencies' kept packages).
+const keptGraphs = 6
+
+// graph is a package graph as the caller sent it, with each package's key: its path, its files'
+// names, sizes and modification times (as they were when the graph was sent), and its imports' keys.
+type graph struct {
+	pkgs   map[string]*graphPackage
+	keys   map[string]string
+	goarch string
+	used   int64
+}
+
+// sourceCache holds dependencies type-checked from source, by key; safe for concurrent use.
+type sourceCache struct {
+	mu     sync.Mutex
+	done   map[string]*sourceEntry
+	parses int
+}
+
+type sourceEntry struct {
+	ready chan struct{}
+	pkg   *types.Package
+}
+
+func newSourceCache() *sourceCache {
+	return &sourceCache{done: map[string]*sourceEntry{}}
+}
+
+// graph is the request's graph: known, or made from its packages (nil when neither).
+func (s *server) graph(req *request) *graph {
+	if g := s.graphs[req.Graph]; g != nil && req.Packages == nil {
+		g.used = s.clock
+		return g
+	}
+	if req.Packages == nil {
+		return nil
+	}
+	g := &graph{pkgs: map[string]*graphPackage{}, keys: map[string]string{}, goarch: req.GoArch, used: s.clock}
+	for i := range req.Packages {
+		p := &req.Packages[i]
+		g.pkgs[p.Path] = p
+	}
+	for path := range g.pkgs {
+		g.key(path, map[string]bool{})
+	}
+	s.graphs[req.Graph] = g
+	for len(s.graphs) > keptGraphs {
+		oldest := ""
+		for k, c := range s.graphs {
+			if oldest == "" || c.used < s.graphs[oldest].used {
+				oldest = k
+			}
+		}
+		delete(s.graphs, oldest)
+	}
+	return g
+}
+
+func (g *graph) key(path string, visiting map[string]bool) string {
+	if k, ok := g.keys[path]; ok {
+		return k
+	}
+	p := g.pkgs[path]
+	if p == nil || visiting[path] {
+		return "-" // not in the graph, or a cycle: checked without it
+	}
+	visiting[path] = true
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\x00%s\x00%s\x00", g.goarch, path, p.Dir)
+	for _, f := range p.Files {
+		name := f
+		if !strings.HasPrefix(name, "/") {
+			name = p.Dir + string(os.PathSeparator) + f
+		}
+		if d, ok := p.Data[name]; ok {
+			fmt.Fprintf(&b, "%s unsaved %x\x00", f, sha256.Sum256([]byte(d)))
+		} else if fi, err := os.Stat(name); err == nil {
+			fmt.Fprintf(&b, "%s %d %d\x00", f, fi.Size(), fi.ModTime().UnixNano())
+		} else {
+			fmt.Fprintf(&b, "%s missing\x00", f)
+		}
+	}
+	for _, imp := range p.Imports {
+		fmt.Fprintf(&b, "%s=%s\x00", imp, g.key(imp, visiting))
+	}
+	delete(visiting, path)
+	k := fmt.Sprintf("%x", sha256.Sum256([]byte(b.String())))
+	g.keys[path] = k
+	return k
+}
+
+// resolve is the package an import path in the source of a package with these imports names: the
+// path itself, or the standard library's vendored copy of it.
+func resolve(path string, imports []string) string {
+	for _, imp := range imports {
+		if imp == path {
+			return path
+		}
+	}
+	for _, imp := range imports {
+		if imp == "vendor/"+path {
+			return imp
+		}
+	}
+	return path
+}
+
+// sourceImporter imports the packages of a graph checked from source (by load, beforehand).
+type sourceImporter struct {
+	s       *server
+	g       *graph
+	imports []string
+}
+
+func (im *sourceImporter) Import(path string) (*types.Package, error) {
+	return im.ImportFrom(path, "", 0)
+}
+
+func (im *sourceImporter) ImportFrom(path, dir string, mode types.ImportMode) (*types.Package, error) {
+	if path == "unsafe" {
+		return types.Unsafe, nil
+	}
+	resolved := resolve(path, im.imports)
+	key, ok := im.g.keys[resolved]
+	if !ok {
+		return nil, fmt.Errorf("can't find import: %q", path)
+	}
+	pkg := im.s.sources.get(key)
+	if pkg == nil {
+		return nil, fmt.Errorf("can't find import: %q", path)
+	}
+	return pkg, nil
+}
+
+func (c *sourceCache) get(key string) *types.Package {
+	c.mu.Lock()
+	e := c.done[key]
+	c.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	<-e.ready
+	return e.pkg
+}
+
+// load checks the packages below roots that are not kept yet, each once its imports are done,
+// as many at a time as there are processors.
+func (s *server) load(g *graph, roots []string) {
+	var order []string
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(path string) {
+		if seen[path] || g.pkgs[path] == nil {
+			return
+		}
+		seen[path] = true
+		for _, imp := range g.pkgs[path].Imports {
+			walk(imp)
+		}
+		order = append(order, path)
+	}
+	for _, r := range roots {
+		walk(r)
+	}
+	c := s.sources
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, path := range order {
+		key := g.keys[path]
+		c.mu.Lock()
+		if c.done[key] != nil {
+			c.mu.Unlock()
+			continue
+		}
+		e := &sourceEntry{ready: make(chan struct{})}
+		c.done[key] = e
+		c.mu.Unlock()
+		wg.Add(1)
+		go func(p *graphPackage, e *sourceEntry) {
+			defer wg.Done()
+			defer close(e.ready)
+			for _, imp := range p.Imports {
+				if k, ok := g.keys[imp]; ok {
+					c.get(k)
+				}
+			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			e.pkg = s.checkSource(g, p)
+		}(g.pkgs[path], e)
+	}
+	wg.Wait()
+}
+
+// checkSource type-checks a dependency from its files: its exported API is what matters, so
+// function bodies are skipped and its errors are ignored.
+func (s *server) checkSource(g *graph, p *graphPackage) *types.Package {
+	var files []*ast.File
+	for _, name := range p.Files {
+		if !strings.HasPrefix(name, "/") {
+			name = p.Dir + string(os.PathSeparator) + name
+		}
+		var src any
+		if d, ok := p.Data[name]; ok {
+			src = d
+		}
+		f, _ := parser.ParseFile(s.fset, name, src, parser.SkipObjectResolution)
+		if f != nil {
+			files = append(files, f)
+		}
+	}
+	s.sources.mu.Lock()
+	s.sources.parses += len(files)
+	s.sources.mu.Unlock()
+	conf := types.Config{
+		Importer:         &sourceImporter{s: s, g: g, imports: p.Imports},
+		Sizes:            types.SizesFor("gc", g.goarch),
+		FakeImportC:      true,
+		IgnoreFuncBodies: true,
+		Error:            func(error) {},
+	}
+	pkg, _ := conf.Check(p.Path, s.fset, files, nil)
+	return pkg
 }
