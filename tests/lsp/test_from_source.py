@@ -150,3 +150,21 @@ async def test_opening_compiles_nothing_until_a_save(session_factory: Any, lsp_e
     while not archives(gocache) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.5)
     assert archives(gocache), "the save compiled nothing"
+
+
+def test_the_first_session_waits_for_its_type_checker(toolchain_env: dict[str, str], tmp_path: Path) -> None:
+    """The first session with a toolchain has no type checker yet: a check whose imports are not built
+    waits for its build (which nothing holds back meanwhile) rather than compile every import."""
+    e = Engine(dict(toolchain_env, RUNGO_CACHE=str(tmp_path / "fresh-rungo-cache")))
+    try:
+        root = write_tree(tmp_path / "m", MODULE)
+        want = go_errors(root, BROKEN, toolchain_env, e)
+        gocache = tmp_path / "cold-gocache"
+        got = e.check(root, {root / "main.go": BROKEN.encode()}, env_extra={"GOCACHE": str(gocache)}, flags=(),
+                      go_path="", build=False)
+        assert got.unbuilt and got.in_memory, got
+        assert lines_and_words(report_of(got)) == want
+        assert e.typeservers.built == 1
+        assert archives(gocache) == []
+    finally:
+        e.shutdown()

@@ -65,6 +65,10 @@ class ParseProblem:
     message: str
 
 
+# How long a check whose imports are not built waits for its type checker's build (about ten seconds
+# on two cores) rather than compile every import: the first session with a toolchain.
+TYPESERVER_WAIT = 120.0
+
 _GOFMT_LINE = re.compile(r"^<standard input>:(\d+):(\d+): (.*)$")
 
 
@@ -186,6 +190,33 @@ class Engine:
             return None, ""
         return self.typeservers.get(tc), tc.env.get("GOARCH", "")
 
+    def _typeserver_coming(self, env: Mapping[str, str], pkg_dir: Path, go_path: str) -> bool:
+        """Whether the check's type checker is being built now."""
+        try:
+            return self.typeservers.building(self.toolchain(env, pkg_dir, go_path))
+        except ToolchainError:
+            return False
+
+    def _await_typeserver(self, env: Mapping[str, str], pkg_dir: Path, go_path: str,
+                          token: CancelToken | None) -> tuple[TypeServer | None, str]:
+        """The check's type checker once its build ends (at most TYPESERVER_WAIT seconds): a check whose
+        imports are not built waits for it rather than compile them all. Meanwhile the check does not
+        count as interactive work, so that the build it waits for is not held back for it."""
+        try:
+            tc = self.toolchain(env, pkg_dir, go_path)
+        except ToolchainError:
+            return None, ""
+        active = token is None or not token.deferred
+        interactive = token is None or not token.background
+        if interactive:
+            self.activity.end(active=active)
+        try:
+            server = self.typeservers.wait(tc, TYPESERVER_WAIT, lambda: token is not None and token.cancelled)
+        finally:
+            if interactive:
+                self.activity.begin(active=active)
+        return server, tc.env.get("GOARCH", "")
+
     def env_for(self, extra: Mapping[str, str], *, check: bool) -> dict[str, str]:
         env = dict(self.base_env)
         env.update(extra)
@@ -257,9 +288,12 @@ class Engine:
                 if token is not None and token.cancelled:
                     return PackageCheck(None, pkg_dir, (), (), "rungo: cancelled")
             server, goarch = (None, "") if build else self._typeserver(env, pkg_dir, go_path)
+            coming = server is None and not build and self._typeserver_coming(env, pkg_dir, go_path)
             result = self._check(pkg_dir, overlays, env_extra=env_extra, flags=flags, go_path=go_path, token=token,
-                                 build=server is None)
+                                 build=server is None and not coming)
             if result.source is not None and not (token is not None and token.cancelled):
+                if coming:
+                    server, goarch = self._await_typeserver(env, pkg_dir, go_path, token)
                 got = self._from_source(key, result, pkg_dir, overlays, env, server, goarch, token)
                 if got is not None:
                     return got

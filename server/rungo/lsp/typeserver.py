@@ -193,6 +193,7 @@ class TypeServers:
         self._programs: dict[str, Path] = {}
         self._pending: set[str] = set()
         self._builders: list[threading.Thread] = []     # builds of a type checker under way
+        self._building: dict[str, threading.Thread] = {}
         self._failed: set[str] = set()
         self._restarts: dict[str, int] = {}
         self._closed = False
@@ -224,8 +225,24 @@ class TypeServers:
         builder = threading.Thread(target=self._prepare, args=(tc, key), name="rungo-typeserver-build", daemon=True)
         with self._lock:
             self._builders.append(builder)
+            self._building[key] = builder
         builder.start()
         return None
+
+    def building(self, tc: Toolchain) -> bool:
+        """Whether the type checker of tc is being built now."""
+        with self._lock:
+            return self._key(tc) in self._pending
+
+    def wait(self, tc: Toolchain, timeout: float, cancelled: Callable[[], bool]) -> TypeServer | None:
+        """The type checker of tc once its build under way ends (None after timeout, or when
+        cancelled() says the caller no longer wants it)."""
+        with self._lock:
+            builder = self._building.get(self._key(tc))
+        end = time.monotonic() + timeout
+        while builder is not None and builder.is_alive() and time.monotonic() < end and not cancelled():
+            builder.join(0.2)
+        return self.get(tc) if builder is None or not builder.is_alive() else None
 
     def _built(self, tc: Toolchain) -> Path | None:
         """The type checker built for tc by an earlier session, when there is one."""
@@ -271,6 +288,7 @@ class TypeServers:
         finally:
             with self._lock:
                 self._pending.discard(key)
+                self._building.pop(key, None)
                 if program is None and not self._may_build():
                     pass          # stopped (background work turned off): built when it is allowed again
                 elif program is None:
