@@ -1074,6 +1074,9 @@ def render_real(results: dict[str, Any]) -> str:
                            if ((s.get("keystrokes") or {}).get(kind) or {}).get("failures") else ""),
                         "within 2x gopls's median" + ratio(
                             lambda s, kind=kind, what=what: s["keystrokes"][kind][f"{what} ms"]["median"], "warm"))
+            apart = [f"{k}: {s['measured']}" for k, s in sessions.items() if s.get("measured")]
+            if apart:
+                out += ["", "Measured separately: " + "; ".join(apart) + "."]
             failures = [f"{k}: {s['failure']}" for k, s in sessions.items() if s.get("failure")]
             out += [""] + [f"- {f}" for f in failures] + ([""] if failures else [])
         sweep = res.get("sweep")
@@ -1205,6 +1208,14 @@ def save_real(opts: argparse.Namespace, version: str, gopls: str | None, gopls_v
     results = {n: results.get(n) or previous[n] for n in REAL_REPOS if n in results or n in previous}
     for name, res in results.items():     # what was not measured again keeps its last measurement, which says when
         old = previous.get(name) or {}
+        if opts.add_sessions and old.get("sessions") and res.get("sessions") and res is not old:
+            # sessions measured now join (or replace) those of the last run, each saying when it was measured
+            added = {k: {**v, "measured": _when(res["measured"])} for k, v in res["sessions"].items()}
+            res["sessions"] = {**old["sessions"], **added}
+            res["measured"] = old.get("measured", res["measured"])
+            for k in ("type checker build", "module"):
+                if k in old and k not in res:
+                    res[k] = old[k]
         if not res.get("sweep") and old.get("sweep"):
             res["sweep"] = old["sweep"]
             res["sweep measured"] = old.get("sweep measured") or _when(old.get("measured") or {})
@@ -1283,6 +1294,8 @@ def main() -> int:
     real.add_argument("--edits", type=int, default=10, help="type errors typed and removed per file")
     real.add_argument("--edit-timeout", type=float, default=300, help="how long to wait for one keystroke's publish")
     real.add_argument("--servers", default="rungo,gopls", help="which servers to measure (rungo,gopls)")
+    real.add_argument("--add-sessions", action="store_true",
+                      help="keep the last run's sessions of each repository; those measured now join or replace them")
     real.add_argument("--phases", default="new,cold,warm",
                       help="sessions per server: new (a new workspace: empty caches, rungo's type checker built "
                            "by an earlier session), cold (empty caches), warm (what cold left)")
