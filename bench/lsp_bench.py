@@ -1224,6 +1224,8 @@ def save_real(opts: argparse.Namespace, version: str, gopls: str | None, gopls_v
                 res["sweep measured"] = _when(res["measured"])
             res["sessions"] = old["sessions"]
             res["measured"] = old.get("measured", res["measured"])
+            if "type checker build" in old:
+                res["type checker build"] = old["type checker build"]
         if res.get("sweep"):      # swept (now or separately, which the table says): not "no sweep"
             res["measured"] = {**res["measured"], "partial": ", ".join(
                 x for x in res["measured"].get("partial", "").split(", ") if x and x != "no sweep")}
