@@ -65,9 +65,10 @@ class ParseProblem:
     message: str
 
 
-# How long a check whose imports are not built waits for its type checker's build (about ten seconds
-# on two cores) rather than compile every import: the first session with a toolchain.
-TYPESERVER_WAIT = 120.0
+# How long a check whose imports are not built waits for its type checker's build (about fifteen
+# seconds on two cores) rather than compile every import: the first session with a toolchain. A build
+# held back longer (behind other background work) is not waited for: the check compiles.
+TYPESERVER_WAIT = 30.0
 
 _GOFMT_LINE = re.compile(r"^<standard input>:(\d+):(\d+): (.*)$")
 
