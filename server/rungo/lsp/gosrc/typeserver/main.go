@@ -150,15 +150,7 @@ func (s *server) importer(req *request) *imports {
 		}
 		im = &imports{files: files, gc: importer.ForCompiler(s.fset, "gc", lookup).(types.ImporterFrom)}
 		s.configs[req.Cfg] = im
-		for len(s.configs) > keptConfigs {
-			oldest := ""
-			for k, c := range s.configs {
-				if oldest == "" || c.used < s.configs[oldest].used {
-					oldest = k
-				}
-			}
-			delete(s.configs, oldest)
-		}
+		keepNewest(s.configs, keptConfigs, func(c *imports) int64 { return c.used })
 	}
 	im.used = s.clock
 	return im
@@ -381,15 +373,7 @@ func (s *server) graph(req *request) *graph {
 		g.key(path, map[string]bool{})
 	}
 	s.graphs[req.Graph] = g
-	for len(s.graphs) > keptGraphs {
-		oldest := ""
-		for k, c := range s.graphs {
-			if oldest == "" || c.used < s.graphs[oldest].used {
-				oldest = k
-			}
-		}
-		delete(s.graphs, oldest)
-	}
+	keepNewest(s.graphs, keptGraphs, func(g *graph) int64 { return g.used })
 	return g
 }
 
@@ -558,4 +542,17 @@ func (s *server) checkSource(g *graph, p *graphPackage) *types.Package {
 	}
 	pkg, _ := conf.Check(p.Path, s.fset, files, nil)
 	return pkg
+}
+
+// keepNewest drops the least recently used entries of m until it holds at most n.
+func keepNewest[V any](m map[string]V, n int, used func(V) int64) {
+	for len(m) > n {
+		oldest := ""
+		for k, v := range m {
+			if oldest == "" || used(v) < used(m[oldest]) {
+				oldest = k
+			}
+		}
+		delete(m, oldest)
+	}
 }
