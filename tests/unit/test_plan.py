@@ -55,7 +55,7 @@ def test_closure_follows_implicit_deps() -> None:
 
 
 def test_go_list_snapshot_round_trips() -> None:
-    from rungo.load.external import _decode, _encode
+    from rungo.load.external import _FORMAT, _UNBUILT, _decode, _encode
     from rungo.load.model import Watched
 
     pkgs = {
@@ -65,7 +65,10 @@ def test_go_list_snapshot_round_trips() -> None:
                                            ("/m/dep/d.go",), ("fmt", "os")),
     }
     watched = (Watched("/m/dep/d.go", "1:2:3"), Watched("/m/dep", "dir:4:5"))
-    assert _decode(_encode(pkgs, watched)) == (pkgs, watched)
+    for fmt in (_FORMAT, _FORMAT + _UNBUILT):
+        assert _decode(_encode(pkgs, watched, fmt), fmt) == (pkgs, watched)
+    assert _decode(_encode(pkgs, watched, _FORMAT + _UNBUILT), _FORMAT) is None
+    assert _decode(_encode(pkgs, watched, _FORMAT), _FORMAT + _UNBUILT) is None
 
 
 # -- plans of representative programs, without subprocesses ---------------------------------------

@@ -101,22 +101,23 @@ def _encode(pkgs: Mapping[str, ExternalPackage], watched: Iterable[Watched], fmt
 
 
 DECODED = 8      # snapshots a long-lived process keeps decoded (by their bytes)
-_DECODED: OrderedDict[bytes, tuple[dict[str, ExternalPackage], tuple[Watched, ...]]] = OrderedDict()
+_DECODED: OrderedDict[tuple[str, bytes], tuple[dict[str, ExternalPackage], tuple[Watched, ...]]] = OrderedDict()
 _DECODED_LOCK = threading.Lock()
 
 
 def _decode(data: bytes, fmt: str) -> tuple[dict[str, ExternalPackage], tuple[Watched, ...]] | None:
     """A snapshot's packages and watched inputs. A long-lived process (the warm engine, the language
-    server) keeps the last DECODED snapshots decoded: the next build reads the same bytes."""
+    server) keeps the last DECODED snapshots decoded: the next build reads the same bytes. A snapshot
+    is only ever read as the format asked for."""
     with _DECODED_LOCK:
-        known = _DECODED.get(data)
+        known = _DECODED.get((fmt, data))
         if known is not None:
-            _DECODED.move_to_end(data)
+            _DECODED.move_to_end((fmt, data))
             return dict(known[0]), known[1]
     got = _decode_json(data, fmt)
     if got is not None:
         with _DECODED_LOCK:
-            _DECODED[data] = (dict(got[0]), got[1])
+            _DECODED[(fmt, data)] = (dict(got[0]), got[1])
             while len(_DECODED) > DECODED:
                 _DECODED.popitem(last=False)
     return got
