@@ -131,6 +131,8 @@ def link_key(
     h.add("main", main_package)
     h.add("name", name)
     h.add("goroot", goroot_env)
+    # The executor passes -buildid, derived from this key (rungo.work.execute.executable_build_id).
+    h.add("buildid", "from-key-v1")
     return h.digest()
 
 

@@ -233,7 +233,10 @@ def _load(session: Session, inv: Invocation, *, link: bool, require_main: bool,
             return program
         raise RunError(program.text, program.stage, errors=program.errors, package=program.package,
                        watched=program.watched)
-    if not program.externals_built:
+    if program.graph_fallback and session.verbose is not None:
+        session.verbose.write(f"rungo: go list -export builds the external packages: {program.graph_fallback}\n")
+        session.verbose.flush()
+    if not program.externals_built and not program.graph:
         return program, None
     plan = plan_program(program, inv.flags, tc, cwd=config.cwd, env=config.env)
     builder = Builder(

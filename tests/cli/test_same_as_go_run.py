@@ -181,6 +181,7 @@ def test_build_info(module: Path, base_env: dict[str, str], go_exe: str) -> None
     assert got.stdout.startswith("true example.com/bi example.com/bi\n")
     same(go_exe, base_env, module, ["."])
     same(go_exe, base_env, module, ["-ldflags=-X main.unused=1", "-tags", "a,b", "."])
+    same(go_exe, base_env, module, ["-asmflags=all=-D=X", "-gcflags=", "."])
 
 
 def test_ldflags_x(module: Path, base_env: dict[str, str], go_exe: str) -> None:

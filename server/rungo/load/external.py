@@ -17,12 +17,14 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from rungo.cache import Cache, CacheWriteError
 from rungo.keys import golist_snapshot_key
 from rungo.load.golist import json_stream, under
-from rungo.load.model import ExternalPackage, Watched
+from rungo.load.model import ExternalPackage, ExternalSources, Watched
 from rungo.load.stamps import stamp, still_valid
 from rungo.process import Runner
 
-_FIELDS = "ImportPath,Name,Export,Standard,Imports,Deps,Dir,GoFiles,CgoFiles,EmbedFiles,Module,Error,DepsErrors,Incomplete"
-_FORMAT = "rungo-golist-v4"
+_FIELDS = ("ImportPath,Name,Export,Standard,Imports,ImportMap,Deps,Dir,GoFiles,CgoFiles,SFiles,HFiles,SysoFiles,"
+           "CFiles,CXXFiles,MFiles,FFiles,SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Module,Error,DepsErrors,"
+           "Incomplete")
+_FORMAT = "rungo-golist-v5"
 _UNBUILT = "-unbuilt"      # the format of a snapshot without export data
 
 
@@ -87,7 +89,22 @@ def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> Exte
         error=err_text,
         watched=tuple(watched),
         files=tuple(str(f) for f in [*(d.get("GoFiles") or ()), *(d.get("CgoFiles") or ())]),
+        sources=ExternalSources(
+            cgo_files=_names(d, "CgoFiles"),
+            asm=_names(d, "SFiles"),
+            headers=_names(d, "HFiles"),
+            syso=_names(d, "SysoFiles"),
+            foreign=tuple(f for k in ("CFiles", "CXXFiles", "MFiles", "FFiles", "SwigFiles", "SwigCXXFiles")
+                          for f in _names(d, k)),
+            embed_patterns=_names(d, "EmbedPatterns"),
+            import_map=tuple(sorted((str(k), str(v)) for k, v in (d.get("ImportMap") or {}).items())),
+            go_version=str(mod.get("GoVersion") or ""),
+        ),
     )
+
+
+def _names(d: Mapping[str, Any], field: str) -> tuple[str, ...]:
+    return tuple(str(f) for f in d.get(field) or ())
 
 
 def _encode(pkgs: Mapping[str, ExternalPackage], watched: Iterable[Watched], fmt: str) -> bytes:
@@ -95,9 +112,25 @@ def _encode(pkgs: Mapping[str, ExternalPackage], watched: Iterable[Watched], fmt
     for p in pkgs.values():
         rows.append([p.import_path, p.name, p.export, p.standard, list(p.imports), p.dir,
                      p.module_path, p.module_version, p.module_sum, p.replace_path,
-                     p.replace_version, p.error, list(p.watched), list(p.deps), list(p.files)])
+                     p.replace_version, p.error, list(p.watched), list(p.deps), list(p.files),
+                     _encode_sources(p.sources)])
     return json.dumps({"format": fmt, "packages": rows,
                        "watched": [[w.path, w.stamp] for w in watched]}).encode()
+
+
+def _encode_sources(s: ExternalSources | None) -> list[Any] | None:
+    if s is None:
+        return None
+    return [list(s.cgo_files), list(s.asm), list(s.headers), list(s.syso), list(s.foreign),
+            list(s.embed_patterns), [list(kv) for kv in s.import_map], s.go_version]
+
+
+def _decode_sources(r: Any) -> ExternalSources | None:
+    if r is None:
+        return None
+    return ExternalSources(tuple(map(str, r[0])), tuple(map(str, r[1])), tuple(map(str, r[2])),
+                           tuple(map(str, r[3])), tuple(map(str, r[4])), tuple(map(str, r[5])),
+                           tuple((str(k), str(v)) for k, v in r[6]), str(r[7]))
 
 
 DECODED = 8      # snapshots a long-lived process keeps decoded (by their bytes)
@@ -131,7 +164,8 @@ def _decode_json(data: bytes, fmt: str) -> tuple[dict[str, ExternalPackage], tup
         pkgs: dict[str, ExternalPackage] = {}
         for r in obj["packages"]:
             p = ExternalPackage(str(r[0]), str(r[1]), str(r[2]), bool(r[3]), tuple(r[4]), str(r[5]),
-                                r[6], r[7], r[8], r[9], r[10], r[11], tuple(r[12]), tuple(r[13]), tuple(r[14]))
+                                r[6], r[7], r[8], r[9], r[10], r[11], tuple(r[12]), tuple(r[13]), tuple(r[14]),
+                                _decode_sources(r[15]))
             pkgs[p.import_path] = p
         watched = tuple(Watched(str(a), str(b)) for a, b in obj["watched"])
         return pkgs, watched
@@ -182,7 +216,8 @@ def load_external(
     extra = {"GOTMPDIR": str(tmpdir())} if tmpdir is not None else {}
     if goflags is not None:
         extra["GOFLAGS"] = goflags
-    res = runner.run(argv, cwd=module_dir or cwd, quiet=not force, env_extra=extra)
+    # Without -export it is a query that builds nothing: it runs under -n too, and -x does not show it.
+    res = runner.run(argv, cwd=module_dir or cwd, quiet=not (force and build), env_extra=extra)
     if res.returncode != 0:
         msg = res.stderr.decode(errors="replace").rstrip()
         raise ExternalLoadError(msg or f"go list exited with status {res.returncode}")

@@ -108,6 +108,7 @@ class LocalPackage:
     cmdline: bool
     errors: tuple[LoadError, ...] = ()
     uses_cgo: bool = False
+    origin: ExternalPackage | None = None   # outside the main module(s): go list's description of it
 
     @property
     def is_main(self) -> bool:
@@ -133,6 +134,22 @@ class ExternalPackage:
     watched: tuple[str, ...] = ()      # files of mutable (replace => dir) packages
     deps: tuple[str, ...] = ()         # every package it needs, implicit imports included (runtime/cgo for cgo)
     files: tuple[str, ...] = ()        # its Go files (GoFiles, then CgoFiles), by name in dir
+    sources: ExternalSources | None = None   # what compiling it natively needs
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalSources:
+    """The rest of go list's description of an external package: what rungo needs to compile it
+    itself (rungo.load.graph)."""
+
+    cgo_files: tuple[str, ...] = ()    # CgoFiles (also in ExternalPackage.files)
+    asm: tuple[str, ...] = ()          # SFiles
+    headers: tuple[str, ...] = ()      # HFiles
+    syso: tuple[str, ...] = ()         # SysoFiles
+    foreign: tuple[str, ...] = ()      # C, C++, Objective-C, Fortran and SWIG files
+    embed_patterns: tuple[str, ...] = ()
+    import_map: tuple[tuple[str, str], ...] = ()   # the path written in the source -> the package's path
+    go_version: str = ""               # its module's go line ("" for none, or the standard library)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from rungo.invocation import BuildFlags, Invocation, PerPackageFlag, flags_for, 
 from rungo.load.constraints import BuildContext
 from rungo.load.external import ExternalLoadError, Snapshot, load_external
 from rungo.load.godebug import default_godebug
+from rungo.load.graph import NotInGraph, graph_packages
 from rungo.load.linkdeps import LinkDepsError, linker_deps
 from rungo.load.loader import Loader, LoadFailure, NotNative, Target, import_position
 from rungo.load.model import Anchor, ExternalPackage, LoadError, LocalPackage, Module, RelPath, Watched
@@ -61,6 +62,20 @@ class Program:
     cgo: CgoSetup | None = None                # the C toolchain and the cgo packages, when any
     load_errors: tuple[LoadError, ...] = ()    # a check's: compiled beside (without the imports they name)
     externals_built: bool = True               # the external packages' export data are there
+    graph: tuple[LocalPackage, ...] = ()       # the external packages rungo compiles itself, dependency order
+    graph_fallback: str = ""                   # why go list -export builds them although RUNGO_GRAPH=native
+
+
+# RUNGO_GRAPH=native: rungo compiles the standard library and the dependencies itself.
+GRAPH_ENV = "RUNGO_GRAPH"
+
+
+def whole_graph(req: LoadRequest) -> bool:
+    """Whether rungo compiles the external packages of this build itself: asked for with
+    RUNGO_GRAPH=native, and not under instrumentation (-race, -msan, -asan), which changes how
+    every package compiles and is the go command's for now."""
+    flags = req.invocation.flags
+    return req.env.get(GRAPH_ENV, "").strip().lower() == "native" and not (flags.race or flags.msan or flags.asan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +168,10 @@ def build_context(tc: Toolchain, flags: BuildFlags, env_cgo: str | None) -> Buil
 def package_flags(flags: Sequence[PerPackageFlag], pkg: LocalPackage, cwd: Path,
                   main_module_paths: Collection[str]) -> tuple[str, ...]:
     """The arguments of a per-package flag (-gcflags, -asmflags, -ldflags) for one package."""
-    return flags_for(flags, pkg.import_path, pkg.cmdline, dir_of_pkg=str(pkg.dir), cwd=str(cwd),
-                     main_module_paths=main_module_paths,
-                     module_path=pkg.module.path if pkg.module else None)
+    origin = pkg.origin
+    return flags_for(flags, pkg.import_path, pkg.cmdline, is_std=origin is not None and origin.standard,
+                     dir_of_pkg=str(pkg.dir), cwd=str(cwd), main_module_paths=main_module_paths,
+                     module_path=pkg.module.path if pkg.module else origin.module_path if origin else None)
 
 
 def list_flags(flags: BuildFlags) -> list[str]:
@@ -429,8 +445,8 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
                             main_ldflags=package_flags(flags.ldflags, main, cwd, main_paths)) if link else ["runtime"]
     except LinkDepsError as e:
         return LoadProblem(str(e), "usage")
-    try:
-        snap = load_external(
+    def external(build: bool) -> Snapshot:
+        return load_external(
             runner=runner,
             store=store,
             go=str(tc.go),
@@ -444,8 +460,21 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
             force=flags.a,
             tmpdir=tmpdir,
             goflags=" ".join(check_flags(req.env.get("GOFLAGS", tc.env.get("GOFLAGS", "")).split())) if tolerant else None,
-            build=req.build_externals or req.link,
+            build=build,
         )
+
+    whole = link and whole_graph(req)
+    compiled_graph: tuple[LocalPackage, ...] = ()
+    fallback = ""
+    try:
+        snap = external((req.build_externals or req.link) and not whole)
+        if whole:
+            got_graph = graph_packages([*ext_imports, *roots], snap.packages)
+            if isinstance(got_graph, NotInGraph):
+                fallback = got_graph.reason
+                snap = external(True)
+            else:
+                compiled_graph = got_graph
     except ExternalLoadError as e:
         return LoadProblem(e.args[0])
     kept = _beside_or_fail(_external_errors(local, snap, ext_imports, broken), tolerant, beside, main, local,
@@ -471,6 +500,8 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         cgo=cgo,
         load_errors=tuple(replace(e, beside=True) for e in [*beside, *_at_imports(checked, main, graph, beside, rel)]),
         externals_built=snap.built,
+        graph=compiled_graph,
+        graph_fallback=fallback,
     )
 
 

@@ -40,8 +40,11 @@ def build_info_text(
             s += f"\t{m.sum}\n"
             lines.append(s)
         else:
+            # debug.BuildInfo.String's formatMod: the replacement's line, then the newline that
+            # ends the replaced module's own, so a blank line follows a replacement.
             lines.append(s + "\n")
             fmt("=>", m.replace)
+            lines.append("\n")
 
     if main is not None:
         fmt("mod", main)

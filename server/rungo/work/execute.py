@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -137,6 +138,15 @@ def cgo_report(text: str, tool_version: str) -> str:
     return _CGO_TYPE_SIG.sub("C.", _CGO_LINE.sub("", text))
 
 
+def executable_build_id(key: ActionID) -> str:
+    """The build ID a linked program carries, in the go command's shape (four parts of 20 base64
+    characters: the main package's action and content, the link's action and content), all derived
+    from the link's key: the same program always has the same ID, and its bytes are laid out as
+    the go command's build of it."""
+    return "/".join(base64.urlsafe_b64encode(hashlib.sha256(label + key).digest()[:15]).decode()
+                    for label in (b"main-action", b"main-content", b"link-action", b"link-content"))
+
+
 def append_to_archive(archive: Path, files: list[Path]) -> None:
     """`go tool pack r`: appends each file to the Go archive as an entry of its own (name cut to 16
     bytes, zero mtime/uid/gid, mode 0644, padded to an even offset)."""
@@ -238,7 +248,8 @@ class Builder:
         ids: dict[str, str] = {}
         problems: list[str] = []
         wanted = list(step.ext_deps)
-        if step.pkg.is_main and "runtime" in self.external and "runtime" not in wanted:
+        if step.pkg.is_main and "runtime" in self.external and "runtime" not in wanted \
+                and "runtime" not in step.local_deps:
             wanted.append("runtime")
         for imp in wanted:
             if imp == "unsafe":
@@ -294,7 +305,8 @@ class Builder:
         key = compile_key(
             compile_tool=tool_id(str(self.compile_tool), self.tool_version),
             target_env=self.target_env,
-            args=step.args + (("trimpath", step.trimpath) if step.trimpath else ()),
+            args=step.args + (("trimpath", step.trimpath) if step.trimpath else ())
+            + tuple(f"importmap {k}={v}" for k, v in step.import_map),
             import_path=pkg.import_path,
             directory=str(pkg.dir),
             files=[(str(f.path), f.digest) for f in pkg.files],
@@ -314,7 +326,8 @@ class Builder:
                 return CompileResult.hit(pkg.import_path, hit[1], content_identity(hit[0].output_id))
         d = self.work.action_dir()
         importcfg = d / "importcfg"
-        text = "# import config\n" + "".join(f"packagefile {k}={cfg[k]}\n" for k in sorted(cfg))
+        text = "# import config\n" + "".join(f"importmap {k}={v}\n" for k, v in step.import_map) \
+            + "".join(f"packagefile {k}={cfg[k]}\n" for k in sorted(cfg))
         self._write(importcfg, text)
         out = d / "_pkg_.a"
         if step.cgo is not None:
@@ -345,12 +358,18 @@ class Builder:
         the .syso files packed into the archive, stored under `key`."""
         pkg = step.pkg
         src = d / "src"
-        copied = self._private_copies(step, d, src, native_data)
-        if isinstance(copied, CompileResult):
-            return copied
-        copies, embed_copies, exact = copied
-        shown_dir = apply_rewrites(str(pkg.dir), step.trimpath) if step.trimpath else str(pkg.dir)
-        trim = f"{src}=>{shown_dir};{d}=>" + (";" + step.trimpath if step.trimpath else "")
+        if step.in_place:
+            copies = {p: p for p in (*(f.path for f in pkg.files), *step.asm_files, *step.headers)}
+            embed_copies = {e.rel: e.path for e in pkg.embed_files}
+            exact = True
+            trim = (step.trimpath + ";" if step.trimpath else "") + f"{d}=>"
+        else:
+            copied = self._private_copies(step, d, src, native_data)
+            if isinstance(copied, CompileResult):
+                return copied
+            copies, embed_copies, exact = copied
+            shown_dir = apply_rewrites(str(pkg.dir), step.trimpath) if step.trimpath else str(pkg.dir)
+            trim = f"{src}=>{shown_dir};{d}=>" + (";" + step.trimpath if step.trimpath else "")
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
                 "-importcfg", str(importcfg)]
         asm_base: list[str] = []
@@ -681,7 +700,8 @@ class Builder:
         exe_dir = d / "exe"
         exe_dir.mkdir()
         out = exe_dir / step.name
-        argv = [str(self.link_tool), "-o", str(out), "-importcfg", str(cfg), *step.args, packages[step.main]]
+        argv = [str(self.link_tool), "-o", str(out), "-importcfg", str(cfg), *step.args,
+                "-buildid=" + executable_build_id(key), packages[step.main]]
         res = self.runner.run(argv, cwd=self.cwd, env_extra=dict(step.env))
         if self.runner.dry_run:
             return BuildOutcome(out, compiles, "", None)

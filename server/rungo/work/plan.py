@@ -41,6 +41,9 @@ class CompileStep:
     headers: tuple[Path, ...] = ()   # .h files the assembly may include
     objects: tuple[Path, ...] = ()   # .syso files packed into the archive as they are
     cgo: CgoBuild | None = None      # the cgo part: files by kind and resolved #cgo flags
+    in_place: bool = False           # the tools read the files where they are (no private copies):
+                                     # an external package in a read-only directory
+    import_map: tuple[tuple[str, str], ...] = ()   # importcfg `importmap` lines (vendored std imports)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,26 +193,110 @@ def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Too
         from rungo.load.cgoflags import implicit_imports
 
         implicit = [i for i in implicit_imports(pkg.import_path, False) if i != "unsafe" and i not in pkg.imports]
+        deps = sorted({*pkg.imports, *implicit})
         return CompileStep(
             pkg=pkg,
             args=compile_args(pkg, program, flags, cwd),
             trimpath=trimpath_rewrite(pkg, flags),
-            local_deps=tuple(i for i in pkg.imports if i in local_paths),
-            ext_deps=tuple(sorted([*(i for i in pkg.imports if i not in local_paths), *implicit])),
+            local_deps=tuple(i for i in deps if i in local_paths),
+            ext_deps=tuple(i for i in deps if i not in local_paths),
             cgo=cgo,
         )
     sfiles = tuple(f for f in pkg.other_files if f.suffix == ".s")
+    deps = list(pkg.imports)
+    if pkg.is_main and "runtime" in local_paths and "runtime" not in deps:
+        deps.append("runtime")          # every program links the runtime: the main package's compile sees it
     return CompileStep(
         pkg=pkg,
         args=compile_args(pkg, program, flags, cwd),
         trimpath=trimpath_rewrite(pkg, flags),
-        local_deps=tuple(i for i in pkg.imports if i in local_paths),
-        ext_deps=tuple(i for i in pkg.imports if i not in local_paths),
+        local_deps=tuple(i for i in deps if i in local_paths),
+        ext_deps=tuple(i for i in deps if i not in local_paths),
         asm_base_args=package_path_flag(pkg) if sfiles else (),
         asm_args=asm_args(pkg, program, flags, tc, cwd) if sfiles else (),
         asm_files=sfiles,
         headers=tuple(f for f in pkg.other_files if f.suffix == ".h") if sfiles else (),
         objects=tuple(f for f in pkg.other_files if f.suffix == ".syso"),
+    )
+
+
+# -- the packages outside the main module(s) -------------------------------------------------------
+
+# Standard packages cmd/go compiles without -complete although they have only Go files: package
+# runtime supplies some of their functions' bodies (cmd/go/internal/work/gc.go).
+_INCOMPLETE_STD = frozenset({"bytes", "internal/poll", "net", "os", "runtime/metrics", "runtime/pprof",
+                             "runtime/trace", "sync", "syscall", "time"})
+
+
+def _lang(version: str) -> str:
+    """gover.Lang: a go line's language version (1.21.3 -> 1.21)."""
+    return ".".join(version.split(".")[:2])
+
+
+def _newer(a: str, b: str) -> bool:
+    def parts(v: str) -> tuple[int, ...]:
+        out = []
+        for p in v.split(".")[:3]:
+            digits = "".join(c for c in p if c.isdigit()) or "0"
+            out.append(int(digits))
+        return tuple(out)
+    return parts(a) > parts(b)
+
+
+def graph_compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, cwd: Path) -> tuple[str, ...]:
+    """cmd/go's compiler flags for a standard or module package (gc.go's gc): -p, -lang (the
+    module's go line, 1.16 when it has none; the toolchain's for the standard library), -std,
+    -complete unless the package has non-Go parts, and its -gcflags."""
+    ep = pkg.origin
+    assert ep is not None and ep.sources is not None
+    src = ep.sources
+    toolchain = f"1.{program.context.go_minor}"
+    version = toolchain
+    if not ep.standard:
+        v = src.go_version or "1.16"
+        if not _newer(_lang(v), toolchain):
+            version = v
+    args = ["-p", pkg.import_path, "-lang=go" + _lang(version)]
+    if ep.standard:
+        args.append("-std")
+    extra = len(src.cgo_files) + len(src.foreign) + len(src.asm) + len(src.syso)
+    if not extra and not (ep.standard and pkg.import_path in _INCOMPLETE_STD):
+        args.append("-complete")
+    args += package_flags(flags.gcflags, pkg, cwd, _main_paths(program))
+    return tuple(args)
+
+
+def graph_trimpath(pkg: LocalPackage, flags: BuildFlags) -> str:
+    """-trimpath's rewrite of an external package's directory (gc.go's trimpath): the module path
+    at its version for a module's package, the import path otherwise."""
+    ep = pkg.origin
+    if not flags.trimpath or ep is None:
+        return ""
+    if ep.module_path and ep.module_version:
+        return f"{ep.dir}=>{ep.module_path}@{ep.module_version}{pkg.import_path[len(ep.module_path):]}"
+    return f"{ep.dir}=>{pkg.import_path}"
+
+
+def graph_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Toolchain, cwd: Path,
+               paths: Collection[str]) -> CompileStep:
+    """One standard or module package, compiled (with its assembly) as cmd/go compiles it."""
+    ep = pkg.origin
+    assert ep is not None and ep.sources is not None
+    sfiles = tuple(f for f in pkg.other_files if f.suffix == ".s")
+    asm = (*asm_args(pkg, program, flags, tc, cwd), *(("-std",) if ep.standard else ())) if sfiles else ()
+    return CompileStep(
+        pkg=pkg,
+        args=graph_compile_args(pkg, program, flags, cwd),
+        trimpath=graph_trimpath(pkg, flags),
+        local_deps=tuple(i for i in pkg.imports if i in paths),
+        ext_deps=tuple(i for i in pkg.imports if i not in paths),
+        asm_base_args=package_path_flag(pkg) if sfiles else (),
+        asm_args=asm,
+        asm_files=sfiles,
+        headers=tuple(f for f in pkg.other_files if f.suffix == ".h") if sfiles else (),
+        objects=tuple(f for f in pkg.other_files if f.suffix == ".syso"),
+        in_place=len(ep.watched) <= 1,     # only its directory is watched: a read-only one
+        import_map=ep.sources.import_map,
     )
 
 
@@ -242,10 +329,13 @@ def link_env(flags: BuildFlags, tc: Toolchain) -> tuple[tuple[str, str], ...]:
 
 def build_settings(program: Program, flags: BuildFlags, tc: Toolchain, env: Mapping[str, str]) -> list[tuple[str, str]]:
     """The `build` lines of the binary's build info, as the go command writes them for these flags."""
-    s: list[tuple[str, str]] = [("-buildmode", "exe"), ("-compiler", "gc")]
-    if flags.gcflags:
+    s: list[tuple[str, str]] = []
+    if flags.asmflags:      # present at all, even empty (load.setBuildInfo: BuildAsmflags.present)
+        s.append(("-asmflags", flag_text(flags.asmflags[-1])))
+    s += [("-buildmode", "exe"), ("-compiler", "gc")]
+    if flags.gcflags and flag_text(flags.gcflags[-1]):
         s.append(("-gcflags", flag_text(flags.gcflags[-1])))
-    if flags.ldflags and not flags.trimpath:
+    if flags.ldflags and flag_text(flags.ldflags[-1]) and not flags.trimpath:
         s.append(("-ldflags", flag_text(flags.ldflags[-1])))
     if flags.race:
         s.append(("-race", "true"))
@@ -307,8 +397,10 @@ def modinfo(program: Program, flags: BuildFlags, tc: Toolchain, env: Mapping[str
 
 def plan_program(program: Program, flags: BuildFlags, tc: Toolchain, *, cwd: Path, env: Mapping[str, str]) -> Plan:
     """Every step that builds the program (only the compiles when it is not linked)."""
-    local_paths = {p.import_path for p in program.local}
-    steps = tuple(compile_step(pkg, program, flags, tc, cwd, local_paths) for pkg in program.local)
+    graph_paths = {p.import_path for p in program.graph}
+    paths = {p.import_path for p in program.local} | graph_paths
+    steps = (*(graph_step(pkg, program, flags, tc, cwd, paths) for pkg in program.graph),
+             *(compile_step(pkg, program, flags, tc, cwd, paths) for pkg in program.local))
     link_step = None
     if program.link:
         roots = [*program.link_roots, *(d for s in steps for d in s.ext_deps)]
@@ -318,7 +410,7 @@ def plan_program(program: Program, flags: BuildFlags, tc: Toolchain, *, cwd: Pat
             args=link_args(program, flags, tc, cwd),
             env=link_env(flags, tc),
             modinfo=modinfo(program, flags, tc, env),
-            local=tuple(p.import_path for p in program.local),
-            external=tuple(external_closure(roots, program.external)),
+            local=tuple(p.import_path for p in (*program.graph, *program.local)),
+            external=tuple(p for p in external_closure(roots, program.external) if p not in graph_paths),
         )
     return Plan(steps, link_step)

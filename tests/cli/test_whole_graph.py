@@ -1,0 +1,138 @@
+"""rungo compiles the whole graph itself (RUNGO_GRAPH=native): the standard library and the
+dependencies with the flags cmd/go gives them. The oracle is the go command's own program
+(tests/wholegraph.py): the binary `rungo run` builds equals `go run`'s byte for byte, build IDs
+blanked."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+import pytest
+
+from conftest import RUNGO, write_tree
+from wholegraph import compiled_natively, same_program
+
+HELLO = {
+    "go.mod": "module example.com/hello\n\ngo 1.22\n",
+    "main.go": """
+        package main
+
+        import (
+            "fmt"
+            "os"
+        )
+
+        func main() { fmt.Println("hello", len(os.Args)) }
+    """,
+}
+
+WEB = {
+    "go.mod": "module example.com/web\n\ngo 1.21\n",
+    "main.go": """
+        package main
+
+        import (
+            "crypto/sha256"
+            "embed"
+            "encoding/json"
+            "fmt"
+            "net/http"
+            "net/http/httptest"
+        )
+
+        //go:embed static
+        var static embed.FS
+
+        func main() {
+            srv := httptest.NewServer(http.FileServerFS(static))
+            defer srv.Close()
+            resp, err := http.Get(srv.URL + "/static/a.txt")
+            if err != nil {
+                panic(err)
+            }
+            var v any
+            json.NewDecoder(resp.Body).Decode(&v)
+            fmt.Println(v, fmt.Sprintf("%x", sha256.Sum256([]byte("a")))[:8])
+        }
+    """,
+    "static/a.txt": '{"a": 1}\n',
+}
+
+
+@pytest.mark.parametrize("cgo", ["0", "1"])
+@pytest.mark.parametrize("trimpath", [True, False], ids=["trimpath", "paths"])
+def test_hello_is_the_go_commands_program(cgo: str, trimpath: bool, tmp_path: Path, base_env: dict[str, str],
+                                          go_exe: str) -> None:
+    mod = write_tree(tmp_path / "hello", HELLO)
+    env = {**base_env, "CGO_ENABLED": cgo}
+    x = same_program(go_exe, mod, env, ["-trimpath"] if trimpath else [], tmp_path)
+    for pkg in ("runtime", "internal/abi", "fmt", "os"):
+        assert compiled_natively(x, pkg), pkg
+
+
+@pytest.mark.parametrize("flags", [["-trimpath"], [], ["-gcflags=all=-N -l"], ["-gcflags=std=-l", "-asmflags=all=-D=X"]],
+                         ids=["trimpath", "paths", "all-N-l", "std-l"])
+def test_net_http_without_cgo_is_the_go_commands_program(flags: list[str], tmp_path: Path,
+                                                          base_env: dict[str, str], go_exe: str) -> None:
+    """Vendored standard packages (importmap), assembly with go_asm.h (runtime, crypto), the
+    packages cmd/go compiles without -complete, -gcflags and -asmflags patterns that reach the
+    standard library, an embed in the main package."""
+    mod = write_tree(tmp_path / "web", WEB)
+    x = same_program(go_exe, mod, {**base_env, "CGO_ENABLED": "0"}, flags, tmp_path)
+    for pkg in ("runtime", "net/http", "vendor/golang.org/x/net/http/httpguts", "crypto/sha256", "sync"):
+        assert compiled_natively(x, pkg), pkg
+    runtime_compile = next(line for line in x.splitlines() if "/compile " in line and " -p runtime " in line)
+    assert " -std" in runtime_compile and " -complete" not in runtime_compile
+    sync_compile = next(line for line in x.splitlines() if "/compile " in line and " -p sync " in line)
+    assert " -complete" not in sync_compile
+    if "-gcflags=all=-N -l" in flags:
+        assert " -N -l " in runtime_compile
+
+
+def test_module_dependencies_and_their_lang(tmp_path: Path, base_env: dict[str, str], go_exe: str) -> None:
+    """A required module (a replace => directory, so no proxy is needed) with an older go line
+    compiles at its own -lang; its directory is writable, so its files are read through private
+    copies as the main module's are."""
+    write_tree(tmp_path / "dep", {
+        "go.mod": "module example.com/dep\n\ngo 1.18\n",
+        "dep.go": """
+            package dep
+
+            //go:generate true
+
+            func Twice[T any](v T) []T { return []T{v, v} }
+        """,
+    })
+    mod = write_tree(tmp_path / "main", {
+        "go.mod": "module example.com/m\n\ngo 1.22\n\nrequire example.com/dep v1.0.0\n\nreplace example.com/dep => ../dep\n",
+        "main.go": 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/dep"\n)\n\nfunc main() { fmt.Println(dep.Twice(2)) }\n',
+    })
+    x = same_program(go_exe, mod, {**base_env, "CGO_ENABLED": "0"}, ["-trimpath"], tmp_path)
+    dep_compile = next(line for line in x.splitlines() if "/compile " in line and " -p example.com/dep " in line)
+    assert " -lang=go1.18 " in dep_compile and " -std" not in dep_compile
+
+
+def test_std_cgo_goes_to_go_list(tmp_path: Path, base_env: dict[str, str], go_exe: str) -> None:
+    """A standard package that uses cgo (net, with CGO_ENABLED=1) is not compiled by rungo yet:
+    the external packages are built by go list -export as before (rungo compiles only the main
+    package), and the program is still the same."""
+    mod = write_tree(tmp_path / "web", WEB)
+    env = {**base_env, "CGO_ENABLED": "1"}
+    same_program(go_exe, mod, env, ["-trimpath"], tmp_path, dry=False)
+    res = subprocess.run([*RUNGO, "run", "-v", "-x", "-trimpath", "."], cwd=mod, capture_output=True, text=True,
+                         env={**env, "RUNGO_GRAPH": "native", "RUNGO_ENGINE": "off"})
+    assert res.returncode == 0, res.stderr
+    assert "rungo: go list -export builds the external packages: package runtime/cgo uses cgo\n" in res.stderr
+    assert not compiled_natively(res.stderr, "runtime")
+
+
+def test_a_run_after_an_edit_compiles_only_the_edit(tmp_path: Path, base_env: dict[str, str]) -> None:
+    mod = write_tree(tmp_path / "hello", HELLO)
+    env = {**base_env, "CGO_ENABLED": "0", "RUNGO_GRAPH": "native", "RUNGO_ENGINE": "off"}
+    first = subprocess.run([*RUNGO, "run", "-x", "."], cwd=mod, env=env, capture_output=True, text=True)
+    assert first.returncode == 0 and first.stdout == "hello 1\n", first.stderr
+    (mod / "main.go").write_text((mod / "main.go").read_text().replace('"hello"', '"hi"'))
+    second = subprocess.run([*RUNGO, "run", "-x", "."], cwd=mod, env=env, capture_output=True, text=True)
+    assert second.returncode == 0 and second.stdout == "hi 1\n", second.stderr
+    compiles = [line for line in second.stderr.splitlines() if "/compile " in line]
+    assert len(compiles) == 1 and " -p main " in compiles[0], compiles
