@@ -112,18 +112,32 @@ def test_module_dependencies_and_their_lang(tmp_path: Path, base_env: dict[str, 
     assert " -lang=go1.18 " in dep_compile and " -std" not in dep_compile
 
 
-def test_std_cgo_goes_to_go_list(tmp_path: Path, base_env: dict[str, str], go_exe: str) -> None:
-    """A standard package that uses cgo (net, with CGO_ENABLED=1) is not compiled by rungo yet:
-    the external packages are built by go list -export as before (rungo compiles only the main
-    package), and the program is still the same."""
+@pytest.mark.parametrize("flags", [["-trimpath"], []], ids=["trimpath", "paths"])
+def test_std_cgo_is_the_go_commands_program(flags: list[str], tmp_path: Path, base_env: dict[str, str],
+                                            go_exe: str) -> None:
+    """With cgo, the standard packages that use it: runtime/cgo (its own cgo flags, its Go assembly
+    beside the C compiler's, -dynlinker) and net (a cgo package whose C side is only cgo's)."""
     mod = write_tree(tmp_path / "web", WEB)
-    env = {**base_env, "CGO_ENABLED": "1"}
-    same_program(go_exe, mod, env, ["-trimpath"], tmp_path, dry=False)
-    res = subprocess.run([*RUNGO, "run", "-v", "-x", "-trimpath", "."], cwd=mod, capture_output=True, text=True,
-                         env={**env, "RUNGO_GRAPH": "native", "RUNGO_ENGINE": "off"})
-    assert res.returncode == 0, res.stderr
-    assert "rungo: go list -export builds the external packages: package runtime/cgo uses cgo\n" in res.stderr
-    assert not compiled_natively(res.stderr, "runtime")
+    x = same_program(go_exe, mod, {**base_env, "CGO_ENABLED": "1"}, flags, tmp_path)
+    for pkg in ("runtime/cgo", "net", "runtime"):
+        assert compiled_natively(x, pkg), pkg
+    lines = x.splitlines()
+    assert any("/cgo " in line and "-importpath runtime/cgo -import_runtime_cgo=false -import_syscall=false" in line
+               for line in lines)
+    assert any("/cgo " in line and " -dynpackage cgo " in line and line.endswith("-dynlinker") for line in lines)
+    assert any("/asm " in line and " -p runtime/cgo " in line and "asm_amd64.s" in line for line in lines) \
+        or "amd64" not in subprocess.run([go_exe, "env", "GOARCH"], capture_output=True, text=True).stdout
+
+
+def test_race_goes_to_go_list(tmp_path: Path, base_env: dict[str, str], go_exe: str) -> None:
+    """-race instruments every package: go list -export builds the external packages, and -v says so."""
+    mod = write_tree(tmp_path / "hello", HELLO)
+    env = {**base_env, "CGO_ENABLED": "1", "RUNGO_GRAPH": "native", "RUNGO_ENGINE": "off"}
+    res = subprocess.run([*RUNGO, "run", "-v", "-race", "."], cwd=mod, env=env, capture_output=True, text=True,
+                         timeout=1200)
+    assert res.returncode == 0 and res.stdout == "hello 1\n", res.stderr
+    assert "rungo: go list -export builds the external packages: -race instruments every package\n" in res.stderr
+    assert "\nruntime\n" not in res.stderr        # -v names each package rungo compiles: not the runtime
 
 
 def test_a_run_after_an_edit_compiles_only_the_edit(tmp_path: Path, base_env: dict[str, str]) -> None:

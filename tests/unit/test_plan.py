@@ -217,3 +217,104 @@ def test_a_cgo_package_compiles_with_its_cgo_part() -> None:
     assert step.asm_files == () and step.objects == () and step.headers == ()
     assert plan.compiles[1].cgo is None and "-complete" in plan.compiles[1].args
     assert plan.link is not None and plan.link.args[-1] == "-extld=g++"
+
+
+# -- the whole graph (RUNGO_GRAPH=native) -----------------------------------------------------------
+
+from rungo.load.graph import NotInGraph, dependency_order, graph_packages  # noqa: E402
+from rungo.load.model import ExternalSources  # noqa: E402
+from rungo.work.buildinfo import ModuleInfo, build_info_text  # noqa: E402
+
+
+def _ext(ip: str, imports: tuple[str, ...], d: str, *, standard: bool = True, go_version: str = "",
+         asm: tuple[str, ...] = (), cgo: tuple[str, ...] = (), import_map: tuple[tuple[str, str], ...] = (),
+         module: tuple[str, str] | None = None) -> ExternalPackage:
+    return ExternalPackage(ip, ip.rsplit("/", 1)[-1], "", standard, imports, d,
+                           module[0] if module else None, module[1] if module else None,
+                           watched=(d,), files=(), sources=ExternalSources(
+                               cgo_files=cgo, asm=asm, import_map=import_map, go_version=go_version))
+
+
+GRAPH = {
+    "runtime": _ext("runtime", ("internal/abi", "unsafe"), "/go/src/runtime", asm=("asm_amd64.s",)),
+    "internal/abi": _ext("internal/abi", (), "/go/src/internal/abi"),
+    "sync": _ext("sync", ("runtime",), "/go/src/sync"),
+    "net/http": _ext("net/http", ("sync", "vendor/golang.org/x/net/http/httpguts"), "/go/src/net/http",
+                     import_map=(("golang.org/x/net/http/httpguts", "vendor/golang.org/x/net/http/httpguts"),)),
+    "vendor/golang.org/x/net/http/httpguts": _ext("vendor/golang.org/x/net/http/httpguts", ("sync",),
+                                                  "/go/src/vendor/golang.org/x/net/http/httpguts"),
+    "example.com/dep/sub": _ext("example.com/dep/sub", ("net/http",), "/mc/example.com/dep@v1.2.3/sub",
+                                standard=False, go_version="1.18.2", module=("example.com/dep", "v1.2.3")),
+    "unsafe": _ext("unsafe", (), "/go/src/unsafe"),
+}
+
+
+def test_the_graph_is_in_dependency_order() -> None:
+    order = dependency_order(["example.com/dep/sub", "runtime"], GRAPH)
+    assert "unsafe" not in order and len(order) == 6
+    for path in order:
+        for imp in GRAPH[path].imports:
+            if imp != "unsafe":
+                assert order.index(imp) < order.index(path), (imp, path)
+
+
+def test_a_cgo_package_keeps_the_graph_with_go_list() -> None:
+    with_cgo = {**GRAPH, "runtime/cgo": _ext("runtime/cgo", (), "/go/src/runtime/cgo", cgo=("cgo.go",)),
+                "net": _ext("net", ("runtime/cgo",), "/go/src/net")}
+    got = graph_packages(["net"], with_cgo)
+    assert isinstance(got, NotInGraph) and got.reason == "package runtime/cgo uses cgo"
+
+
+def graph_plan(args: list[str], ctx: BuildContext = CTX) -> Plan:
+    graph = graph_packages(["example.com/dep/sub", "runtime"], GRAPH)
+    assert not isinstance(graph, NotInGraph)
+    main = _pkg("example.com/m", "main", "/m", ("example.com/dep/sub",), cmdline=True)
+    inv = parse_run_args([*args, "."], "")
+    program = Program(module=MOD, main=main, local=(main,), external=GRAPH, context=ctx, link=True,
+                      link_roots=("runtime",), godebug="", go_sum={}, overlays={}, watched=(), graph=graph)
+    return plan_program(program, inv.flags, TC, cwd=Path("/m"), env={})
+
+
+def test_the_standard_library_and_modules_get_cmd_gos_flags() -> None:
+    plan = graph_plan(["-gcflags=std=-l", "-trimpath"])
+    steps = {s.pkg.import_path: s for s in plan.compiles}
+    assert steps["runtime"].args == ("-p", "runtime", "-lang=go1.26", "-std", "-l")
+    assert "-std" not in steps["runtime"].asm_args and steps["runtime"].asm_files == (Path("/go/src/runtime/asm_amd64.s"),)
+    assert steps["internal/abi"].args == ("-p", "internal/abi", "-lang=go1.26", "-std", "-complete", "-l")
+    assert steps["sync"].args == ("-p", "sync", "-lang=go1.26", "-std", "-l")      # runtime supplies bodies
+    assert steps["example.com/dep/sub"].args == ("-p", "example.com/dep/sub", "-lang=go1.18", "-complete")
+    assert steps["example.com/dep/sub"].trimpath == "/mc/example.com/dep@v1.2.3/sub=>example.com/dep@v1.2.3/sub"
+    assert steps["net/http"].trimpath == "/go/src/net/http=>net/http"
+    assert steps["net/http"].import_map == (("golang.org/x/net/http/httpguts", "vendor/golang.org/x/net/http/httpguts"),)
+    assert all(s.in_place for p, s in steps.items() if p != "example.com/m")
+    main = steps["example.com/m"]
+    assert main.local_deps == ("example.com/dep/sub", "runtime") and main.ext_deps == ()
+    assert plan.link is not None and plan.link.external == ()
+    assert plan.link.local[-1] == "example.com/m" and set(plan.link.local) == set(steps)
+
+
+def test_the_assembler_takes_std_from_go_1_27() -> None:
+    from dataclasses import replace
+
+    runtime = next(s for s in graph_plan([], replace(CTX, go_minor=27)).compiles if s.pkg.import_path == "runtime")
+    assert runtime.asm_args[-1] == "-std" and runtime.args[:3] == ("-p", "runtime", "-lang=go1.27")
+
+
+def test_a_newer_go_line_than_the_toolchain_compiles_at_the_toolchains() -> None:
+    newer = {**GRAPH, "example.com/dep/sub": _ext("example.com/dep/sub", (), "/mc/d", standard=False,
+                                                  go_version="1.99", module=("example.com/dep", "v1.0.0"))}
+    graph = graph_packages(["example.com/dep/sub"], newer)
+    assert not isinstance(graph, NotInGraph)
+    from rungo.work.plan import graph_compile_args
+
+    main = _pkg("example.com/m", "main", "/m", (), cmdline=True)
+    program = Program(module=MOD, main=main, local=(main,), external=newer, context=CTX, link=True,
+                      link_roots=(), godebug="", go_sum={}, overlays={}, watched=(), graph=graph)
+    assert "-lang=go1.26" in graph_compile_args(graph[0], program, parse_run_args(["."], "").flags, Path("/m"))
+
+
+def test_build_info_has_a_blank_line_after_a_replacement() -> None:
+    text = build_info_text("example.com/m", ModuleInfo("example.com/m", "(devel)"),
+                           [ModuleInfo("example.com/dep", "v1.0.0", "", ModuleInfo("../dep", "(devel)"))],
+                           [("-asmflags", "all=-D=X"), ("-buildmode", "exe")])
+    assert "dep\texample.com/dep\tv1.0.0\n=>\t../dep\t(devel)\t\n\nbuild\t-asmflags=all=-D=X\nbuild\t-buildmode=exe\n" in text

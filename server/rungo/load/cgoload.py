@@ -62,6 +62,19 @@ def cgo_package(pkg: LocalPackage, trimpath: bool) -> CgoPackage | Unsupported:
         if kind is not None:
             kinds[kind].append(f.name)
     module = pkg.module
+    origin = pkg.origin
+    trimpath_to = module.path if trimpath and module is not None else None
+    trimpath_from = str(module.dir) if trimpath and module is not None else None
+    if origin is not None:
+        # A standard or module package: the C compiler's file prefix map (cmd/go's ccompile) is
+        # GOROOT's always for the standard library, the module's root under -trimpath.
+        trimpath_to, trimpath_from = None, None
+        if origin.standard:
+            trimpath_to, trimpath_from = "GOROOT", origin.dir[: -len("/src/" + origin.import_path)]
+        elif trimpath and origin.module_path:
+            version = origin.module_version
+            trimpath_to = f"{origin.module_path}@{version}" if version else origin.module_path
+            trimpath_from = origin.dir[: len(origin.dir) - len(origin.import_path[len(origin.module_path):])]
     return CgoPackage(
         import_path=pkg.import_path,
         name=pkg.name,
@@ -75,8 +88,9 @@ def cgo_package(pkg: LocalPackage, trimpath: bool) -> CgoPackage | Unsupported:
         f_files=tuple(sorted(kinds["f"])),
         h_files=tuple(sorted(kinds["h"])),
         syso_files=tuple(sorted(kinds["syso"])),
-        trimpath_to=module.path if trimpath and module is not None else None,
-        trimpath_from=str(module.dir) if trimpath and module is not None else None,
+        standard=origin is not None and origin.standard,
+        trimpath_to=trimpath_to,
+        trimpath_from=trimpath_from,
     )
 
 

@@ -50,9 +50,10 @@ def dependency_order(roots: Iterable[str], external: Mapping[str, ExternalPackag
     return order
 
 
-def _summary(name: str) -> FileSummary:
-    """What the build stage reads of an external file: its package name (go list checked the rest)."""
-    return FileSummary(package=name, package_position=None, imports=(), imports_c=False, embeds=(),
+def _summary(name: str, imports_c: bool) -> FileSummary:
+    """What the build stage reads of an external file: its package name and whether it uses cgo
+    (go list checked the rest)."""
+    return FileSummary(package=name, package_position=None, imports=(), imports_c=imports_c, embeds=(),
                        go_debug=(), main_func=None, syntax_errors=())
 
 
@@ -67,13 +68,15 @@ def graph_package(ep: ExternalPackage) -> LocalPackage | NotInGraph:
         return NotInGraph(f"package {ep.import_path}: {ep.error}")
     if src is None:
         return NotInGraph(f"package {ep.import_path} has no description of its files")
-    if src.cgo_files:
-        return NotInGraph(f"package {ep.import_path} uses cgo")
-    if src.foreign:
+    swig = [f for f in src.foreign if f.endswith((".swig", ".swigcxx"))]
+    if swig:
+        return NotInGraph(f"package {ep.import_path} uses SWIG")
+    if src.foreign and not src.cgo_files:
         return NotInGraph(f"package {ep.import_path} has non-Go files ({', '.join(src.foreign)})")
     d = Path(ep.dir)
+    cgo = set(src.cgo_files)
     try:
-        files = tuple(SourceFile(d / n, _digest(d / n), _summary(ep.name)) for n in ep.files)
+        files = tuple(SourceFile(d / n, _digest(d / n), _summary(ep.name, n in cgo)) for n in ep.files)
         patterns: list[tuple[str, tuple[str, ...]]] = []
         embeds: dict[str, EmbedFile] = {}
         for pattern in src.embed_patterns:
@@ -92,13 +95,14 @@ def graph_package(ep: ExternalPackage) -> LocalPackage | NotInGraph:
         dir=d,
         files=files,
         excluded=(),
-        other_files=tuple(d / n for n in (*src.asm, *src.headers, *src.syso)),
+        other_files=tuple(d / n for n in (*src.asm, *src.headers, *src.syso, *src.foreign)),
         imports=tuple(sorted(i for i in ep.imports if i not in ("C", "unsafe"))),
         embed_patterns=tuple(patterns),
         embed_files=tuple(embeds[k] for k in sorted(embeds)),
         go_debug=(),
         module=None,
         cmdline=False,
+        uses_cgo=bool(src.cgo_files),
         origin=ep,
     )
 

@@ -71,11 +71,17 @@ GRAPH_ENV = "RUNGO_GRAPH"
 
 
 def whole_graph(req: LoadRequest) -> bool:
-    """Whether rungo compiles the external packages of this build itself: asked for with
-    RUNGO_GRAPH=native, and not under instrumentation (-race, -msan, -asan), which changes how
-    every package compiles and is the go command's for now."""
-    flags = req.invocation.flags
-    return req.env.get(GRAPH_ENV, "").strip().lower() == "native" and not (flags.race or flags.msan or flags.asan)
+    """Whether rungo is asked to compile the external packages of this build itself (RUNGO_GRAPH=native)."""
+    return req.env.get(GRAPH_ENV, "").strip().lower() == "native"
+
+
+def _not_in_graph(flags: BuildFlags) -> NotInGraph | None:
+    """Why go list -export builds the external packages even so: instrumentation (-race, -msan,
+    -asan) changes how every package compiles, and is the go command's for now."""
+    for name, on in (("race", flags.race), ("msan", flags.msan), ("asan", flags.asan)):
+        if on:
+            return NotInGraph(f"-{name} instruments every package")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +351,33 @@ def _cgo_setup(req: LoadRequest, ctx: BuildContext, local: list[LocalPackage], m
     return got
 
 
+def _graph_cgo(req: LoadRequest, ctx: BuildContext, graph: Sequence[LocalPackage], cgo: CgoSetup | None,
+               runner: Runner) -> CgoSetup | NotInGraph | None:
+    """The cgo setup with the graph's own cgo packages (net, os/user, runtime/cgo, a module's)
+    joined to the main module's; NotInGraph when one of them is not built natively."""
+    users = [p for p in graph if p.uses_cgo]
+    if not users:
+        return cgo
+    from rungo.load.cgoflags import extld_flag
+    from rungo.load.cgoload import CgoLoadError, CgoSetup, load_cgo
+    from rungo.load.cgosecurity import Unsupported
+
+    tc = req.toolchain
+    got = load_cgo(users, ctx=ctx, goenv=tc.env, goroot=tc.goroot, env=req.env, runner=runner, overlays={},
+                   trimpath=req.invocation.flags.trimpath)
+    if isinstance(got, Unsupported):
+        return NotInGraph(got.reason)
+    if isinstance(got, CgoLoadError):
+        return NotInGraph(got.text.rstrip("\n"))
+    if got is None or cgo is None:
+        return got
+    uses_cxx = cgo.uses_cxx or got.uses_cxx
+    extld = extld_flag(cgo.env, uses_cxx)
+    if isinstance(extld, Unsupported):
+        return NotInGraph(extld.reason)
+    return CgoSetup(cgo.env, cgo.rules, {**got.packages, **cgo.packages}, uses_cxx, extld)
+
+
 def _watched(loader: Loader, snap: Snapshot, req: LoadRequest, cgo: CgoSetup | None) -> tuple[Watched, ...]:
     """Everything the load read, whose stat stamps say whether it still holds: the files and
     directories the loader and `go list` read, the tools, the go env file."""
@@ -464,12 +497,19 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         )
 
     whole = link and whole_graph(req)
+    refused = _not_in_graph(flags) if whole else None
     compiled_graph: tuple[LocalPackage, ...] = ()
-    fallback = ""
+    fallback = refused.reason if refused is not None else ""
     try:
-        snap = external((req.build_externals or req.link) and not whole)
-        if whole:
+        snap = external((req.build_externals or req.link) and not (whole and refused is None))
+        if whole and refused is None:
             got_graph = graph_packages([*ext_imports, *roots], snap.packages)
+            if not isinstance(got_graph, NotInGraph):
+                with_cgo = _graph_cgo(req, ctx, got_graph, cgo, runner)
+                if isinstance(with_cgo, NotInGraph):
+                    got_graph = with_cgo
+                else:
+                    cgo = with_cgo
             if isinstance(got_graph, NotInGraph):
                 fallback = got_graph.reason
                 snap = external(True)

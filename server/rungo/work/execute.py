@@ -542,7 +542,19 @@ class Builder:
             return CompileResult.failure(pkg.import_path, text.split("\n", 1)[1] if headed else text, headed=headed)
         trim = done.trimpath + (";" + step.trimpath if step.trimpath else "")
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
-                "-importcfg", str(importcfg), "-pack", *done.go_files]
+                "-importcfg", str(importcfg)]
+        # runtime/cgo's Go assembly (the C compiler builds every other cgo package's).
+        asm_base: list[str] = []
+        in_place = {f: f for f in (*step.asm_files, *step.headers)}
+        if step.asm_files and self.asm_tool is not None:
+            asm_trim = (step.trimpath + ";" if step.trimpath else "") + f"{d}=>"
+            asm_base = [str(self.asm_tool), *step.asm_base_args, "-trimpath", asm_trim, "-I", str(d) + os.sep,
+                        *step.asm_args]
+            failed = self._assemble_symabis(step, asm_base, d, in_place)
+            if failed is not None:
+                return failed
+            argv += ["-symabis", str(d / "symabis"), "-asmhdr", str(d / "go_asm.h")]
+        argv += ["-pack", *done.go_files]
         res = self.runner.run(argv, cwd=self.cwd)
         real = {f.path: f.path for f in pkg.files}
         output = self._unmap(res.stdout + res.stderr, real)
@@ -550,7 +562,10 @@ class Builder:
             output = cgo_report(output, self.tool_version)
         if not self.runner.dry_run and (res.returncode != 0 or not out.exists()):
             return CompileResult.failure(pkg.import_path, output or f"compile exited with status {res.returncode}\n")
-        err = cgostage.pack(out, done.objects, self.runner, cpkg.dir)
+        asm_objects = self._assemble_objects(step, asm_base, d, in_place) if asm_base else []
+        if isinstance(asm_objects, CompileResult):
+            return asm_objects
+        err = cgostage.pack(out, [*(str(o) for o in asm_objects), *done.objects], self.runner, cpkg.dir)
         if err is not None:
             return CompileResult.failure(pkg.import_path, err.render(pkg.import_path), headed=False)
         if self.runner.dry_run:

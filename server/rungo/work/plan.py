@@ -282,19 +282,33 @@ def graph_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Toolc
     """One standard or module package, compiled (with its assembly) as cmd/go compiles it."""
     ep = pkg.origin
     assert ep is not None and ep.sources is not None
+    cgo = program.cgo.packages.get(pkg.import_path) if program.cgo is not None else None
+    deps = set(pkg.imports)
     sfiles = tuple(f for f in pkg.other_files if f.suffix == ".s")
-    asm = (*asm_args(pkg, program, flags, tc, cwd), *(("-std",) if ep.standard else ())) if sfiles else ()
+    if cgo is not None:
+        from rungo.load.cgoflags import implicit_imports
+
+        deps.update(i for i in implicit_imports(pkg.import_path, ep.standard) if i != "unsafe")
+        # In a cgo package the C compiler builds the assembly, except in runtime/cgo, whose files
+        # not named gcc_* are Go assembly (cmd/go's build).
+        sfiles = tuple(f for f in sfiles if ep.standard and pkg.import_path == "runtime/cgo"
+                       and not f.name.startswith("gcc_"))
+    # The assembler takes -std for a standard package from Go 1.27 on (gc.go's asmArgs); before, it
+    # knows the runtime's packages by their path.
+    std = ("-std",) if ep.standard and program.context.go_minor >= 27 else ()
+    asm = (*asm_args(pkg, program, flags, tc, cwd), *std) if sfiles else ()
     return CompileStep(
         pkg=pkg,
         args=graph_compile_args(pkg, program, flags, cwd),
         trimpath=graph_trimpath(pkg, flags),
-        local_deps=tuple(i for i in pkg.imports if i in paths),
-        ext_deps=tuple(i for i in pkg.imports if i not in paths),
+        local_deps=tuple(sorted(i for i in deps if i in paths)),
+        ext_deps=tuple(sorted(i for i in deps if i not in paths)),
         asm_base_args=package_path_flag(pkg) if sfiles else (),
         asm_args=asm,
         asm_files=sfiles,
         headers=tuple(f for f in pkg.other_files if f.suffix == ".h") if sfiles else (),
-        objects=tuple(f for f in pkg.other_files if f.suffix == ".syso"),
+        objects=tuple(f for f in pkg.other_files if f.suffix == ".syso") if cgo is None else (),
+        cgo=cgo,
         in_place=len(ep.watched) <= 1,     # only its directory is watched: a read-only one
         import_map=ep.sources.import_map,
     )
