@@ -79,6 +79,8 @@ def base_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     (root / "run").mkdir(mode=0o700)
     env["XDG_RUNTIME_DIR"] = str(root / "run")     # the warm engines of this session, and only they
     env["RUNGO_ENGINE_IDLE"] = "300"
+    if os.environ.get("RUNGO_TEST_GRAPH"):     # the whole suite with rungo compiling the whole graph
+        env["RUNGO_GRAPH"] = os.environ["RUNGO_TEST_GRAPH"]
     yield env
     stop_engines(env)
 

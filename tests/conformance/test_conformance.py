@@ -143,6 +143,8 @@ def make_go_command(h: dict[str, object]):  # type: ignore[no-untyped-def]
     go = str(h["go"])
     # cmd/go's harness runs one go binary whatever PATH says; rungo is pinned to the same one.
     rungo_env = {"RUNGO_CACHE": str(h["rungo_cache"]), "PYTHONPATH": str(SERVER), "RUNGO_GO": go}
+    if os.environ.get("RUNGO_TEST_GRAPH"):     # the scripts with rungo compiling the whole graph
+        rungo_env["RUNGO_GRAPH"] = os.environ["RUNGO_TEST_GRAPH"]
 
     def go_command(s: State, args: list[str]) -> tuple[list[str], dict[str, str]]:
         if args[:1] == ["run"]:

@@ -258,11 +258,22 @@ def test_the_graph_is_in_dependency_order() -> None:
                 assert order.index(imp) < order.index(path), (imp, path)
 
 
-def test_a_cgo_package_keeps_the_graph_with_go_list() -> None:
-    with_cgo = {**GRAPH, "runtime/cgo": _ext("runtime/cgo", (), "/go/src/runtime/cgo", cgo=("cgo.go",)),
-                "net": _ext("net", ("runtime/cgo",), "/go/src/net")}
-    got = graph_packages(["net"], with_cgo)
-    assert isinstance(got, NotInGraph) and got.reason == "package runtime/cgo uses cgo"
+def test_cgo_packages_join_the_graph_after_their_implicit_imports() -> None:
+    rcgo = _ext("runtime/cgo", (), "/go/src/runtime/cgo", cgo=("cgo.go",))
+    net = ExternalPackage("net", "net", "", True, ("C", "sync"), "/go/src/net", deps=("runtime", "runtime/cgo", "sync"),
+                          sources=ExternalSources(cgo_files=("cgo_unix.go",)))
+    graph = graph_packages(["net"], {**GRAPH, "runtime/cgo": rcgo, "net": net})
+    assert not isinstance(graph, NotInGraph)
+    paths = [p.import_path for p in graph]
+    assert paths.index("runtime/cgo") < paths.index("net") and paths.index("sync") < paths.index("net")
+    assert [p.uses_cgo for p in graph if p.import_path in ("net", "runtime/cgo")] == [True, True]
+
+
+def test_swig_keeps_the_graph_with_go_list() -> None:
+    swig = ExternalPackage("example.com/s", "s", "", False, (), "/mc/s",
+                           sources=ExternalSources(cgo_files=("s.go",), foreign=("s.swig",)))
+    got = graph_packages(["example.com/s"], {"example.com/s": swig})
+    assert isinstance(got, NotInGraph) and got.reason == "package example.com/s uses SWIG"
 
 
 def graph_plan(args: list[str], ctx: BuildContext = CTX) -> Plan:

@@ -322,9 +322,9 @@ class Cache:
         self._discard(path, output_id)
         return False
 
-    def hashed_on_hit(self, entry: Entry) -> bool:
+    def hashed_on_hit(self, entry: Entry, *, verify: bool = True) -> bool:
         """Whether `get_file` re-hashed this entry's content when it served it (it is small enough)."""
-        return entry.size <= VERIFY_LIMIT
+        return verify and entry.size <= VERIFY_LIMIT
 
     def check(self, path: os.PathLike[str] | str) -> bool:
         """Re-hash stored content that a getter returned (`get_file`'s path, an executable's path).
@@ -359,17 +359,17 @@ class Cache:
         hit = self.get_file(action_id)
         return hit[0] if hit is not None else None
 
-    def get_file(self, action_id: ActionID) -> tuple[Entry, Path] | None:
+    def get_file(self, action_id: ActionID, *, verify: bool = True) -> tuple[Entry, Path] | None:
         """The entry for `action_id` and the path of its stored content.
 
-        Content up to VERIFY_LIMIT bytes is re-hashed; larger content is checked by size (use
-        `check` when its consumer fails).
+        Content up to VERIFY_LIMIT bytes is re-hashed unless `verify` is off; larger content (and
+        all of it without `verify`) is checked by size (use `check` when its consumer fails).
         """
         hit = self._lookup_blob(action_id)
         if hit is None:
             return None
         entry, entry_path, entry_mtime, blob, blob_mtime = hit
-        if entry.size <= VERIFY_LIMIT and not self._matches(blob, entry.output_id, entry.size):
+        if verify and entry.size <= VERIFY_LIMIT and not self._matches(blob, entry.output_id, entry.size):
             return None
         now = time.time()
         _touch(entry_path, entry_mtime, now)

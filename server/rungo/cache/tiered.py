@@ -55,8 +55,8 @@ class TieredCache(Cache):
 
     # ----- reading -------------------------------------------------------------------------------
 
-    def get_file(self, action_id: ActionID) -> tuple[Entry, Path] | None:
-        return self._or_remote(super().get_file(action_id), action_id, None)
+    def get_file(self, action_id: ActionID, *, verify: bool = True) -> tuple[Entry, Path] | None:
+        return self._or_remote(super().get_file(action_id, verify=verify), action_id, None)
 
     def get_executable(self, action_id: ActionID, name: str) -> tuple[Entry, Path] | None:
         return self._or_remote(super().get_executable(action_id, name), action_id, name)

@@ -6,11 +6,12 @@ it still holds, and otherwise `go list -e -deps -json` describes them (their fil
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -24,7 +25,7 @@ from rungo.process import Runner
 _FIELDS = ("ImportPath,Name,Export,Standard,Imports,ImportMap,Deps,Dir,GoFiles,CgoFiles,SFiles,HFiles,SysoFiles,"
            "CFiles,CXXFiles,MFiles,FFiles,SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Module,Error,DepsErrors,"
            "Incomplete")
-_FORMAT = "rungo-golist-v5"
+_FORMAT = "rungo-golist-v6"
 _UNBUILT = "-unbuilt"      # the format of a snapshot without export data
 
 
@@ -103,6 +104,21 @@ def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> Exte
     )
 
 
+def _with_digests(p: ExternalPackage) -> ExternalPackage:
+    """The package with the sha256 of each of its Go files, for a build from source (rungo.load.graph),
+    which then reads none of them while this snapshot holds. A file that cannot be read gets none."""
+    if p.sources is None or not p.files:
+        return p
+    digests: list[str] = []
+    for name in p.files:
+        try:
+            with open(os.path.join(p.dir, name), "rb") as f:
+                digests.append(hashlib.sha256(f.read()).hexdigest())
+        except OSError:
+            return p
+    return replace(p, sources=replace(p.sources, digests=tuple(digests)))
+
+
 def _names(d: Mapping[str, Any], field: str) -> tuple[str, ...]:
     return tuple(str(f) for f in d.get(field) or ())
 
@@ -122,7 +138,7 @@ def _encode_sources(s: ExternalSources | None) -> list[Any] | None:
     if s is None:
         return None
     return [list(s.cgo_files), list(s.asm), list(s.headers), list(s.syso), list(s.foreign),
-            list(s.embed_patterns), [list(kv) for kv in s.import_map], s.go_version]
+            list(s.embed_patterns), [list(kv) for kv in s.import_map], s.go_version, list(s.digests)]
 
 
 def _decode_sources(r: Any) -> ExternalSources | None:
@@ -130,7 +146,7 @@ def _decode_sources(r: Any) -> ExternalSources | None:
         return None
     return ExternalSources(tuple(map(str, r[0])), tuple(map(str, r[1])), tuple(map(str, r[2])),
                            tuple(map(str, r[3])), tuple(map(str, r[4])), tuple(map(str, r[5])),
-                           tuple((str(k), str(v)) for k, v in r[6]), str(r[7]))
+                           tuple((str(k), str(v)) for k, v in r[6]), str(r[7]), tuple(map(str, r[8])))
 
 
 DECODED = 8      # snapshots a long-lived process keeps decoded (by their bytes)
@@ -226,7 +242,7 @@ def load_external(
     try:
         for obj in json_stream(res.stdout.decode()):
             p = _pkg_from_json(obj, read_only_roots)
-            pkgs[p.import_path] = p
+            pkgs[p.import_path] = p if build else _with_digests(p)
     except (ValueError, KeyError, UnicodeDecodeError) as e:
         raise ExternalLoadError(f"go list printed output rungo cannot read: {e}") from None
     watched_paths: list[str] = []

@@ -26,28 +26,46 @@ class NotInGraph:
 
 
 def dependency_order(roots: Iterable[str], external: Mapping[str, ExternalPackage]) -> list[str]:
-    """Every external package reachable from roots, each after the packages it imports."""
+    """Every external package reachable from roots, each after the packages it needs (its imports,
+    and the implicit imports of a cgo package, which go list's Deps hold)."""
     order: list[str] = []
-    state: dict[str, int] = {}            # 1: on the path, 2: done
+    done: set[str] = set()
+    edges: dict[str, list[str]] = {}
+
+    def needs(path: str) -> list[str]:
+        got = edges.get(path)
+        if got is None:
+            ep = external[path]
+            deps = set(ep.deps)
+            got = sorted(i for i in {*ep.imports, *(i for i in _IMPLICIT if i in deps)}
+                         if i in external and i not in ("unsafe", "C"))
+            edges[path] = got
+        return got
+
     for root in sorted(set(roots)):
+        if root in done or root not in external or root in ("unsafe", "C"):
+            continue
         stack: list[tuple[str, int]] = [(root, 0)]
+        on_path = {root}
         while stack:
-            path, i = stack.pop()
-            ep = external.get(path)
-            if ep is None or path == "unsafe" or path == "C" or (i == 0 and state.get(path)):
+            path, i = stack[-1]
+            nxt = needs(path)
+            while i < len(nxt) and (nxt[i] in done or nxt[i] in on_path):
+                i += 1
+            if i < len(nxt):
+                stack[-1] = (path, i + 1)
+                stack.append((nxt[i], 0))
+                on_path.add(nxt[i])
                 continue
-            edges = sorted(set(ep.imports) | set(ep.deps))
-            if i == 0:
-                state[path] = 1
-            if i < len(edges):
-                stack.append((path, i + 1))
-                nxt = edges[i]
-                if not state.get(nxt):
-                    stack.append((nxt, 0))
-                continue
-            state[path] = 2
+            stack.pop()
+            on_path.discard(path)
+            done.add(path)
             order.append(path)
     return order
+
+
+# What the go command adds to a cgo package's imports (rungo.load.cgoflags.implicit_imports).
+_IMPLICIT = ("runtime/cgo", "syscall")
 
 
 def _summary(name: str, imports_c: bool) -> FileSummary:
@@ -76,7 +94,9 @@ def graph_package(ep: ExternalPackage) -> LocalPackage | NotInGraph:
     d = Path(ep.dir)
     cgo = set(src.cgo_files)
     try:
-        files = tuple(SourceFile(d / n, _digest(d / n), _summary(ep.name, n in cgo)) for n in ep.files)
+        known = src.digests if len(src.digests) == len(ep.files) else None
+        files = tuple(SourceFile(d / n, bytes.fromhex(known[i]) if known else _digest(d / n), _summary(ep.name, n in cgo))
+                      for i, n in enumerate(ep.files))
         patterns: list[tuple[str, tuple[str, ...]]] = []
         embeds: dict[str, EmbedFile] = {}
         for pattern in src.embed_patterns:

@@ -150,6 +150,8 @@ class ExternalSources:
     embed_patterns: tuple[str, ...] = ()
     import_map: tuple[tuple[str, str], ...] = ()   # the path written in the source -> the package's path
     go_version: str = ""               # its module's go line ("" for none, or the standard library)
+    digests: tuple[str, ...] = ()      # sha256 (hex) of each of ExternalPackage.files, when go list
+                                       # ran for a build from source: the snapshot's validity covers them
 
 
 @dataclass(frozen=True, slots=True)

@@ -426,6 +426,57 @@ def _external_errors(local: Sequence[LocalPackage], snap: Snapshot, ext_imports:
     return out
 
 
+def _externals(req: LoadRequest, ctx: BuildContext, module: Module | None, ext_imports: Collection[str],
+               roots: Sequence[str], cgo: CgoSetup | None, link: bool, *, runner: Runner, store: Cache,
+               tmpdir: Callable[[], Path]
+               ) -> tuple[Snapshot, tuple[LocalPackage, ...], str, CgoSetup | None] | LoadProblem:
+    """The external packages: go list's snapshot, and, for the whole graph (RUNGO_GRAPH=native),
+    those rungo compiles itself with the cgo setup that covers them, or why it does not."""
+    tc, flags, cwd = req.toolchain, req.invocation.flags, req.cwd
+    tolerant = not req.link
+
+    def external(build: bool) -> Snapshot:
+        return load_external(
+            runner=runner,
+            store=store,
+            go=str(tc.go),
+            goenv=tc.env,
+            list_flags=list_flags(flags),
+            cwd=cwd,
+            module_dir=module.dir if module is not None else None,
+            inputs=_module_inputs(module, flags),
+            imports=ext_imports,
+            always=roots,
+            force=flags.a,
+            tmpdir=tmpdir,
+            goflags=" ".join(check_flags(req.env.get("GOFLAGS", tc.env.get("GOFLAGS", "")).split())) if tolerant else None,
+            build=build,
+        )
+
+    whole = link and whole_graph(req)
+    refused = _not_in_graph(flags) if whole else None
+    compiled_graph: tuple[LocalPackage, ...] = ()
+    fallback = refused.reason if refused is not None else ""
+    try:
+        snap = external((req.build_externals or req.link) and not (whole and refused is None))
+        if whole and refused is None:
+            got_graph = graph_packages([*ext_imports, *roots], snap.packages)
+            if not isinstance(got_graph, NotInGraph):
+                with_cgo = _graph_cgo(req, ctx, got_graph, cgo, runner)
+                if isinstance(with_cgo, NotInGraph):
+                    got_graph = with_cgo
+                else:
+                    cgo = with_cgo
+            if isinstance(got_graph, NotInGraph):
+                fallback = got_graph.reason
+                snap = external(True)
+            else:
+                compiled_graph = got_graph
+    except ExternalLoadError as e:
+        return LoadProblem(e.args[0])
+    return snap, compiled_graph, fallback, cgo
+
+
 def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: dict[Path, bytes],
                hidden: list[Path], *, runner: Runner, store: Cache,
                tmpdir: Callable[[], Path]) -> Program | LoadProblem:
@@ -478,45 +529,10 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
                             main_ldflags=package_flags(flags.ldflags, main, cwd, main_paths)) if link else ["runtime"]
     except LinkDepsError as e:
         return LoadProblem(str(e), "usage")
-    def external(build: bool) -> Snapshot:
-        return load_external(
-            runner=runner,
-            store=store,
-            go=str(tc.go),
-            goenv=tc.env,
-            list_flags=list_flags(flags),
-            cwd=cwd,
-            module_dir=module.dir if module is not None else None,
-            inputs=_module_inputs(module, flags),
-            imports=ext_imports,
-            always=roots,
-            force=flags.a,
-            tmpdir=tmpdir,
-            goflags=" ".join(check_flags(req.env.get("GOFLAGS", tc.env.get("GOFLAGS", "")).split())) if tolerant else None,
-            build=build,
-        )
-
-    whole = link and whole_graph(req)
-    refused = _not_in_graph(flags) if whole else None
-    compiled_graph: tuple[LocalPackage, ...] = ()
-    fallback = refused.reason if refused is not None else ""
-    try:
-        snap = external((req.build_externals or req.link) and not (whole and refused is None))
-        if whole and refused is None:
-            got_graph = graph_packages([*ext_imports, *roots], snap.packages)
-            if not isinstance(got_graph, NotInGraph):
-                with_cgo = _graph_cgo(req, ctx, got_graph, cgo, runner)
-                if isinstance(with_cgo, NotInGraph):
-                    got_graph = with_cgo
-                else:
-                    cgo = with_cgo
-            if isinstance(got_graph, NotInGraph):
-                fallback = got_graph.reason
-                snap = external(True)
-            else:
-                compiled_graph = got_graph
-    except ExternalLoadError as e:
-        return LoadProblem(e.args[0])
+    got_ext = _externals(req, ctx, module, ext_imports, roots, cgo, link, runner=runner, store=store, tmpdir=tmpdir)
+    if isinstance(got_ext, LoadProblem):
+        return got_ext
+    snap, compiled_graph, fallback, cgo = got_ext
     kept = _beside_or_fail(_external_errors(local, snap, ext_imports, broken), tolerant, beside, main, local,
                            broken, rel)
     if isinstance(kept, LoadProblem):

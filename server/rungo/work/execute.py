@@ -138,6 +138,16 @@ def cgo_report(text: str, tool_version: str) -> str:
     return _CGO_TYPE_SIG.sub("C.", _CGO_LINE.sub("", text))
 
 
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """A package to build: its key, its import config and its non-Go inputs as the key hashed them."""
+
+    key: ActionID
+    cfg: Mapping[str, str]
+    native_data: Mapping[Path, bytes]
+    native_files: list[tuple[str, bytes]]
+
+
 def executable_build_id(key: ActionID) -> str:
     """The build ID a linked program carries, in the go command's shape (four parts of 20 base64
     characters: the main package's action and content, the link's action and content), all derived
@@ -286,6 +296,11 @@ class Builder:
     def compile(self, step: CompileStep, local: Mapping[str, CompileResult]) -> CompileResult:
         """One package's archive: a cache hit, or built by the step's kind (`_compile_go`, with its
         assembly, or `_compile_cgo`)."""
+        got = self.lookup(step, local)
+        return got if isinstance(got, CompileResult) else self.build(step, got)
+
+    def lookup(self, step: CompileStep, local: Mapping[str, CompileResult]) -> CompileResult | Missing:
+        """A package's cache hit (or its failure before anything runs), else what building it needs."""
         pkg = step.pkg
         cfg, ids, problems = self.import_config(step, local)
         if problems:
@@ -319,11 +334,19 @@ class Builder:
             cgo=cgo_lines,
         )
         if not self.force:
-            hit = self.store.get_file(key)
+            # The standard library's and the modules' archives (hundreds of them, each read by
+            # every build) are checked by size; their content only if a step that reads them fails.
+            verify = pkg.origin is None
+            hit = self.store.get_file(key, verify=verify)
             if hit is not None:
-                if not self.store.hashed_on_hit(hit[0]):
+                if not self.store.hashed_on_hit(hit[0], verify=verify):
                     self._served(hit[1])  # checked only if a step that reads it fails
                 return CompileResult.hit(pkg.import_path, hit[1], content_identity(hit[0].output_id))
+        return Missing(key, cfg, native_data, native_files)
+
+    def build(self, step: CompileStep, missing: Missing) -> CompileResult:
+        """A package the cache does not have: built by the step's kind."""
+        key, cfg, native_data, native_files = missing.key, missing.cfg, missing.native_data, missing.native_files
         d = self.work.action_dir()
         importcfg = d / "importcfg"
         text = "# import config\n" + "".join(f"importmap {k}={v}\n" for k, v in step.import_map) \
@@ -616,38 +639,63 @@ class Builder:
         return self._run_once(plan)
 
     def _run_once(self, plan: Plan) -> BuildOutcome:
-        """The compiles on a ready queue: a step starts on one of up to `parallel` worker threads as
-        soon as the local packages it imports are built; a failure fails its dependents."""
+        """The compiles on a ready queue: a step starts as soon as the local packages it imports are
+        built. A cache hit is answered here at once; a miss (and every cgo step, whose key asks the
+        C compilers) goes to one of up to `parallel` worker threads. A failure fails its dependents."""
         results: dict[str, CompileResult] = {}
         archives: dict[str, CompileResult] = {}
         failed: set[str] = set()
         pending = {s.pkg.import_path: s for s in plan.compiles}
         order = [s.pkg.import_path for s in plan.compiles]
+        looked: dict[str, Missing] = {}
         finished: SimpleQueue[tuple[str, CompileResult | BaseException]] = SimpleQueue()
         workers = max(1, self.parallel)
         running = 0
         trouble: BaseException | None = None
 
-        def work(path: str, step: CompileStep, built: dict[str, CompileResult]) -> None:
+        def work(path: str, step: CompileStep, built: dict[str, CompileResult], missing: Missing | None) -> None:
             try:
-                finished.put((path, self.compile(step, built)))
+                finished.put((path, self.build(step, missing) if missing is not None else self.compile(step, built)))
             except BaseException as e:  # handed to the scheduling thread, which raises it
                 finished.put((path, e))
 
+        def finish(path: str, r: CompileResult) -> None:
+            results[path] = r
+            if r.failed or r.archive is None:
+                failed.add(path)
+            else:
+                archives[path] = r
+
         while pending or running:
-            for path in list(order):
-                step = pending.get(path)
-                if step is None or trouble is not None:
-                    continue
-                if any(d in failed for d in step.local_deps):
-                    failed.add(path)
-                    del pending[path]
-                    continue
-                if all(d in archives for d in step.local_deps) and running < workers:
-                    del pending[path]
-                    running += 1
-                    threading.Thread(target=work, args=(path, step, dict(archives)),
-                                     name=f"rungo-compile-{path}").start()
+            progressed = True
+            while progressed and trouble is None:
+                progressed = False
+                for path in [p for p in order if p in pending]:
+                    step = pending[path]
+                    if any(d in failed for d in step.local_deps):
+                        failed.add(path)
+                        del pending[path]
+                        progressed = True
+                        continue
+                    if not all(d in archives for d in step.local_deps):
+                        continue
+                    if step.cgo is None and path not in looked:
+                        try:
+                            got = self.lookup(step, archives)
+                        except BaseException as e:
+                            trouble = trouble or e
+                            break
+                        if isinstance(got, CompileResult):
+                            del pending[path]
+                            finish(path, got)
+                            progressed = True
+                            continue
+                        looked[path] = got
+                    if running < workers:
+                        del pending[path]
+                        running += 1
+                        threading.Thread(target=work, args=(path, step, dict(archives), looked.pop(path, None)),
+                                         name=f"rungo-compile-{path}").start()
             if not running:
                 break
             path, r = finished.get()
@@ -655,11 +703,7 @@ class Builder:
             if isinstance(r, BaseException):
                 trouble = trouble or r
                 continue
-            results[path] = r
-            if r.failed or r.archive is None:
-                failed.add(path)
-            else:
-                archives[path] = r
+            finish(path, r)
         if trouble is not None:
             raise trouble
         ordered = tuple(results[p] for p in order if p in results)
