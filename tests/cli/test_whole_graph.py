@@ -129,6 +129,28 @@ def test_std_cgo_is_the_go_commands_program(flags: list[str], tmp_path: Path, ba
         or "amd64" not in subprocess.run([go_exe, "env", "GOARCH"], capture_output=True, text=True).stdout
 
 
+def test_cgo_in_the_main_package_and_in_a_vendored_module(tmp_path: Path, base_env: dict[str, str],
+                                                          go_exe: str) -> None:
+    """The main module's own cgo beside the graph's (the main package's compile still gets the
+    runtime), and a vendored module's cgo under -trimpath (the C compiler maps the whole vendor
+    directory to /_/vendor, as cmd/go does)."""
+    mod = write_tree(tmp_path / "m", {
+        "go.mod": "module example.com/m\n\ngo 1.22\n\nrequire v.com/c v1.0.0\n",
+        "vendor/modules.txt": "# v.com/c v1.0.0\n## explicit; go 1.20\nv.com/c\n",
+        "vendor/v.com/c/c.go": 'package c\n\n// #cgo CFLAGS: -I${SRCDIR}/inc\n// #include "f.h"\nimport "C"\n\n'
+                               "func File() string { return C.GoString(C.file()) }\n",
+        "vendor/v.com/c/inc/f.h": 'static const char *file(void) { return __FILE__; }\n',
+        "main.go": 'package main\n\n// int x = 7;\nimport "C"\n\nimport (\n\t"fmt"\n\n\t"v.com/c"\n)\n\n'
+                   "func main() { fmt.Println(C.x, c.File()) }\n",
+    })
+    env = {**base_env, "CGO_ENABLED": "1"}
+    x = same_program(go_exe, mod, env, ["-trimpath"], tmp_path)
+    assert compiled_natively(x, "v.com/c") and compiled_natively(x, "runtime/cgo")
+    res = subprocess.run([*RUNGO, "run", "-trimpath", "."], cwd=mod, capture_output=True, text=True,
+                         env={**env, "RUNGO_GRAPH": "native", "RUNGO_ENGINE": "off"})
+    assert res.returncode == 0 and res.stdout == "7 /_/vendor/v.com/c/inc/f.h\n", res.stderr
+
+
 def test_race_goes_to_go_list(tmp_path: Path, base_env: dict[str, str], go_exe: str) -> None:
     """-race instruments every package: go list -export builds the external packages, and -v says so."""
     mod = write_tree(tmp_path / "hello", HELLO)

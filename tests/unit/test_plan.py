@@ -56,6 +56,7 @@ def test_closure_follows_implicit_deps() -> None:
 
 def test_go_list_snapshot_round_trips() -> None:
     from rungo.load.external import _FORMAT, _UNBUILT, _decode, _encode
+    from rungo.load.model import ExternalSources
     from rungo.load.model import Watched
 
     pkgs = {
@@ -63,6 +64,10 @@ def test_go_list_snapshot_round_trips() -> None:
         "example.com/dep": ExternalPackage("example.com/dep", "dep", "/x/dep.a", False, ("fmt",), "/m/dep",
                                            "example.com/dep", "v1.0.0", "h1:x", "../dep", None, None,
                                            ("/m/dep/d.go",), ("fmt", "os")),
+        "runtime/cgo": ExternalPackage("runtime/cgo", "cgo", "", True, ("C",), "/goroot/src/runtime/cgo",
+                                       files=("cgo.go",), sources=ExternalSources(
+                                           ("cgo.go",), ("asm_amd64.s",), ("libcgo.h",), (), ("gcc_util.c",),
+                                           ("x/*",), (("a", "vendor/a"),), "1.22", ("00" * 32,), "/m")),
     }
     watched = (Watched("/m/dep/d.go", "1:2:3"), Watched("/m/dep", "dir:4:5"))
     for fmt in (_FORMAT, _FORMAT + _UNBUILT):

@@ -71,10 +71,14 @@ def cgo_package(pkg: LocalPackage, trimpath: bool) -> CgoPackage | Unsupported:
         trimpath_to, trimpath_from = None, None
         if origin.standard:
             trimpath_to, trimpath_from = "GOROOT", origin.dir[: -len("/src/" + origin.import_path)]
+        elif trimpath and origin.module_path and origin.sources is not None and not origin.sources.module_dir:
+            # A vendored module (go list gives it no directory): the whole vendor directory.
+            trimpath_to, trimpath_from = "vendor", origin.dir[: -len("/" + origin.import_path)]
         elif trimpath and origin.module_path:
             version = origin.module_version
             trimpath_to = f"{origin.module_path}@{version}" if version else origin.module_path
-            trimpath_from = origin.dir[: len(origin.dir) - len(origin.import_path[len(origin.module_path):])]
+            trimpath_from = origin.sources.module_dir if origin.sources is not None else \
+                origin.dir[: len(origin.dir) - len(origin.import_path[len(origin.module_path):])]
     return CgoPackage(
         import_path=pkg.import_path,
         name=pkg.name,

@@ -25,7 +25,7 @@ from rungo.process import Runner
 _FIELDS = ("ImportPath,Name,Export,Standard,Imports,ImportMap,Deps,Dir,GoFiles,CgoFiles,SFiles,HFiles,SysoFiles,"
            "CFiles,CXXFiles,MFiles,FFiles,SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Module,Error,DepsErrors,"
            "Incomplete")
-_FORMAT = "rungo-golist-v6"
+_FORMAT = "rungo-golist-v7"
 _UNBUILT = "-unbuilt"      # the format of a snapshot without export data
 
 
@@ -100,6 +100,7 @@ def _pkg_from_json(d: Mapping[str, Any], read_only_roots: Sequence[str]) -> Exte
             embed_patterns=_names(d, "EmbedPatterns"),
             import_map=tuple(sorted((str(k), str(v)) for k, v in (d.get("ImportMap") or {}).items())),
             go_version=str(mod.get("GoVersion") or ""),
+            module_dir=str(mod.get("Dir") or ""),
         ),
     )
 
@@ -138,7 +139,8 @@ def _encode_sources(s: ExternalSources | None) -> list[Any] | None:
     if s is None:
         return None
     return [list(s.cgo_files), list(s.asm), list(s.headers), list(s.syso), list(s.foreign),
-            list(s.embed_patterns), [list(kv) for kv in s.import_map], s.go_version, list(s.digests)]
+            list(s.embed_patterns), [list(kv) for kv in s.import_map], s.go_version, list(s.digests),
+            s.module_dir]
 
 
 def _decode_sources(r: Any) -> ExternalSources | None:
@@ -146,7 +148,8 @@ def _decode_sources(r: Any) -> ExternalSources | None:
         return None
     return ExternalSources(tuple(map(str, r[0])), tuple(map(str, r[1])), tuple(map(str, r[2])),
                            tuple(map(str, r[3])), tuple(map(str, r[4])), tuple(map(str, r[5])),
-                           tuple((str(k), str(v)) for k, v in r[6]), str(r[7]), tuple(map(str, r[8])))
+                           tuple((str(k), str(v)) for k, v in r[6]), str(r[7]), tuple(map(str, r[8])),
+                           str(r[9]))
 
 
 DECODED = 8      # snapshots a long-lived process keeps decoded (by their bytes)

@@ -152,6 +152,7 @@ class ExternalSources:
     go_version: str = ""               # its module's go line ("" for none, or the standard library)
     digests: tuple[str, ...] = ()      # sha256 (hex) of each of ExternalPackage.files, when go list
                                        # ran for a build from source: the snapshot's validity covers them
+    module_dir: str = ""               # its module's directory ("" for none, or a vendored module)
 
 
 @dataclass(frozen=True, slots=True)

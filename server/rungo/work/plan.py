@@ -185,6 +185,12 @@ def asm_args(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Toolcha
             *package_flags(flags.asmflags, pkg, cwd, _main_paths(program)))
 
 
+def _runtime_of(pkg: LocalPackage, paths: Collection[str]) -> tuple[str, ...]:
+    """The runtime, for a main package's compile when rungo compiles it too: every program links it,
+    and the main package's compile is given it as cmd/go gives it."""
+    return ("runtime",) if pkg.is_main and "runtime" in paths else ()
+
+
 def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Toolchain, cwd: Path,
                  local_paths: Collection[str]) -> CompileStep:
     cgo = program.cgo.packages.get(pkg.import_path) if program.cgo is not None else None
@@ -193,7 +199,7 @@ def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Too
         from rungo.load.cgoflags import implicit_imports
 
         implicit = [i for i in implicit_imports(pkg.import_path, False) if i != "unsafe" and i not in pkg.imports]
-        deps = sorted({*pkg.imports, *implicit})
+        deps = sorted({*pkg.imports, *implicit, *_runtime_of(pkg, local_paths)})
         return CompileStep(
             pkg=pkg,
             args=compile_args(pkg, program, flags, cwd),
@@ -203,9 +209,7 @@ def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Too
             cgo=cgo,
         )
     sfiles = tuple(f for f in pkg.other_files if f.suffix == ".s")
-    deps = list(pkg.imports)
-    if pkg.is_main and "runtime" in local_paths and "runtime" not in deps:
-        deps.append("runtime")          # every program links the runtime: the main package's compile sees it
+    deps = [*pkg.imports, *(r for r in _runtime_of(pkg, local_paths) if r not in pkg.imports)]
     return CompileStep(
         pkg=pkg,
         args=compile_args(pkg, program, flags, cwd),
