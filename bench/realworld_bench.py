@@ -253,7 +253,7 @@ def main() -> int:
         except (OSError, ValueError):
             earlier = {"meta": {}, "rows": []}
         fresh = {(r["program"], r["scenario"]) for r in rows}
-        for r in rows:
+        for r in rows if earlier["rows"] else ():      # a first measurement is not a re-measurement
             r["remeasured"] = meta["date"] + " (`" + meta["command"] + "`)"
         order = {(r["program"], r["scenario"]): i for i, r in enumerate(earlier["rows"])}
         merged = [r for r in earlier["rows"] if (r["program"], r["scenario"]) not in fresh] + rows
