@@ -208,10 +208,12 @@ def load_external(
     tmpdir: Callable[[], Path] | None = None,
     goflags: str | None = None,
     build: bool = True,
+    digests: bool = False,
 ) -> Snapshot:
     """The snapshot for these imports (plus `always`, e.g. runtime), from the cache when still valid.
     `goflags`, when given, replaces $GOFLAGS for go list (a check's leaves out what it ignores).
-    Without `build`, the snapshot has export data only when a remembered one still holds."""
+    Without `build`, the snapshot has export data only when a remembered one still holds; with
+    `digests` too (a build of the whole graph), a new one keeps the sha256 of every Go file."""
     wanted = sorted(set(imports) | set(always))
 
     def key(fmt: str) -> bytes:
@@ -245,7 +247,7 @@ def load_external(
     try:
         for obj in json_stream(res.stdout.decode()):
             p = _pkg_from_json(obj, read_only_roots)
-            pkgs[p.import_path] = p if build else _with_digests(p)
+            pkgs[p.import_path] = _with_digests(p) if digests and not build else p
     except (ValueError, KeyError, UnicodeDecodeError) as e:
         raise ExternalLoadError(f"go list printed output rungo cannot read: {e}") from None
     watched_paths: list[str] = []

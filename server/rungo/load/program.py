@@ -435,6 +435,8 @@ def _externals(req: LoadRequest, ctx: BuildContext, module: Module | None, ext_i
     tc, flags, cwd = req.toolchain, req.invocation.flags, req.cwd
     tolerant = not req.link
 
+    whole = link and whole_graph(req)
+
     def external(build: bool) -> Snapshot:
         return load_external(
             runner=runner,
@@ -451,9 +453,9 @@ def _externals(req: LoadRequest, ctx: BuildContext, module: Module | None, ext_i
             tmpdir=tmpdir,
             goflags=" ".join(check_flags(req.env.get("GOFLAGS", tc.env.get("GOFLAGS", "")).split())) if tolerant else None,
             build=build,
+            digests=whole,
         )
 
-    whole = link and whole_graph(req)
     refused = _not_in_graph(flags) if whole else None
     compiled_graph: tuple[LocalPackage, ...] = ()
     fallback = refused.reason if refused is not None else ""
