@@ -17,7 +17,8 @@ from rungo.invocation import BuildFlags
 from rungo.load.loader import CMDLINE_PATH, lang_for
 from rungo.load.model import ExternalPackage, LocalPackage
 from rungo.load.program import Program, flag_text, package_flags
-from rungo.toolchain import Toolchain
+from rungo.load.modfile import lang_version
+from rungo.toolchain import Toolchain, parse_release
 from rungo.work.buildinfo import ModuleInfo, build_info_text, modinfo_line
 from rungo.keys import GOARCH_ENV
 
@@ -232,21 +233,6 @@ _INCOMPLETE_STD = frozenset({"bytes", "internal/poll", "net", "os", "runtime/met
                              "runtime/trace", "sync", "syscall", "time"})
 
 
-def _lang(version: str) -> str:
-    """gover.Lang: a go line's language version (1.21.3 -> 1.21)."""
-    return ".".join(version.split(".")[:2])
-
-
-def _newer(a: str, b: str) -> bool:
-    def parts(v: str) -> tuple[int, ...]:
-        out = []
-        for p in v.split(".")[:3]:
-            digits = "".join(c for c in p if c.isdigit()) or "0"
-            out.append(int(digits))
-        return tuple(out)
-    return parts(a) > parts(b)
-
-
 def graph_compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, cwd: Path) -> tuple[str, ...]:
     """cmd/go's compiler flags for a standard or module package (gc.go's gc): -p, -lang (the
     module's go line, 1.16 when it has none; the toolchain's for the standard library), -std,
@@ -254,13 +240,12 @@ def graph_compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, c
     ep = pkg.origin
     assert ep is not None and ep.sources is not None
     src = ep.sources
-    toolchain = f"1.{program.context.go_minor}"
-    version = toolchain
+    lang = f"go1.{program.context.go_minor}"
     if not ep.standard:
-        v = src.go_version or "1.16"
-        if not _newer(_lang(v), toolchain):
-            version = v
-    args = ["-p", pkg.import_path, "-lang=go" + _lang(version)]
+        module_lang = lang_version(src.go_version or "1.16")
+        if module_lang and parse_release(module_lang) <= parse_release(lang):
+            lang = module_lang
+    args = ["-p", pkg.import_path, "-lang=" + lang]
     if ep.standard:
         args.append("-std")
     extra = len(src.cgo_files) + len(src.foreign) + len(src.asm) + len(src.syso)
