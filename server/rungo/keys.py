@@ -68,6 +68,16 @@ def _action(kind: str, tool: str, target_env: Mapping[str, str]) -> "KeyHasher":
     return h
 
 
+def profile_key(*, preprofile_tool: str, profile_digest: bytes) -> "ActionID":
+    """A profile preprocessed for profile-guided optimization (cmd/go's pgoActionID): the tool and
+    the profile's content."""
+    h = _hasher("preprofile")
+    h.add("version", KEY_VERSION)
+    h.add("tool", preprofile_tool)
+    h.add("input", profile_digest)
+    return h.digest()
+
+
 # Any new influence on a compile's output must be added here.
 def compile_key(
     *,

@@ -151,15 +151,136 @@ def test_cgo_in_the_main_package_and_in_a_vendored_module(tmp_path: Path, base_e
     assert res.returncode == 0 and res.stdout == "7 /_/vendor/v.com/c/inc/f.h\n", res.stderr
 
 
-def test_race_goes_to_go_list(tmp_path: Path, base_env: dict[str, str], go_exe: str) -> None:
-    """-race instruments every package: go list -export builds the external packages, and -v says so."""
-    mod = write_tree(tmp_path / "hello", HELLO)
-    env = {**base_env, "CGO_ENABLED": "1", "RUNGO_GRAPH": "native", "RUNGO_ENGINE": "off"}
-    res = subprocess.run([*RUNGO, "run", "-v", "-race", "."], cwd=mod, env=env, capture_output=True, text=True,
-                         timeout=1200)
-    assert res.returncode == 0 and res.stdout == "hello 1\n", res.stderr
-    assert "rungo: go list -export builds the external packages: -race instruments every package\n" in res.stderr
-    assert "\nruntime\n" not in res.stderr        # -v names each package rungo compiles: not the runtime
+RACY = {
+    "go.mod": "module example.com/racy\n\ngo 1.21\n",
+    "main.go": """
+        package main
+
+        // static int twice(int x) { return 2 * x; }
+        import "C"
+
+        import (
+            "fmt"
+            "os"
+        )
+
+        func main() {
+            n := 0
+            if len(os.Args) > 1 {
+                done := make(chan bool)
+                go func() { n++; done <- true }()
+                n++
+                <-done
+            }
+            fmt.Println(C.twice(21), n)
+        }
+    """,
+}
+
+
+def test_race_instruments_the_whole_graph(tmp_path: Path, base_env: dict[str, str], go_exe: str) -> None:
+    """-race: every package compiles with -race (runtime/race, a cgo package of the standard
+    library, too), and cgo's dynamic-import link of a package takes the .syso files of the packages
+    it depends on (the race runtime's, for runtime/race and for a main package that uses cgo). The
+    program is the go command's, and it finds the race."""
+    mod = write_tree(tmp_path / "racy", RACY)
+    env = {**base_env, "CGO_ENABLED": "1"}
+    x = same_program(go_exe, mod, env, ["-race"], tmp_path)
+    lines = x.splitlines()
+    for pkg in ("runtime/race", "runtime", "fmt"):
+        assert any("/compile " in line and f" -p {pkg} " in line and " -race " in line for line in lines), pkg
+    dyn_links = [line for line in lines if "_cgo_.o" in line and " -o " in line and "race_linux" in line]
+    assert len(dyn_links) >= 2, x      # runtime/race's and the main package's
+    res = subprocess.run([*RUNGO, "run", "-race", ".", "race"], cwd=mod, capture_output=True, text=True,
+                         env={**env, "RUNGO_GRAPH": "native", "RUNGO_ENGINE": "off"}, timeout=600)
+    assert res.returncode == 66 and res.stdout == "42 2\n", res.stderr
+    assert "WARNING: DATA RACE" in res.stderr
+
+
+PROFILED = {
+    "go.mod": "module example.com/profiled\n\ngo 1.22\n",
+    "main.go": """
+        package main
+
+        import (
+            "fmt"
+            "os"
+            "runtime/pprof"
+            "strconv"
+            "strings"
+        )
+
+        func work(n int) int {
+            s := 0
+            for i := 0; i < n; i++ {
+                s += len(strings.Repeat("ab", i%50)) + len(fmt.Sprint(i)) + len(strconv.Quote("q"))
+            }
+            return s
+        }
+
+        // With an argument it writes a CPU profile of its own work there.
+        func main() {
+            if len(os.Args) > 2 {
+                f, _ := os.Create(os.Args[1])
+                pprof.StartCPUProfile(f)
+                n, _ := strconv.Atoi(os.Args[2])
+                work(n)
+                pprof.StopCPUProfile()
+                f.Close()
+                return
+            }
+            fmt.Println(work(100))
+        }
+    """,
+}
+
+
+def _profile(go: str, mod: Path, env: dict[str, str], out: Path, n: int) -> None:
+    res = subprocess.run([go, "run", ".", str(out), str(n)], cwd=mod, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0 and out.stat().st_size > 0, res.stderr
+
+
+def test_pgo_default_profile_optimizes_the_whole_graph(tmp_path: Path, base_env: dict[str, str],
+                                                       go_exe: str) -> None:
+    """-pgo=auto (the default) with a default.pgo beside the main package: the profile is
+    preprocessed once and every package compiles with it, the standard library too, and the
+    program is the go command's (its build info names the profile). A new profile rebuilds."""
+    mod = write_tree(tmp_path / "profiled", PROFILED)
+    env = {**base_env, "CGO_ENABLED": "0"}
+    _profile(go_exe, mod, env, mod / "default.pgo", 2_000_000)
+    x = same_program(go_exe, mod, env, [], tmp_path)
+    lines = x.splitlines()
+    assert sum(1 for line in lines if "/preprofile " in line and line.endswith(f"-i {mod / 'default.pgo'}")) == 1, x
+    for pkg in ("runtime", "fmt", "strconv", "main"):
+        assert any("/compile " in line and f" -p {pkg} " in line and " -pgoprofile=" in line for line in lines), pkg
+    native = {**env, "RUNGO_GRAPH": "native", "RUNGO_ENGINE": "off"}
+    again = subprocess.run([*RUNGO, "run", "-v", "."], cwd=mod, env=native, capture_output=True, text=True)
+    assert again.returncode == 0 and again.stdout == "5390\n" and again.stderr == "", again.stderr
+    _profile(go_exe, mod, env, mod / "default.pgo", 3_000_000)
+    edited = subprocess.run([*RUNGO, "run", "-v", "."], cwd=mod, env=native, capture_output=True, text=True,
+                            timeout=1200)
+    assert edited.returncode == 0 and "\nfmt\n" in edited.stderr, edited.stderr
+    off = subprocess.run([*RUNGO, "run", "-n", "-a", "-pgo=off", "."], cwd=mod, env=native, capture_output=True,
+                         text=True)
+    assert off.returncode == 0 and "-pgoprofile" not in off.stderr and "/preprofile " not in off.stderr, off.stderr
+
+
+def test_pgo_file_under_trimpath_and_a_bad_profile(tmp_path: Path, base_env: dict[str, str], go_exe: str) -> None:
+    """-pgo=file names a profile relative to the directory of the run (after -C); -trimpath keeps
+    only its base name in the build info. A profile preprofile cannot read fails the build with
+    the tool's words under the profile's name, as go run's does."""
+    mod = write_tree(tmp_path / "profiled", PROFILED)
+    env = {**base_env, "CGO_ENABLED": "0"}
+    (mod / "prof").mkdir()
+    _profile(go_exe, mod, env, mod / "prof" / "cpu.pprof", 2_000_000)
+    same_program(go_exe, mod, env, ["-trimpath", "-pgo=prof/cpu.pprof"], tmp_path, dry=False)
+    (mod / "bad.pgo").write_text("not a profile\n")
+    native = {**env, "RUNGO_GRAPH": "native", "RUNGO_ENGINE": "off"}
+    go = subprocess.run([go_exe, "run", "-pgo=bad.pgo", "."], cwd=mod, env=env, capture_output=True, text=True)
+    res = subprocess.run([*RUNGO, "run", "-pgo=bad.pgo", "."], cwd=mod, env=native, capture_output=True, text=True)
+    assert go.returncode == 1 and res.returncode == 125 and res.stdout == ""
+    assert res.stderr == go.stderr and res.stderr.startswith(f"# {mod / 'bad.pgo'}\npreprofile: "), res.stderr
 
 
 def test_a_run_after_an_edit_compiles_only_the_edit(tmp_path: Path, base_env: dict[str, str]) -> None:

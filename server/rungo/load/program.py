@@ -4,6 +4,7 @@ tell whether it still holds."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
@@ -64,6 +65,7 @@ class Program:
     externals_built: bool = True               # the external packages' export data are there
     graph: tuple[LocalPackage, ...] = ()       # the external packages rungo compiles itself, dependency order
     graph_fallback: str = ""                   # why go list -export builds them although RUNGO_GRAPH=native
+    pgo: Path | None = None                    # the profile every package is optimized with (the whole graph's)
 
 
 # RUNGO_GRAPH=native: rungo compiles the standard library and the dependencies itself.
@@ -73,15 +75,6 @@ GRAPH_ENV = "RUNGO_GRAPH"
 def whole_graph(req: LoadRequest) -> bool:
     """Whether rungo is asked to compile the external packages of this build itself (RUNGO_GRAPH=native)."""
     return req.env.get(GRAPH_ENV, "").strip().lower() == "native"
-
-
-def _not_in_graph(flags: BuildFlags) -> NotInGraph | None:
-    """Why go list -export builds the external packages even so: instrumentation (-race, -msan,
-    -asan) changes how every package compiles, and is the go command's for now."""
-    for name, on in (("race", flags.race), ("msan", flags.msan), ("asan", flags.asan)):
-        if on:
-            return NotInGraph(f"-{name} instruments every package")
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +254,8 @@ def load_program(req: LoadRequest, *, runner: Runner, store: Cache,
     one (cached) `go list -export -deps`. `tmpdir` gives go list's GOTMPDIR."""
     tc, flags, cwd = req.toolchain, req.invocation.flags, req.cwd
     bad = unsupported(flags)
+    if req.link and whole_graph(req):     # -pgo=file: profile-guided optimization of the whole graph
+        bad = tuple(name for name in bad if name != "pgo")
     if not req.link:
         bad = tuple(name for name in bad if name in CHECK_NEEDS_GO)
     if bad:
@@ -317,7 +312,7 @@ def _needs_go_command(req: LoadRequest, module: Module | None, main: LocalPackag
     """Why the go command must build this (a profile to link with, an overlay outside the main
     module's Go files); None when nothing says so."""
     flags = req.invocation.flags
-    if req.link and flags.pgo in (None, "auto") and (main.dir / "default.pgo").is_file():
+    if req.link and not whole_graph(req) and flags.pgo in (None, "auto") and (main.dir / "default.pgo").is_file():
         return LoadProblem("", go_command=f"profile-guided optimization with {rel(main.dir / 'default.pgo')}")
     if flags.overlay:
         for real in [*overlays, *hidden]:
@@ -456,12 +451,11 @@ def _externals(req: LoadRequest, ctx: BuildContext, module: Module | None, ext_i
             digests=whole,
         )
 
-    refused = _not_in_graph(flags) if whole else None
     compiled_graph: tuple[LocalPackage, ...] = ()
-    fallback = refused.reason if refused is not None else ""
+    fallback = ""
     try:
-        snap = external((req.build_externals or req.link) and not (whole and refused is None))
-        if whole and refused is None:
+        snap = external((req.build_externals or req.link) and not whole)
+        if whole:
             got_graph = graph_packages([*ext_imports, *roots], snap.packages)
             if not isinstance(got_graph, NotInGraph):
                 with_cgo = _graph_cgo(req, ctx, got_graph, cgo, runner)
@@ -535,6 +529,12 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
     if isinstance(got_ext, LoadProblem):
         return got_ext
     snap, compiled_graph, fallback, cgo = got_ext
+    profile = pgo_profile(flags.pgo, main, cwd) if link else None
+    if profile is not None:
+        if not compiled_graph:        # it optimizes every package: the go command's unless rungo builds them all
+            return LoadProblem("", go_command=f"profile-guided optimization with {rel(profile)}"
+                               + (f" ({fallback})" if fallback else ""))
+        loader.watch_file(profile)
     kept = _beside_or_fail(_external_errors(local, snap, ext_imports, broken), tolerant, beside, main, local,
                            broken, rel)
     if isinstance(kept, LoadProblem):
@@ -560,7 +560,19 @@ def _load_with(loader: Loader, req: LoadRequest, ctx: BuildContext, overlays: di
         externals_built=snap.built,
         graph=compiled_graph,
         graph_fallback=fallback,
+        pgo=profile,
     )
+
+
+def pgo_profile(pgo: str | None, main: LocalPackage, cwd: Path) -> Path | None:
+    """The profile of -pgo (cmd/go's setPGOProfilePath): none for -pgo=off, the main package's
+    default.pgo when there is one for -pgo=auto (the default), else the named file."""
+    if pgo in ("off", ""):
+        return None
+    if pgo is None or pgo == "auto":
+        file = main.dir / "default.pgo"
+        return file if file.exists() else None
+    return Path(os.path.abspath(cwd / pgo))
 
 
 def _as_imported(pkg: LocalPackage, importers: Mapping[str, LocalPackage], e: LoadError) -> LoadError:

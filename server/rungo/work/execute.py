@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, TextIO
 
 from rungo.cache import ActionID, Cache, CacheWriteError
-from rungo.keys import compile_key, content_identity, export_identity, link_key, tool_id
+from rungo.keys import compile_key, content_identity, export_identity, link_key, profile_key, tool_id
 from rungo.load.model import ExternalPackage, LocalPackage, RelPath
 from rungo.process import Runner
 from rungo.work.plan import CompileStep, LinkStep, Plan
@@ -202,6 +202,8 @@ class Builder:
     _probes_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _served_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _served_paths: list[Path] = field(init=False, default_factory=list)
+    _profiles: dict[Path, tuple[str, str] | str] = field(init=False, default_factory=dict)
+    _profiles_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._rel = RelPath(self.cwd)
@@ -310,6 +312,12 @@ class Builder:
             return natives
         native_data, native_files = natives
         cgo_lines: tuple[str, ...] = ()
+        pgo: tuple[str, ...] = ()
+        if step.pgo is not None:
+            profile = self._profile(step.pgo)
+            if isinstance(profile, str):
+                return CompileResult.failure(pkg.import_path, profile, headed=False)
+            pgo = ("pgofile", profile[1])
         if step.cgo is not None:
             from rungo.load.cgodirectives import CgoError
 
@@ -321,7 +329,7 @@ class Builder:
             compile_tool=tool_id(str(self.compile_tool), self.tool_version),
             target_env=self.target_env,
             args=step.args + (("trimpath", step.trimpath) if step.trimpath else ())
-            + tuple(f"importmap {k}={v}" for k, v in step.import_map),
+            + tuple(f"importmap {k}={v}" for k, v in step.import_map) + pgo,
             import_path=pkg.import_path,
             directory=str(pkg.dir),
             files=[(str(f.path), f.digest) for f in pkg.files],
@@ -356,6 +364,60 @@ class Builder:
         if step.cgo is not None:
             return self._compile_cgo(step, key, d, importcfg, out, native_files)
         return self._compile_go(step, key, d, importcfg, out, native_data)
+
+    # -- profile-guided optimization -------------------------------------------------
+
+    def _profile(self, profile: Path) -> tuple[str, str] | str:
+        """The profile as the compiler takes it (preprocessed once per build, and kept in the cache
+        under cmd/go's pgoActionID inputs): its path and its content's digest, or, for the first
+        step that asks, why it cannot be had ("" for the others: it is said once)."""
+        with self._profiles_lock:
+            got = self._profiles.get(profile)
+            if got is None:
+                got = self._preprofile(profile)
+                self._profiles[profile] = got if not isinstance(got, str) else ""
+            return got
+
+    def _preprofile(self, profile: Path) -> tuple[str, str] | str:
+        tool = self.compile_tool.parent / "preprofile"
+        try:
+            data = profile.read_bytes()
+        except OSError:
+            data = None
+        if not tool.exists():       # before Go 1.23 the compiler reads the profile itself
+            if data is None:
+                return f"# {profile}\nopen {profile}: no such file or directory\n"
+            return str(profile), hashlib.sha256(data).hexdigest()
+        key = None
+        if data is not None:
+            key = profile_key(preprofile_tool=tool_id(str(tool), self.tool_version),
+                              profile_digest=hashlib.sha256(data).digest())
+            if not self.force:
+                hit = self.store.get_file(key)
+                if hit is not None:
+                    return str(hit[1]), hit[0].output_id.hex()
+        out = self.work.action_dir() / "pgo.preprofile"
+        res = self.runner.run([str(tool), "-o", str(out), "-i", str(profile)], cwd=self.cwd)
+        if self.runner.dry_run:
+            return str(out), ""
+        if res.returncode != 0 or not out.exists():
+            text = (res.stdout + res.stderr).decode(errors="replace")
+            return f"# {profile}\n" + (text or f"preprofile exited with status {res.returncode}\n")
+        if key is not None and _digest(profile) == hashlib.sha256(data or b"").digest():
+            try:
+                self.store.put_file(key, out)
+                stored = self.store.get_file(key)
+            except CacheWriteError:
+                stored = None
+            if stored is not None:
+                return str(stored[1]), stored[0].output_id.hex()
+        return str(out), hashlib.sha256(out.read_bytes()).hexdigest()
+
+    def _pgo_flag(self, step: CompileStep) -> list[str]:
+        if step.pgo is None:
+            return []
+        got = self._profiles.get(step.pgo)
+        return ["-pgoprofile=" + got[0]] if isinstance(got, tuple) else []
 
     def _read_natives(self, step: CompileStep) -> tuple[dict[Path, bytes], list[tuple[str, bytes]]] | CompileResult:
         """The bytes of the step's non-Go inputs (assembly, headers, .syso; a cgo package's C side),
@@ -394,7 +456,7 @@ class Builder:
             shown_dir = apply_rewrites(str(pkg.dir), step.trimpath) if step.trimpath else str(pkg.dir)
             trim = f"{src}=>{shown_dir};{d}=>" + (";" + step.trimpath if step.trimpath else "")
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
-                "-importcfg", str(importcfg)]
+                *self._pgo_flag(step), "-importcfg", str(importcfg)]
         asm_base: list[str] = []
         if step.asm_files:
             if self.asm_tool is None:
@@ -534,11 +596,17 @@ class Builder:
         return tuple(p.dir / n for n in names)
 
     def _cgo_key_lines(self, step: CompileStep) -> tuple[str, ...] | CgoError:
+        from rungo.load.cgodirectives import CgoError
         from rungo.work import cgo as cgostage
 
         assert step.cgo is not None and self.cgo is not None and self.cgo_tool is not None
-        return cgostage.key_lines(step.cgo.package, step.cgo.flags, self.cgo.env, self._cgo_probes(),
-                                  tool_id(str(self.cgo_tool), self.tool_version))
+        lines = cgostage.key_lines(step.cgo.package, step.cgo.flags, self.cgo.env, self._cgo_probes(),
+                                   tool_id(str(self.cgo_tool), self.tool_version))
+        if isinstance(lines, CgoError) or not step.dep_objects:
+            return lines
+        # The dependencies' .syso files join the dynamic-import link (their contents are in the
+        # dependencies' keys).
+        return (*lines, "dynimport-objects " + " ".join(str(f) for f in step.dep_objects))
 
     def _compile_cgo(self, step: CompileStep, key: ActionID, d: Path, importcfg: Path, out: Path,
                      native_files: list[tuple[str, bytes]]) -> CompileResult:
@@ -555,7 +623,8 @@ class Builder:
             self.verbose.write(pkg.import_path + "\n")
             self.verbose.flush()
         cstep = cgostage.plan(cpkg, step.cgo.flags, self.cgo.env, self._cgo_probes(), objdir=d,
-                              tooldir=self.cgo_tool.parent, seed=key, cwd=self.cwd, env=self.runner.env)
+                              tooldir=self.cgo_tool.parent, seed=key, cwd=self.cwd, env=self.runner.env,
+                              dep_syso_files=[str(f) for f in step.dep_objects])
         done = cgostage.execute(cstep, self.runner, self.cgo.rules, cwd=self.cwd)
         if isinstance(done, Unsupported):
             return CompileResult.failure(pkg.import_path, f"{pkg.import_path}: {done.reason}\n", headed=False)
@@ -565,7 +634,7 @@ class Builder:
             return CompileResult.failure(pkg.import_path, text.split("\n", 1)[1] if headed else text, headed=headed)
         trim = done.trimpath + (";" + step.trimpath if step.trimpath else "")
         argv = [str(self.compile_tool), "-o", str(out), "-trimpath", trim, *step.args,
-                "-importcfg", str(importcfg)]
+                *self._pgo_flag(step), "-importcfg", str(importcfg)]
         # runtime/cgo's Go assembly (the C compiler builds every other cgo package's).
         asm_base: list[str] = []
         in_place = {f: f for f in (*step.asm_files, *step.headers)}

@@ -9,7 +9,7 @@ private copies of the source files).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 
@@ -45,6 +45,9 @@ class CompileStep:
     in_place: bool = False           # the tools read the files where they are (no private copies):
                                      # an external package in a read-only directory
     import_map: tuple[tuple[str, str], ...] = ()   # importcfg `importmap` lines (vendored std imports)
+    pgo: Path | None = None          # the profile of profile-guided optimization (every package's)
+    dep_objects: tuple[Path, ...] = ()   # a cgo package's: the .syso files of every package it
+                                         # depends on, which cgo's dynamic-import link takes too
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +254,8 @@ def graph_compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, c
     extra = len(src.cgo_files) + len(src.foreign) + len(src.asm) + len(src.syso)
     if not extra and not (ep.standard and pkg.import_path in _INCOMPLETE_STD):
         args.append("-complete")
+    if flags.race:
+        args += ["-installsuffix", "race", "-race"]
     args += package_flags(flags.gcflags, pkg, cwd, _main_paths(program))
     return tuple(args)
 
@@ -360,6 +365,10 @@ def build_settings(program: Program, flags: BuildFlags, tc: Toolchain, env: Mapp
     level = GOARCH_ENV.get(tc.goarch)
     if level and tc.env.get(level):
         s.append((level, tc.env[level]))
+    if program.pgo is not None:
+        # cmd/go adds -pgo last and sorts the settings by key again (load.setPGOProfilePath).
+        s.append(("-pgo", program.pgo.name if flags.trimpath else str(program.pgo)))
+        s.sort(key=lambda kv: kv[0])
     return s
 
 
@@ -398,12 +407,61 @@ def modinfo(program: Program, flags: BuildFlags, tc: Toolchain, env: Mapping[str
 
 # -- the plan ------------------------------------------------------------------------------------
 
+def _syso(pkg: LocalPackage | ExternalPackage) -> list[Path]:
+    if isinstance(pkg, LocalPackage):
+        return [f for f in pkg.other_files if f.suffix == ".syso"]
+    return [Path(pkg.dir) / n for n in pkg.sources.syso] if pkg.sources is not None else []
+
+
+def _with_dep_objects(steps: Sequence[CompileStep], program: Program) -> tuple[CompileStep, ...]:
+    """Each cgo step with the .syso files of the packages it depends on (cmd/go's dynimport gathers
+    them over the action's dependencies; the main package's include what the linker adds)."""
+    if not any(s.cgo is not None for s in steps):
+        return tuple(steps)
+    by_path = {s.pkg.import_path: s for s in steps}
+    objects: dict[str, frozenset[Path]] = {}
+
+    def of(path: str) -> frozenset[Path]:
+        got = objects.get(path)
+        if got is not None:
+            return got
+        step = by_path.get(path)
+        found: set[Path] = set()
+        if step is None:
+            ep = program.external.get(path)
+            if ep is not None:
+                found.update(_syso(ep))
+                for d in ep.deps:
+                    if d in program.external:
+                        found.update(_syso(program.external[d]))
+        else:
+            found.update(_syso(step.pkg))
+            deps = [*step.local_deps, *step.ext_deps]
+            if step.pkg is program.main and program.link:
+                deps += program.link_roots
+            for d in deps:
+                found.update(of(d))
+        objects[path] = frozenset(found)
+        return objects[path]
+
+    out = []
+    for s in steps:
+        if s.cgo is not None:
+            own = set(_syso(s.pkg))
+            s = replace(s, dep_objects=tuple(sorted(of(s.pkg.import_path) - own)))
+        out.append(s)
+    return tuple(out)
+
+
 def plan_program(program: Program, flags: BuildFlags, tc: Toolchain, *, cwd: Path, env: Mapping[str, str]) -> Plan:
     """Every step that builds the program (only the compiles when it is not linked)."""
     graph_paths = {p.import_path for p in program.graph}
     paths = {p.import_path for p in program.local} | graph_paths
-    steps = (*(graph_step(pkg, program, flags, tc, cwd, paths) for pkg in program.graph),
-             *(compile_step(pkg, program, flags, tc, cwd, paths) for pkg in program.local))
+    steps = _with_dep_objects((*(graph_step(pkg, program, flags, tc, cwd, paths) for pkg in program.graph),
+                               *(compile_step(pkg, program, flags, tc, cwd, paths) for pkg in program.local)),
+                              program)
+    if program.pgo is not None:
+        steps = tuple(replace(s, pgo=program.pgo) for s in steps)
     link_step = None
     if program.link:
         roots = [*program.link_roots, *(d for s in steps for d in s.ext_deps)]
