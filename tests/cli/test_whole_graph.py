@@ -38,6 +38,7 @@ WEB = {
             "fmt"
             "net/http"
             "net/http/httptest"
+            "os/user"
         )
 
         //go:embed static
@@ -52,7 +53,8 @@ WEB = {
             }
             var v any
             json.NewDecoder(resp.Body).Decode(&v)
-            fmt.Println(v, fmt.Sprintf("%x", sha256.Sum256([]byte("a")))[:8])
+            _, uerr := user.Current()
+            fmt.Println(v, fmt.Sprintf("%x", sha256.Sum256([]byte("a")))[:8], uerr == nil)
         }
     """,
     "static/a.txt": '{"a": 1}\n',
@@ -116,10 +118,11 @@ def test_module_dependencies_and_their_lang(tmp_path: Path, base_env: dict[str, 
 def test_std_cgo_is_the_go_commands_program(flags: list[str], tmp_path: Path, base_env: dict[str, str],
                                             go_exe: str) -> None:
     """With cgo, the standard packages that use it: runtime/cgo (its own cgo flags, its Go assembly
-    beside the C compiler's, -dynlinker) and net (a cgo package whose C side is only cgo's)."""
+    beside the C compiler's, -dynlinker), net (a cgo package whose C side is only cgo's) and
+    os/user."""
     mod = write_tree(tmp_path / "web", WEB)
     x = same_program(go_exe, mod, {**base_env, "CGO_ENABLED": "1"}, flags, tmp_path)
-    for pkg in ("runtime/cgo", "net", "runtime"):
+    for pkg in ("runtime/cgo", "net", "os/user", "runtime"):
         assert compiled_natively(x, pkg), pkg
     lines = x.splitlines()
     assert any("/cgo " in line and "-importpath runtime/cgo -import_runtime_cgo=false -import_syscall=false" in line

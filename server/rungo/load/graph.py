@@ -18,6 +18,12 @@ from rungo.load.model import EmbedFile, ExternalPackage, LocalPackage, SourceFil
 from rungo.syntax import FileSummary
 
 
+# Standard packages cmd/go compiles without -complete although they may have only Go files:
+# package runtime supplies some of their functions' bodies (cmd/go/internal/work/gc.go).
+INCOMPLETE_STD = frozenset({"bytes", "internal/poll", "net", "os", "runtime/metrics", "runtime/pprof",
+                            "runtime/trace", "sync", "syscall", "time"})
+
+
 @dataclass(frozen=True, slots=True)
 class NotInGraph:
     """Why the external packages are not compiled by rungo: the go command builds them."""

@@ -53,6 +53,7 @@ from rungo.keys import c_compiler_identity_key, c_flag_probe_key
 from rungo.load.stamps import stamp
 from rungo.load.cgodirectives import CgoError
 from rungo.load.cgoflags import CgoEnvironment, CgoPackage, PackageFlags
+from rungo.load.graph import INCOMPLETE_STD
 from rungo.quoting import quote as go_quote, quoted_split_or_error
 from rungo.load.cgosecurity import SecurityRules, Unsupported, check_linker_flags
 from rungo.process import Runner, shell_quote
@@ -262,15 +263,11 @@ def compiler_command(compiler: Sequence[str], incdir: str, workdir: str, cenv: C
 
 # -- flags, imports, keys -------------------------------------------------------------------------
 
-_STD_FORWARD_DECLS: Final = frozenset({"bytes", "internal/poll", "net", "os", "runtime/metrics",
-                                       "runtime/pprof", "runtime/trace", "sync", "syscall", "time"})
-
-
 def compile_complete(pkg: CgoPackage) -> bool:
     """gc.go's rule for -complete: no cgo, C, C++, Objective-C, Fortran, assembly or .syso files."""
     ext = (len(pkg.cgo_files) + len(pkg.c_files) + len(pkg.cxx_files) + len(pkg.m_files) + len(pkg.f_files)
            + len(pkg.s_files) + len(pkg.syso_files))
-    if pkg.standard and pkg.import_path in _STD_FORWARD_DECLS:
+    if pkg.standard and pkg.import_path in INCOMPLETE_STD:
         ext += 1
     return ext == 0
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Mapping, TextIO
 from rungo.cache import ActionID, Cache, CacheWriteError
 from rungo.keys import compile_key, content_identity, export_identity, link_key, profile_key, tool_id
 from rungo.load.model import ExternalPackage, LocalPackage, RelPath
-from rungo.process import Runner
+from rungo.process import Completed, Runner
 from rungo.work.plan import CompileStep, LinkStep, Plan
 from rungo.work.workdir import WorkDir
 
@@ -148,6 +148,33 @@ class Missing:
     native_files: list[tuple[str, bytes]]
 
 
+def _gomaxprocs(env: Mapping[str, str]) -> int:
+    """The go command's runtime.GOMAXPROCS(0): $GOMAXPROCS when it is a positive number, else the
+    CPUs this process may run on."""
+    raw = env.get("GOMAXPROCS", "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _critical_path(steps: tuple[CompileStep, ...]) -> dict[str, int]:
+    """Each step's rank for the ready queue: its own weight (its Go files, a stand-in for how long
+    its compile takes) plus the heaviest chain of steps that wait on it, so that the workers start
+    the work the end of the build waits on longest. Steps come in dependency order."""
+    waiting: dict[str, list[str]] = {}
+    for s in steps:
+        for d in s.local_deps:
+            waiting.setdefault(d, []).append(s.pkg.import_path)
+    rank: dict[str, int] = {}
+    for s in reversed(steps):
+        path = s.pkg.import_path
+        rank[path] = 1 + len(s.pkg.files) + max((rank.get(w, 0) for w in waiting.get(path, ())), default=0)
+    return rank
+
+
 def executable_build_id(key: ActionID) -> str:
     """The build ID a linked program carries, in the go command's shape (four parts of 20 base64
     characters: the main package's action and content, the link's action and content), all derived
@@ -203,6 +230,8 @@ class Builder:
     _served_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _served_paths: list[Path] = field(init=False, default_factory=list)
     _profiles: dict[Path, tuple[str, str] | str] = field(init=False, default_factory=dict)
+    _tokens_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _tokens: list[int] = field(init=False, default_factory=list)   # free tokens, compiles running
     _profiles_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -365,6 +394,36 @@ class Builder:
             return self._compile_cgo(step, key, d, importcfg, out, native_files)
         return self._compile_go(step, key, d, importcfg, out, native_data)
 
+    # -- the compiler's backend concurrency ------------------------------------------
+
+    def _run_compile(self, argv: list[str]) -> Completed:
+        """Runs a compile with -c=N, the concurrency of its backend as cmd/go gives it
+        (gc.go's compilerConcurrency: a pool of tokens shared by the compiles running at once, so
+        that the total stays what -p compiles of at most 4 each would use). The output does not
+        depend on it, and neither does the key."""
+        maxc = _gomaxprocs(self.runner.env)
+        p = max(1, self.parallel)
+        if p == 1:
+            c, taken = maxc, 0
+        else:
+            low = min(4, maxc)
+            with self._tokens_lock:
+                if not self._tokens:
+                    self._tokens[:] = [2 * maxc + low * p, 0]
+                self._tokens[1] += 1
+                available = self._tokens[0] - (p - self._tokens[1]) * low
+                c = taken = max(min(available // 2, maxc), low)
+                self._tokens[0] -= taken
+        try:
+            if c > 1:
+                argv = [*argv[:5], f"-c={c}", *argv[5:]]   # before the step's flags: -gcflags=-c=N wins
+            return self.runner.run(argv, cwd=self.cwd)
+        finally:
+            if taken:
+                with self._tokens_lock:
+                    self._tokens[0] += taken
+                    self._tokens[1] -= 1
+
     # -- profile-guided optimization -------------------------------------------------
 
     def _profile(self, profile: Path) -> tuple[str, str] | str:
@@ -406,7 +465,7 @@ class Builder:
         if key is not None and _digest(profile) == hashlib.sha256(data or b"").digest():
             try:
                 self.store.put_file(key, out)
-                stored = self.store.get_file(key)
+                stored = self.store.get_file(key, verify=False)
             except CacheWriteError:
                 stored = None
             if stored is not None:
@@ -478,7 +537,7 @@ class Builder:
         if self.verbose is not None:
             self.verbose.write(pkg.import_path + "\n")
             self.verbose.flush()
-        res = self.runner.run(argv, cwd=self.cwd)
+        res = self._run_compile(argv)
         output = self._unmap(res.stdout + res.stderr, copies)
         if self.runner.dry_run:
             return CompileResult.built(pkg.import_path, out)
@@ -567,7 +626,7 @@ class Builder:
             return CompileResult.built(import_path, out, output, warnings=warnings)
         try:
             self.store.put_file(key, out)
-            got = self.store.get_file(key)
+            got = self.store.get_file(key, verify=False)      # put_file has just hashed it
         except CacheWriteError:
             got = None
         if got is None:
@@ -647,7 +706,7 @@ class Builder:
                 return failed
             argv += ["-symabis", str(d / "symabis"), "-asmhdr", str(d / "go_asm.h")]
         argv += ["-pack", *done.go_files]
-        res = self.runner.run(argv, cwd=self.cwd)
+        res = self._run_compile(argv)
         real = {f.path: f.path for f in pkg.files}
         output = self._unmap(res.stdout + res.stderr, real)
         if self.runner.echo is None:
@@ -735,10 +794,12 @@ class Builder:
             else:
                 archives[path] = r
 
+        rank = _critical_path(plan.compiles)
         while pending or running:
             progressed = True
             while progressed and trouble is None:
                 progressed = False
+                ready: list[str] = []
                 for path in [p for p in order if p in pending]:
                     step = pending[path]
                     if any(d in failed for d in step.local_deps):
@@ -760,11 +821,14 @@ class Builder:
                             progressed = True
                             continue
                         looked[path] = got
-                    if running < workers:
-                        del pending[path]
-                        running += 1
-                        threading.Thread(target=work, args=(path, step, dict(archives), looked.pop(path, None)),
-                                         name=f"rungo-compile-{path}").start()
+                    ready.append(path)
+                # The steps that must run start longest chain first (what still waits on each).
+                ready.sort(key=lambda p: -rank[p])
+                for path in ready[:max(0, workers - running)] if trouble is None else ():
+                    step = pending.pop(path)
+                    running += 1
+                    threading.Thread(target=work, args=(path, step, dict(archives), looked.pop(path, None)),
+                                     name=f"rungo-compile-{path}").start()
             if not running:
                 break
             path, r = finished.get()

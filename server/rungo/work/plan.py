@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 
 from rungo.invocation import BuildFlags
+from rungo.load.graph import INCOMPLETE_STD
 from rungo.load.loader import CMDLINE_PATH, lang_for
 from rungo.load.model import ExternalPackage, LocalPackage
 from rungo.load.program import Program, flag_text, package_flags
@@ -230,12 +231,6 @@ def compile_step(pkg: LocalPackage, program: Program, flags: BuildFlags, tc: Too
 
 # -- the packages outside the main module(s) -------------------------------------------------------
 
-# Standard packages cmd/go compiles without -complete although they have only Go files: package
-# runtime supplies some of their functions' bodies (cmd/go/internal/work/gc.go).
-_INCOMPLETE_STD = frozenset({"bytes", "internal/poll", "net", "os", "runtime/metrics", "runtime/pprof",
-                             "runtime/trace", "sync", "syscall", "time"})
-
-
 def graph_compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, cwd: Path) -> tuple[str, ...]:
     """cmd/go's compiler flags for a standard or module package (gc.go's gc): -p, -lang (the
     module's go line, 1.16 when it has none; the toolchain's for the standard library), -std,
@@ -252,7 +247,7 @@ def graph_compile_args(pkg: LocalPackage, program: Program, flags: BuildFlags, c
     if ep.standard:
         args.append("-std")
     extra = len(src.cgo_files) + len(src.foreign) + len(src.asm) + len(src.syso)
-    if not extra and not (ep.standard and pkg.import_path in _INCOMPLETE_STD):
+    if not extra and not (ep.standard and pkg.import_path in INCOMPLETE_STD):
         args.append("-complete")
     if flags.race:
         args += ["-installsuffix", "race", "-race"]
