@@ -226,6 +226,8 @@ def test_a_cgo_package_compiles_with_its_cgo_part() -> None:
 
 # -- the whole graph (RUNGO_GRAPH=native) -----------------------------------------------------------
 
+from dataclasses import replace  # noqa: E402
+
 from rungo.load.graph import NotInGraph, dependency_order, graph_packages  # noqa: E402
 from rungo.load.model import ExternalSources  # noqa: E402
 from rungo.work.buildinfo import ModuleInfo, build_info_text  # noqa: E402
@@ -334,3 +336,58 @@ def test_build_info_has_a_blank_line_after_a_replacement() -> None:
                            [ModuleInfo("example.com/dep", "v1.0.0", "", ModuleInfo("../dep", "(devel)"))],
                            [("-asmflags", "all=-D=X"), ("-buildmode", "exe")])
     assert "dep\texample.com/dep\tv1.0.0\n=>\t../dep\t(devel)\t\n\nbuild\t-asmflags=all=-D=X\nbuild\t-buildmode=exe\n" in text
+
+
+def test_race_instruments_the_graph_and_pgo_reaches_every_compile() -> None:
+    graph = graph_packages(["example.com/dep/sub", "runtime"], GRAPH)
+    assert not isinstance(graph, NotInGraph)
+    main = _pkg("example.com/m", "main", "/m", ("example.com/dep/sub",), cmdline=True)
+    inv = parse_run_args(["-race", "-trimpath", "."], "")
+    program = Program(module=MOD, main=main, local=(main,), external=GRAPH, context=CTX, link=True,
+                      link_roots=("runtime",), godebug="", go_sum={}, overlays={}, watched=(), graph=graph,
+                      pgo=Path("/m/default.pgo"))
+    plan = plan_program(program, inv.flags, TC, cwd=Path("/m"), env={})
+    steps = {s.pkg.import_path: s for s in plan.compiles}
+    assert steps["runtime"].args[-3:] == ("-installsuffix", "race", "-race")
+    assert all(s.pgo == Path("/m/default.pgo") for s in plan.compiles)
+    from rungo.work.plan import build_settings
+
+    settings = build_settings(program, inv.flags, TC, {})
+    keys = [k for k, _ in settings]
+    assert keys == sorted(keys) and ("-pgo", "default.pgo") in settings     # base name under -trimpath
+
+
+def test_the_ready_queue_ranks_the_longest_chain_first() -> None:
+    from rungo.work.execute import _critical_path
+
+    plan = graph_plan([])
+    rank = _critical_path(plan.compiles)
+    # runtime is waited on by everything above it; net/http by less; the main package by nothing
+    assert rank["runtime"] > rank["sync"] > rank["net/http"] > rank["example.com/dep/sub"] > rank["example.com/m"]
+    assert rank["example.com/m"] == 1 + len(plan.compiles[-1].pkg.files)
+
+
+def test_a_cgo_package_gets_the_syso_files_of_what_it_depends_on() -> None:
+    from rungo.work.plan import _with_dep_objects
+
+    race = _ext("runtime/race/internal/amd64v1", (), "/go/src/runtime/race/internal/amd64v1")
+    race = ExternalPackage(race.import_path, "amd64v1", "", True, (), race.dir, watched=(race.dir,), files=(),
+                           sources=ExternalSources(syso=("race_linux.syso",)))
+    rrace = _ext("runtime/race", (race.import_path,), "/go/src/runtime/race", cgo=("race.go",))
+    ext = {**GRAPH, race.import_path: race, "runtime/race": rrace}
+    graph = graph_packages(["runtime/race", "runtime"], ext)
+    assert not isinstance(graph, NotInGraph)
+    main = _pkg("example.com/m", "main", "/m", (), cmdline=True)
+    program = Program(module=MOD, main=main, local=(main,), external=ext, context=CTX, link=True,
+                      link_roots=("runtime", "runtime/race"), godebug="", go_sum={}, overlays={}, watched=(),
+                      graph=graph)
+    inv = parse_run_args(["."], "")
+    plan = plan_program(program, inv.flags, TC, cwd=Path("/m"), env={})
+    steps = {s.pkg.import_path: s for s in plan.compiles}
+    fake = CgoBuild(cast(CgoPackage, None), cast(PackageFlags, None))
+    marked = _with_dep_objects([s if s.pkg.import_path not in ("runtime/race", "example.com/m")
+                                else replace(s, cgo=fake) for s in plan.compiles], program)
+    got = {s.pkg.import_path: s.dep_objects for s in marked}
+    want = (Path("/go/src/runtime/race/internal/amd64v1/race_linux.syso"),)
+    assert got["runtime/race"] == want and got["example.com/m"] == want     # the main's: through the link roots
+    assert steps["runtime"].dep_objects == () and got["runtime"] == ()
