@@ -173,8 +173,11 @@ def load_toolchain(config: Config, runner: Runner, setting: str | None = None) -
                 goenv = {str(k): str(v) for k, v in loaded.items()}
         except ValueError:
             goenv = None
+    # Queries, not builds: the go command's own cache (the user's GOCACHEPROG, if any), not rungo's.
+    own_cache = config.env.get("GOCACHEPROG", "")
     if goenv is None:
-        res = runner.run([str(go), "env", "-json"], env_extra={"GOTOOLCHAIN": "local"}, quiet=True)
+        res = runner.run([str(go), "env", "-json"], env_extra={"GOTOOLCHAIN": "local", "GOCACHEPROG": own_cache},
+                         quiet=True)
         if res.returncode != 0:
             msg = res.stderr.decode(errors="replace").strip()
             raise ToolchainError(f"{go} env -json failed: {msg}")
@@ -188,7 +191,7 @@ def load_toolchain(config: Config, runner: Runner, setting: str | None = None) -
              '{{join context.ToolTags ","}}|{{join context.ReleaseTags ","}}', "unsafe"],
             cwd=Path(goenv.get("GOROOT", "/")),
             env_extra={"GOTOOLCHAIN": "local", "GO111MODULE": "off", "GOWORK": "off",
-                       "GOFLAGS": "-buildvcs=auto"},
+                       "GOFLAGS": "-buildvcs=auto", "GOCACHEPROG": own_cache},
             quiet=True,
         )
         tool, _, release = tags.stdout.decode(errors="replace").strip().partition("|")

@@ -124,6 +124,37 @@ def test_an_edit_is_all_a_machine_compiles(buildgrid: BuildGrid, base_env: dict[
     assert tools_run(again) == [], again.stderr
 
 
+def test_a_second_machine_downloads_only_the_program(buildgrid: BuildGrid, base_env: dict[str, str],
+                                                    tmp_path: Path, program: Path) -> None:
+    """With the whole graph rungo's (RUNGO_GRAPH=native), a machine keys every package from its
+    sources and its imports' output IDs as the remote's action cache reports them, without
+    fetching an archive: when the link is a hit, the program is all it downloads. After an edit it
+    fetches what the compile and the link read, and builds only what changed."""
+    a = machine(base_env, tmp_path, "a", buildgrid, RUNGO_ENGINE="off", RUNGO_GRAPH="native", CGO_ENABLED="0")
+    b = machine(base_env, tmp_path, "b", buildgrid, mode="read", RUNGO_ENGINE="off", RUNGO_GRAPH="native",
+                CGO_ENABLED="0")
+    first = rungo(["run", ".", "Ann"], program, a)
+    assert (first.returncode, first.stdout) == (0, "hello, Ann\n"), first.stderr
+    wait_uploads(a, program)
+    assert stats(a)["uploads"] > 20          # the standard library's archives, ours, the program
+
+    second = rungo(["run", "-x", ".", "Ann"], program, b)
+    assert (second.returncode, second.stdout) == (0, "hello, Ann\n"), second.stderr
+    assert tools_run(second) == [], second.stderr
+    counts = stats(b)
+    programs = list(Path(b["RUNGO_CACHE"]).rglob("team"))
+    assert len(programs) == 1 and programs[0].is_file()
+    assert counts["remote_hits"] == 1 and counts["bytes_down"] == programs[0].stat().st_size, (counts, second.stderr)
+
+    main = program / "main.go"
+    main.write_text(main.read_text().replace("greet.Hello(os.Args[1:]...)", "greet.Hello(os.Args[1:]...), \"!\""))
+    edited = rungo(["run", "-x", ".", "Ann"], program, b)
+    assert (edited.returncode, edited.stdout) == (0, "hello, Ann !\n"), edited.stderr
+    assert tools_run(edited) == ["compile", "link"], edited.stderr     # the main package, then the link
+    after = stats(b)
+    assert after["remote_hits"] > 20 and after["remote_misses"] <= 2, after    # the archives the link read
+
+
 def test_remote_stopped_in_the_middle_of_a_run(buildgrid: BuildGrid, base_env: dict[str, str], tmp_path: Path,
                                                program: Path) -> None:
     a = machine(base_env, tmp_path, "a", buildgrid)

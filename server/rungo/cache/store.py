@@ -376,6 +376,16 @@ class Cache:
         _touch(blob, blob_mtime, now)
         return entry, Path(blob)
 
+    def get_deferred(self, action_id: ActionID, *, verify: bool = True) -> tuple[Entry, Path | None] | None:
+        """The entry for `action_id`, with its content's path when the content is here. A cache
+        with a remote tier (rungo.cache.tiered) answers from the remote's action cache without
+        fetching the content (the path is then None): `materialize` fetches it when it is needed."""
+        return self.get_file(action_id, verify=verify)
+
+    def materialize(self, action_id: ActionID) -> tuple[Entry, Path] | None:
+        """The content `get_deferred` did not fetch, now here (None when it can no longer be had)."""
+        return self.get_file(action_id)
+
     def get_bytes(self, action_id: ActionID) -> bytes | None:
         """The stored content for `action_id`, verified against its output ID."""
         hit = self._lookup_blob(action_id)

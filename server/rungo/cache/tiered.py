@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ _UPLOADERS_LOCK = threading.Lock()
 class TieredCache(Cache):
     """A local cache directory, with an optional remote cache behind it."""
 
-    __slots__ = ("remote", "counts", "_lock", "_uploader", "_bad")
+    __slots__ = ("remote", "counts", "_lock", "_uploader", "_bad", "_deferred")
 
     def __init__(self, root: Path, remote: RemoteCache | None = None) -> None:
         super().__init__(root)
@@ -41,6 +42,7 @@ class TieredCache(Cache):
         self._lock = threading.Lock()
         self._uploader: Uploader | None = None
         self._bad: set[bytes] = set()   # output IDs the remote served corrupted: upload them again
+        self._deferred: dict[bytes, Output] = {}   # what get_deferred found on the remote, not fetched
         if remote is not None and remote.settings.writes:
             from rungo.cache.remote import upload
 
@@ -60,6 +62,33 @@ class TieredCache(Cache):
 
     def get_executable(self, action_id: ActionID, name: str) -> tuple[Entry, Path] | None:
         return self._or_remote(super().get_executable(action_id, name), action_id, name)
+
+    def get_deferred(self, action_id: ActionID, *, verify: bool = True) -> tuple[Entry, Path | None] | None:
+        """A local hit, or the remote's action cache entry without its content (a build that links
+        a program the cache has needs none of the archives it is made of)."""
+        hit = super().get_file(action_id, verify=verify)
+        if hit is not None:
+            self._count("local_hits")
+            return hit
+        self._count("local_misses")
+        remote = self.remote
+        if remote is None or not remote.usable():
+            return None
+        out = remote.lookup(action_id, inline=False)
+        if out is None:
+            return None
+        with self._lock:
+            self._deferred[action_id] = out
+        return Entry(out.output_id, out.size, time.time()), None
+
+    def materialize(self, action_id: ActionID) -> tuple[Entry, Path] | None:
+        with self._lock:
+            out = self._deferred.pop(action_id, None)
+        if out is None:
+            return self.get_file(action_id)
+        if self.remote is None or not self.remote.usable():
+            return None
+        return self._install_remote(action_id, out, None)
 
     def _or_remote(self, hit: tuple[Entry, Path] | None, action_id: ActionID,
                    name: str | None) -> tuple[Entry, Path] | None:

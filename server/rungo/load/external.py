@@ -209,11 +209,15 @@ def load_external(
     goflags: str | None = None,
     build: bool = True,
     digests: bool = False,
+    own_cache: str | None = None,
 ) -> Snapshot:
     """The snapshot for these imports (plus `always`, e.g. runtime), from the cache when still valid.
     `goflags`, when given, replaces $GOFLAGS for go list (a check's leaves out what it ignores).
     Without `build`, the snapshot has export data only when a remembered one still holds; with
-    `digests` too (a build of the whole graph), a new one keeps the sha256 of every Go file."""
+    `digests` too (a build of the whole graph), a new one keeps the sha256 of every Go file.
+    `own_cache` is the user's own GOCACHEPROG ("" for none): a query that builds nothing runs with
+    it instead of rungo's (the go command's module index then stays in its own cache, not rungo's
+    and its remote)."""
     wanted = sorted(set(imports) | set(always))
 
     def key(fmt: str) -> bytes:
@@ -237,6 +241,8 @@ def load_external(
     extra = {"GOTMPDIR": str(tmpdir())} if tmpdir is not None else {}
     if goflags is not None:
         extra["GOFLAGS"] = goflags
+    if own_cache is not None and not build:
+        extra["GOCACHEPROG"] = own_cache
     # Without -export it is a query that builds nothing: it runs under -n too, and -x does not show it.
     res = runner.run(argv, cwd=module_dir or cwd, quiet=not (force and build), env_extra=extra)
     if res.returncode != 0:

@@ -449,6 +449,7 @@ def _externals(req: LoadRequest, ctx: BuildContext, module: Module | None, ext_i
             goflags=" ".join(check_flags(req.env.get("GOFLAGS", tc.env.get("GOFLAGS", "")).split())) if tolerant else None,
             build=build,
             digests=whole,
+            own_cache=req.env.get("GOCACHEPROG", ""),
         )
 
     compiled_graph: tuple[LocalPackage, ...] = ()

@@ -38,6 +38,8 @@ class CompileResult:
     identity: str = ""           # how the archive is named in the keys of its dependents
     warnings: str = ""           # what the C compiler said while succeeding (go prints it under `# pkg`)
     headed: bool = True          # `output` goes under a `# import path` line (go's action errors do not)
+    deferred: ActionID | None = None   # a remote hit not fetched yet (archive None): the action ID
+                                       # whose content is fetched when a step reads it
 
     def archive_identity(self) -> str:
         return self.identity or export_identity(str(self.archive))
@@ -51,6 +53,12 @@ class CompileResult:
     def hit(cls, import_path: str, archive: Path, identity: str) -> CompileResult:
         """The archive the cache had."""
         return cls(import_path=import_path, archive=archive, output="", cached=True, failed=False, identity=identity)
+
+    @classmethod
+    def remote(cls, import_path: str, key: ActionID, identity: str) -> CompileResult:
+        """An archive the remote cache has: named in keys by its content, fetched only if read."""
+        return cls(import_path=import_path, archive=None, output="", cached=True, failed=False, identity=identity,
+                   deferred=key)
 
     @classmethod
     def built(cls, import_path: str, archive: Path, output: str = "", *, identity: str = "",
@@ -146,6 +154,12 @@ class Missing:
     cfg: Mapping[str, str]
     native_data: Mapping[Path, bytes]
     native_files: list[tuple[str, bytes]]
+    deferred: Mapping[str, ActionID] = field(default_factory=dict)   # imports still on the remote
+
+
+class _Refetch(Exception):
+    """A remote hit whose content could not be fetched when a step needed it: the build runs once
+    more, fetching (or building) every archive it reads."""
 
 
 def _gomaxprocs(env: Mapping[str, str]) -> int:
@@ -231,11 +245,15 @@ class Builder:
     _served_paths: list[Path] = field(init=False, default_factory=list)
     _profiles: dict[Path, tuple[str, str] | str] = field(init=False, default_factory=dict)
     _tokens_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _defer: bool = field(init=False, default=True)
     _tokens: list[int] = field(init=False, default_factory=list)   # free tokens, compiles running
     _profiles_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._rel = RelPath(self.cwd)
+        # A remote hit's archive is fetched only when a step reads it; a check that keeps its
+        # package's inputs (the language server's) reads them all.
+        self._defer = not self.keep
 
     def _served(self, path: Path) -> None:
         """Remember stored content this build used, to check it if a step that read it fails."""
@@ -302,7 +320,7 @@ class Builder:
             cfg[imp] = a
             ids[imp] = export_identity(a)
         for imp in step.local_deps:
-            cfg[imp] = str(local[imp].archive)
+            cfg[imp] = str(local[imp].archive) if local[imp].archive is not None else ""
             ids[imp] = local[imp].archive_identity()
         return cfg, ids, problems
 
@@ -374,16 +392,22 @@ class Builder:
             # The standard library's and the modules' archives (hundreds of them, each read by
             # every build) are checked by size; their content only if a step that reads them fails.
             verify = pkg.origin is None
-            hit = self.store.get_file(key, verify=verify)
-            if hit is not None:
-                if not self.store.hashed_on_hit(hit[0], verify=verify):
-                    self._served(hit[1])  # checked only if a step that reads it fails
-                return CompileResult.hit(pkg.import_path, hit[1], content_identity(hit[0].output_id))
-        return Missing(key, cfg, native_data, native_files)
+            got = self.store.get_deferred(key, verify=verify) if self._defer else self.store.get_file(key, verify=verify)
+            if got is not None:
+                entry, path = got
+                if path is None:
+                    return CompileResult.remote(pkg.import_path, key, content_identity(entry.output_id))
+                if not self.store.hashed_on_hit(entry, verify=verify):
+                    self._served(path)  # checked only if a step that reads it fails
+                return CompileResult.hit(pkg.import_path, path, content_identity(entry.output_id))
+        deferred = {d: local[d].deferred for d in step.local_deps if local[d].deferred is not None}
+        return Missing(key, cfg, native_data, native_files, deferred)
 
     def build(self, step: CompileStep, missing: Missing) -> CompileResult:
         """A package the cache does not have: built by the step's kind."""
         key, cfg, native_data, native_files = missing.key, missing.cfg, missing.native_data, missing.native_files
+        if missing.deferred:
+            cfg = {**cfg, **{imp: str(self._fetch(k)) for imp, k in missing.deferred.items()}}
         d = self.work.action_dir()
         importcfg = d / "importcfg"
         text = "# import config\n" + "".join(f"importmap {k}={v}\n" for k, v in step.import_map) \
@@ -477,6 +501,13 @@ class Builder:
             return []
         got = self._profiles.get(step.pgo)
         return ["-pgoprofile=" + got[0]] if isinstance(got, tuple) else []
+
+    def _fetch(self, key: ActionID) -> Path:
+        """The content of a remote hit that a step reads, fetched now (_Refetch when it cannot be)."""
+        got = self.store.materialize(key)
+        if got is None:
+            raise _Refetch()
+        return got[1]
 
     def _read_natives(self, step: CompileStep) -> tuple[dict[Path, bytes], list[tuple[str, bytes]]] | CompileResult:
         """The bytes of the step's non-Go inputs (assembly, headers, .syso; a cgo package's C side),
@@ -753,7 +784,11 @@ class Builder:
     def run(self, plan: Plan) -> BuildOutcome:
         """Build the plan. When a step fails and stored content it used no longer matches its
         digest (damaged after it was stored), that content is removed and the build runs once more."""
-        outcome = self._run_once(plan)
+        try:
+            outcome = self._run_once(plan)
+        except _Refetch:
+            self._defer = False
+            outcome = self._run_once(plan)
         if outcome.failed_stage is None or self.runner.dry_run:
             return outcome
         with self._served_lock:
@@ -789,7 +824,7 @@ class Builder:
 
         def finish(path: str, r: CompileResult) -> None:
             results[path] = r
-            if r.failed or r.archive is None:
+            if r.failed or (r.archive is None and r.deferred is None):
                 failed.add(path)
             else:
                 archives[path] = r
@@ -855,9 +890,14 @@ class Builder:
         packages: dict[str, str] = {}
         ids: dict[str, str] = {}
         missing: list[str] = []
+        deferred: dict[str, ActionID] = {}
         for p in step.local:
-            packages[p] = str(archives[p].archive)
-            ids[p] = archives[p].archive_identity()
+            r = archives[p]
+            if r.deferred is not None:
+                deferred[p] = r.deferred
+            else:
+                packages[p] = str(r.archive)
+            ids[p] = r.archive_identity()
         for p in step.external:
             a = self._ext_archive(p)
             if a is None:
@@ -882,6 +922,12 @@ class Builder:
             hit = self.store.get_executable(key, step.name)
             if hit is not None:
                 return BuildOutcome(hit[1], compiles, "", None)
+        if deferred:      # the link runs: every archive it reads must be here
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=8, thread_name_prefix="rungo-fetch") as pool:
+                for p, path in zip(deferred, pool.map(self._fetch, deferred.values())):
+                    packages[p] = str(path)
         d = self.work.action_dir()
         cfg = d / "importcfg.link"
         order = [step.main] + [p for p in step.local if p != step.main] + list(step.external)

@@ -285,8 +285,9 @@ class RemoteCache:
 
     # ----- reading -------------------------------------------------------------------------------
 
-    def lookup(self, action_id: bytes) -> Output | None:
-        """The output the remote holds for `action_id`, or None (a miss, or the remote failed)."""
+    def lookup(self, action_id: bytes, *, inline: bool = True) -> Output | None:
+        """The output the remote holds for `action_id`, or None (a miss, or the remote failed).
+        With `inline`, the server may send a small output's content with the answer."""
         if not self._connect():
             return None
         import grpc
@@ -296,7 +297,7 @@ class RemoteCache:
         try:
             result = self._ac.GetActionResult(
                 pb.GetActionResultRequest(instance_name=self.settings.instance, action_digest=digest,
-                                          inline_output_files=[_OUTPUT]),
+                                          inline_output_files=[_OUTPUT] if inline else []),
                 timeout=self._deadline(), metadata=self._metadata)
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.NOT_FOUND:
