@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODCACHE = ROOT / ".cache" / "realworld" / "gomodcache"
 CORPUS = ROOT / "tests" / "realworld" / "corpus.toml"
 GOALS = {"cold": 1.1, "unchanged": 0.3, "edit main": 0.8, "edit shared": 1.0, "back to a built version": 0.3}
+GRAPH_GOALS = {**GOALS, "cold": 1.0}       # the whole graph's issue: cold no slower than go run
 TOOLS = ("go run", "rungo run", "rungo run, no engine")
 
 
@@ -235,7 +236,8 @@ def main() -> int:
                                            "go_min": g["min"], "go_median": g["median"],
                                            "rungo_min": rg["min"], "rungo_median": rg["median"],
                                            "ratio_min": rg["min"] / g["min"],
-                                           "ratio_median": rg["median"] / g["median"], "goal": GOALS[scen]}
+                                           "ratio_median": rg["median"] / g["median"],
+                                           "goal": (GRAPH_GOALS if opts.graph else GOALS)[scen]}
                     o = res[scen].get("rungo run, no engine")
                     if o is not None:
                         row.update(off_min=o["min"], off_median=o["median"], off_ratio_min=o["min"] / g["min"],

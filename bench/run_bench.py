@@ -289,7 +289,8 @@ def render(meta: dict[str, str], rows: list[dict[str, Any]]) -> str:
         out.append(
             f"| {r['scenario']} | {r['runs']} | {r['go_min']:.0f} / {r['go_median']:.0f} ms | "
             f"{r['rungo_min']:.0f} / {r['rungo_median']:.0f} ms | "
-            f"{r['ratio_min']:.2f}x / {r['ratio_median']:.2f}x | {off} | ≤ {r['goal']}x |"
+            f"{r['ratio_min']:.2f}x / {r['ratio_median']:.2f}x | {off} | ≤ {r['goal']}x"
+            f"{' (missed)' if r['ratio_median'] > r['goal'] else ''} |"
         )
     out += ["", "`rungo run` asks the warm engine (started by the first run, as for a user); \"without the "
             "engine\" is `RUNGO_ENGINE=off`. Cold runs start with empty caches and no engine."]
