@@ -38,8 +38,9 @@ TREE = {
 
 
 def compiled(stderr: str) -> list[str]:
-    """The -p values of the compile commands -x printed."""
-    return re.findall(r"/compile .*?-p (\S+)", stderr)
+    """The -p values of the compile commands -x printed for the main module's packages (with the
+    whole graph rungo's, a first run may compile the standard library too)."""
+    return [p for p in re.findall(r"/compile .*?-p (\S+)", stderr) if p == "main" or p.startswith("example.com/")]
 
 
 def linked(stderr: str) -> bool:
@@ -60,7 +61,7 @@ def test_unchanged_rerun_builds_nothing(module: Path, env: dict[str, str]) -> No
     assert linked(first.stderr)
     second = rungo(["run", "-x", "."], module, env)
     assert second.stdout == "a1 b1\n"
-    assert compiled(second.stderr) == [] and not linked(second.stderr), second.stderr
+    assert "/compile " not in second.stderr and not linked(second.stderr), second.stderr
 
 
 def test_edit_rebuilds_the_package_and_its_importers(module: Path, env: dict[str, str]) -> None:
