@@ -67,19 +67,12 @@ class TieredCache(Cache):
         """A local hit, or the remote's action cache entry without its content (a build that links
         a program the cache has needs none of the archives it is made of)."""
         hit = super().get_file(action_id, verify=verify)
-        if hit is not None:
-            self._count("local_hits")
-            return hit
-        self._count("local_misses")
-        remote = self.remote
-        if remote is None or not remote.usable():
-            return None
-        out = remote.lookup(action_id, inline=False)
-        if out is None:
-            return None
+        got = self._local_or_lookup(hit, action_id, inline=False)
+        if got is None or isinstance(got, tuple):
+            return got
         with self._lock:
-            self._deferred[action_id] = out
-        return Entry(out.output_id, out.size, time.time()), None
+            self._deferred[action_id] = got
+        return Entry(got.output_id, got.size, time.time()), None
 
     def materialize(self, action_id: ActionID) -> tuple[Entry, Path] | None:
         with self._lock:
@@ -93,6 +86,14 @@ class TieredCache(Cache):
     def _or_remote(self, hit: tuple[Entry, Path] | None, action_id: ActionID,
                    name: str | None) -> tuple[Entry, Path] | None:
         """A local hit, counted; else what the remote has (a file, or the executable `name`)."""
+        got = self._local_or_lookup(hit, action_id, inline=True)
+        if got is None or isinstance(got, tuple):
+            return got
+        return self._install_remote(action_id, got, name)
+
+    def _local_or_lookup(self, hit: tuple[Entry, Path] | None, action_id: ActionID, *,
+                         inline: bool) -> tuple[Entry, Path] | Output | None:
+        """A local hit (counted as one), else the remote's entry for `action_id` (content not fetched)."""
         if hit is not None:
             self._count("local_hits")
             return hit
@@ -100,10 +101,7 @@ class TieredCache(Cache):
         remote = self.remote
         if remote is None or not remote.usable():
             return None
-        out = remote.lookup(action_id)
-        if out is None:
-            return None
-        return self._install_remote(action_id, out, name)
+        return remote.lookup(action_id, inline=inline)
 
     def _install_remote(self, action_id: ActionID, out: Output, name: str | None) -> tuple[Entry, Path] | None:
         assert self.remote is not None
